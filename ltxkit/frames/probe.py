@@ -1,0 +1,132 @@
+"""Probe a clip: exact fps, frame count, duration, geometry, rotation, VFR, audio streams.
+
+Frame count and VFR come from the container's sample index when it has one (mp4/mov: no packet is
+read, so probing a 10-minute clip costs the same as a 10-second one), else from a demux-only scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from ltxkit.errors import InputError, MediaError
+from ltxkit.timing import format_fps
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    index: int  # position among the file's audio streams (what ``--stream`` takes)
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_seconds: Fraction | None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    path: Path
+    fps: Fraction
+    frame_count: int
+    duration_seconds: Fraction
+    width: int
+    height: int
+    pix_fmt: str
+    codec: str
+    rotation: int
+    vfr: bool
+    start_seconds: Fraction
+    time_base: Fraction
+    audio: list[AudioStreamInfo] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(
+            path=str(self.path),
+            fps=format_fps(self.fps),
+            fps_float=float(self.fps),
+            duration_seconds=float(self.duration_seconds),
+            start_seconds=float(self.start_seconds),
+            time_base=str(self.time_base),
+            audio=[{**asdict(a), "duration_seconds": None if a.duration_seconds is None
+                    else float(a.duration_seconds)} for a in self.audio],
+        )
+        return data
+
+
+def open_media(path: Path) -> av.container.InputContainer:
+    """Open a media file, turning every failure into one clear :class:`InputError`."""
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if not path.is_file():
+        raise InputError(f"not a file: {path}")
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path} as media: {exc}") from exc
+
+
+def _frame_dts(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> list[int]:
+    """Sorted decode timestamps of every frame: from the sample index, else a demux-only scan."""
+    dts = [e.timestamp for e in stream.index_entries]
+    if not stream.frames or len(dts) != stream.frames:  # no full index (mkv cues, ts, ...)
+        dts = [p.dts for p in container.demux(stream) if p.dts is not None and p.size > 0]
+        container.seek(0)
+    return sorted(dts)
+
+
+def probe(path: Path) -> ProbeResult:
+    """Everything the tail extractor and the splicer need to know about a clip, exactly."""
+    with open_media(path) as container:
+        if not container.streams.video:
+            raise InputError(f"{path} has no video stream")
+        vs = container.streams.video[0]
+        ctx = vs.codec_context
+        fps = vs.average_rate or vs.guessed_rate or vs.base_rate
+        if not fps:
+            raise MediaError(f"{path}: cannot determine the frame rate")
+        fps = Fraction(fps)
+        tb = Fraction(vs.time_base) if vs.time_base else 1 / fps
+        dts = _frame_dts(container, vs)
+        deltas = [b - a for a, b in zip(dts, dts[1:], strict=False)]
+        frame_count = len(dts)
+        if frame_count == 0:
+            raise InputError(f"{path} has no video frames")
+        typical = max(set(deltas), key=deltas.count) if deltas else None
+        vfr = any(abs(d - typical) > 1 for d in deltas) if typical is not None else False
+        if vfr:
+            duration = sum(deltas, 0) * tb + typical * tb  # type: ignore[operator]
+        else:
+            duration = Fraction(frame_count) / fps
+        rotation = 0
+        for frame in container.decode(vs):
+            rotation = int(getattr(frame, "rotation", 0) or 0)
+            break
+        audio = [
+            AudioStreamInfo(
+                index=i,
+                codec=a.codec_context.name,
+                sample_rate=int(a.codec_context.sample_rate or 0),
+                channels=int(a.codec_context.channels or 0),
+                duration_seconds=Fraction(a.duration) * a.time_base if a.duration and a.time_base else None,
+            )
+            for i, a in enumerate(container.streams.audio)
+        ]
+        return ProbeResult(
+            path=path,
+            fps=fps,
+            frame_count=frame_count,
+            duration_seconds=duration,
+            width=int(ctx.width),
+            height=int(ctx.height),
+            pix_fmt=str(ctx.pix_fmt),
+            codec=ctx.name,
+            rotation=rotation,
+            vfr=vfr,
+            start_seconds=Fraction(vs.start_time or 0) * tb,
+            time_base=tb,
+            audio=audio,
+        )

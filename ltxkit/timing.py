@@ -1,0 +1,233 @@
+"""Pure time math: exact rational frame rates, the LTX 8n+1 rule, overlap and sample arithmetic.
+
+Everything here is a pure function over :class:`fractions.Fraction` so that ``30000/1001`` stays
+exact and no float ever decides which frame or sample is meant. No I/O lives in this module.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from ltxkit.errors import InputError
+
+Number = int | float | str | Fraction | Decimal
+
+LTX_FRAME_STEP = 8
+
+# Decimal spellings that everyone means as the NTSC rational (23.976 is 24000/1001, not 2997/125).
+_NTSC = {Fraction(Decimal(k)): Fraction(v * 1000, 1001) for k, v in
+         {"23.976": 24, "23.98": 24, "29.97": 30, "47.952": 48, "59.94": 60, "119.88": 120}.items()}
+
+_RATIO = re.compile(r"^\s*([0-9]+)\s*[/:]\s*([0-9]+)\s*$")
+
+
+def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
+    """Parse a frame rate exactly: ``25``, ``"30000/1001"``, ``"23.976"`` (NTSC spellings map to x/1001).
+
+    Floats are converted through their shortest decimal repr, so ``29.97`` means 30000/1001.
+    """
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a positive number, got {value!r}")
+    try:
+        if isinstance(value, Fraction):
+            fps = value
+        elif isinstance(value, int):
+            fps = Fraction(value)
+        elif isinstance(value, (float, Decimal)):
+            fps = Fraction(Decimal(repr(value)) if isinstance(value, float) else value)
+        else:
+            text = str(value).strip()
+            m = _RATIO.match(text)
+            if m:
+                num, den = int(m.group(1)), int(m.group(2))
+                if den == 0:
+                    raise InputError(f"{name} must be a positive number, got {value!r}")
+                fps = Fraction(num, den)
+            else:
+                fps = Fraction(Decimal(text))
+    except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise InputError(f"{name} must be a positive number like 25 or 30000/1001, got {value!r}") from exc
+    if not fps > 0 or not math.isfinite(float(fps)):
+        raise InputError(f"{name} must be a positive number, got {value!r}")
+    return _NTSC.get(fps, fps)
+
+
+def format_fps(fps: Fraction) -> str:
+    """``25`` or ``30000/1001``: the exact spelling used in manifests and JSON output."""
+    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+
+
+def frames_to_seconds(frames: int | Fraction, fps: Fraction) -> Fraction:
+    return Fraction(frames) / fps
+
+
+def seconds_to_frames(seconds: Fraction | int, fps: Fraction) -> Fraction:
+    """Exact (possibly fractional) number of frames spanning ``seconds`` at ``fps``."""
+    return Fraction(seconds) * fps
+
+
+def round_half_up(x: Fraction) -> int:
+    """Nearest integer, ties toward +infinity: one documented rule for frames and samples alike.
+
+    (Python's ``round`` rounds ties to even, which would make neighbouring windows disagree.)
+    """
+    return math.floor(x + Fraction(1, 2))
+
+
+# --- the LTX 8n+1 rule -------------------------------------------------------------------------
+
+
+def is_valid_ltx_frames(frames: int) -> bool:
+    """LTX clips have ``8n + 1`` frames at the sampled fps (n ≥ 0): 249 and 257 are valid, 250 is not."""
+    return frames >= 1 and (frames - 1) % LTX_FRAME_STEP == 0
+
+
+@dataclass(frozen=True)
+class FrameCountCheck:
+    frames: int
+    valid: bool
+    lower: int | None  # largest valid count ≤ frames (None below 1)
+    upper: int  # smallest valid count ≥ frames
+
+    def suggestion(self) -> str:
+        options = [str(c) for c in (self.lower, self.upper) if c is not None]
+        return " or ".join(dict.fromkeys(options))
+
+
+def check_ltx_frames(frames: int) -> FrameCountCheck:
+    """Validity of a frame count plus the nearest valid counts on both sides."""
+    if frames >= 1:
+        lower: int | None = frames - (frames - 1) % LTX_FRAME_STEP
+    else:
+        lower = None
+    upper = 1 if frames < 1 else frames + (-(frames - 1)) % LTX_FRAME_STEP
+    return FrameCountCheck(frames=frames, valid=is_valid_ltx_frames(frames), lower=lower, upper=upper)
+
+
+def require_ltx_frames(frames: int, fps: Fraction, *, name: str = "frames") -> None:
+    """Raise :class:`InputError` naming the nearest valid counts when ``frames`` is not 8n+1."""
+    check = check_ltx_frames(frames)
+    if not check.valid:
+        raise InputError(
+            f"{name}={frames} is not a valid LTX frame count at {format_fps(fps)} fps (must be 8n+1); "
+            f"nearest valid: {check.suggestion()}"
+        )
+
+
+def ltx_frames_at_least(frames: int | Fraction) -> int:
+    """Smallest valid 8n+1 count that is ≥ ``frames`` (used to cover a duration)."""
+    return check_ltx_frames(math.ceil(frames)).upper
+
+
+def ltx_frames_for_seconds(seconds: Fraction | int, fps: Fraction) -> int:
+    """Valid frame count for a ``durationSeconds`` request: the nearest 8n+1, ties to the longer."""
+    exact = seconds_to_frames(seconds, fps)
+    check = check_ltx_frames(math.floor(exact))
+    candidates = [c for c in (check.lower, check.upper) if c is not None]
+    return min(candidates, key=lambda c: (abs(c - exact), -c))
+
+
+# --- overlap math ----------------------------------------------------------------------------------
+
+
+def overlap_seconds(overlap_frames: int, sampled_fps: Fraction) -> Fraction:
+    """Duration of ``overlap_frames`` sampled frames: N / sampledFps seconds."""
+    if overlap_frames < 0:
+        raise InputError(f"overlap must be ≥ 0, got {overlap_frames}")
+    return Fraction(overlap_frames) / sampled_fps
+
+
+@dataclass(frozen=True)
+class FrameMapping:
+    """``frames`` at ``from_fps`` expressed at ``to_fps``; ``rounded`` is the nearest frame boundary."""
+
+    exact: Fraction
+    rounded: int
+    error_seconds: Fraction  # (rounded - exact) / to_fps; positive means the rounded span is longer
+
+    @property
+    def whole(self) -> bool:
+        return self.exact.denominator == 1
+
+    @property
+    def error_ms(self) -> float:
+        return float(self.error_seconds * 1000)
+
+
+def map_frames(frames: int, from_fps: Fraction, to_fps: Fraction) -> FrameMapping:
+    """Map a span of frames between rates in time: 3 frames @ 25 fps = 7.2 frames @ 60 fps (not whole)."""
+    exact = Fraction(frames) * to_fps / from_fps
+    rounded = round_half_up(exact)
+    return FrameMapping(exact=exact, rounded=rounded, error_seconds=(rounded - exact) / to_fps)
+
+
+def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fraction) -> list[int]:
+    """Source frame indices for the last ``n`` frames on the sampled grid, oldest first.
+
+    The grid is anchored on the clip's last frame and steps back 1/sampledFps; each instant takes the
+    nearest source frame (ties to the later one). When ``fps == sampled_fps`` this is exactly the
+    last ``n`` frames.
+    """
+    if n <= 0:
+        raise InputError(f"-n must be ≥ 1, got {n}")
+    last = frame_count - 1
+    indices = [last - round_half_up(Fraction(k) * fps / sampled_fps) for k in range(n - 1, -1, -1)]
+    if indices[0] < 0:
+        raise InputError(
+            f"the clip has {frame_count} frames at {format_fps(fps)} fps, too few for {n} frames "
+            f"at {format_fps(sampled_fps)} fps"
+        )
+    return indices
+
+
+# --- audio samples ---------------------------------------------------------------------------------
+
+
+def seconds_to_sample(seconds: Fraction, sample_rate: int) -> int:
+    """Sample index of an instant: round-half-up of ``rate × seconds`` (exact, then rounded once)."""
+    return round_half_up(seconds * sample_rate)
+
+
+@dataclass(frozen=True)
+class AudioWindow:
+    """Where clip B's reference audio lies in the source, in exact seconds and in samples."""
+
+    start_seconds: Fraction
+    duration_seconds: Fraction
+    start_sample: int
+    num_samples: int
+    sample_rate: int
+
+    @property
+    def end_seconds(self) -> Fraction:
+        return self.start_seconds + self.duration_seconds
+
+    @property
+    def end_sample(self) -> int:
+        return self.start_sample + self.num_samples
+
+
+def reference_audio_window(
+    cut_seconds: Fraction,
+    overlap_frames: int,
+    sampled_fps: Fraction,
+    duration: Fraction,
+    sample_rate: int,
+) -> AudioWindow:
+    """Clip B's window: starts ``overlap/sampledFps`` before the cut, lasts ``duration`` seconds.
+
+    start sample = round(rate × (cut − overlap/fps)); length = round(rate × duration), each rounded
+    once from the exact value (round half up) so consecutive windows never drift.
+    """
+    start = Fraction(cut_seconds) - overlap_seconds(overlap_frames, sampled_fps)
+    return AudioWindow(
+        start_seconds=start,
+        duration_seconds=Fraction(duration),
+        start_sample=seconds_to_sample(start, sample_rate),
+        num_samples=seconds_to_sample(Fraction(duration), sample_rate),
+        sample_rate=sample_rate,
+    )

