@@ -17,6 +17,7 @@ from ltxkit.errors import InputError
 Number = int | float | str | Fraction | Decimal
 
 LTX_FRAME_STEP = 8
+MAX_FPS = 10_000  # anything above is a typo, not a frame rate
 
 # Decimal spellings that everyone means as the NTSC rational (23.976 is 24000/1001, not 2997/125).
 _NTSC = {Fraction(Decimal(k)): Fraction(v * 1000, 1001) for k, v in
@@ -51,8 +52,8 @@ def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
                 fps = Fraction(Decimal(text))
     except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
         raise InputError(f"{name} must be a positive number like 25 or 30000/1001, got {value!r}") from exc
-    if not fps > 0 or not math.isfinite(float(fps)):
-        raise InputError(f"{name} must be a positive number, got {value!r}")
+    if not 0 < fps <= MAX_FPS:
+        raise InputError(f"{name} must be a positive number up to {MAX_FPS}, got {value!r}")
     return _NTSC.get(fps, fps)
 
 

@@ -70,11 +70,12 @@ def timing_check(count: int, fps: str, as_json: bool) -> None:
     """Is FRAMES a valid LTX count (8n+1)? Exit 0 if so, else exit 2 naming the nearest valid counts."""
     rate = parse_fps(fps, name="--fps")
     check = check_ltx_frames(count)
+    seconds = frames_to_seconds(count, rate)
     result = {
         "frames": count,
         "fps": format_fps(rate),
         "valid": check.valid,
-        "seconds": frames_to_seconds(count, rate),
+        "seconds": seconds,
         "nearest": [c for c in dict.fromkeys((check.lower, check.upper)) if c is not None],
     }
     if as_json:
@@ -82,7 +83,7 @@ def timing_check(count: int, fps: str, as_json: bool) -> None:
     if check.valid:
         if not as_json:
             click.echo(f"{count} frames at {format_fps(rate)} fps is valid (8n+1, n={(count - 1) // 8}), "
-                       f"{float(result['seconds']):.3f} s")
+                       f"{float(seconds):.3f} s")
         return
     click.echo(f"ltxkit: error: {count} frames is not a valid LTX count (8n+1) at {format_fps(rate)} fps; "
                f"nearest valid: {check.suggestion()}", err=True)

@@ -6,6 +6,7 @@ read, so probing a 10-minute clip costs the same as a 10-second one), else from 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -91,16 +92,14 @@ def probe(path: Path) -> ProbeResult:
         fps = Fraction(fps)
         tb = Fraction(vs.time_base) if vs.time_base else 1 / fps
         dts = _frame_dts(container, vs)
-        deltas = [b - a for a, b in zip(dts, dts[1:], strict=False)]
+        deltas = [b - a for a, b in itertools.pairwise(dts)]
         frame_count = len(dts)
         if frame_count == 0:
             raise InputError(f"{path} has no video frames")
         typical = max(set(deltas), key=deltas.count) if deltas else None
         vfr = any(abs(d - typical) > 1 for d in deltas) if typical is not None else False
-        if vfr:
-            duration = sum(deltas, 0) * tb + typical * tb  # type: ignore[operator]
-        else:
-            duration = Fraction(frame_count) / fps
+        # VFR: first to last timestamp plus one typical frame; CFR: exactly frames / fps.
+        duration = (sum(deltas) + (typical or 0)) * tb if vfr else Fraction(frame_count) / fps
         rotation = 0
         for frame in container.decode(vs):
             rotation = int(getattr(frame, "rotation", 0) or 0)

@@ -101,15 +101,17 @@ def write_clip(
     fps = Fraction(fps)
     with av.open(str(path), "w") as out:
         vs = out.add_stream(codec, rate=fps)
+        assert isinstance(vs, av.VideoStream)
         vs.width, vs.height = width, height
         vs.pix_fmt = "yuv420p"
         vs.codec_context.time_base = 1 / fps
         if codec == "libx264":
             vs.codec_context.gop_size = gop
             vs.options = {"crf": "16", "bf": str(bframes), "preset": "veryfast"}
-        aus = None
+        aus: av.AudioStream | None = None
         if tone is not None:
             aus = out.add_stream("aac", rate=sample_rate)
+            assert isinstance(aus, av.AudioStream)
             aus.layout = "stereo" if channels == 2 else "mono"
         source = render if render is not None else (
             render_frame(i, width, height, label=label, seed=seed) for i in range(frames)

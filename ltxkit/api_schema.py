@@ -1,0 +1,290 @@
+"""The media-jobs API's input rules, as pure functions shared by the client and the emulator.
+
+The client validates before sending anything (a rejected paid request costs a round trip, a wrongly
+accepted one costs money); the emulator answers 400 with the same messages. The rules are the ones
+the API document states; where it is silent the choice is documented here:
+
+* ``width``/``height``: together, positive multiples of 32, at most 4 MP (taken as 4·1024² pixels,
+  so 2048x2048 is the largest square).
+* ``durationFrames``: 8n+1 at ``sampledFps`` (default 30), larger than the number of overlap frames;
+  ``durationSeconds`` (default 6, as in every example) is converted to the nearest valid count and
+  reported as an adjustment.
+* ``interpolationFps``: 0 (off) or 30..60, default 60.
+* image fields: an http(s) URL string or ``{dataBase64, mimeType}`` with JPG/PNG/WEBP;
+  audio fields: URL or inline with the MIME types the document lists.
+* ``referenceAudio*`` requires a start frame or overlap frames (the API never downgrades silently).
+* ``video.combine``: ``videoUrls`` with at least two URLs, ``overlapFrames`` ≥ 0, ``frameRate`` > 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ltxkit.errors import InputError
+from ltxkit.timing import check_ltx_frames, format_fps, ltx_frames_for_seconds, parse_fps
+
+MAX_PIXELS = 4 * 1024 * 1024
+SIZE_STEP = 32
+DEFAULT_SAMPLED_FPS = Fraction(30)
+DEFAULT_INTERPOLATION_FPS = 60
+DEFAULT_DURATION_SECONDS = 6
+INTERPOLATION_RANGE = (30, 60)
+
+IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
+AUDIO_MIME_TYPES = frozenset({
+    "audio/ogg", "audio/opus", "audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "audio/mp3",
+    "audio/flac", "audio/x-flac", "audio/aac", "audio/mp4", "audio/webm",
+})
+
+TASKS = frozenset({
+    "image.generate", "image.edit", "video.generate", "video.combine", "audio.speak",
+    "audio.annotation.reference", "ace.step.create", "moss.sound.effect", "trellis.generate",
+})
+
+# (URL field, inline-or-URL field) pairs; the second name wins when both are given.
+START_FRAME_FIELDS = (("startFrameImageUrl", "startFrameImage"), ("sourceImageUrl", "sourceImage"))
+FINAL_FRAME_FIELDS = (("finalFrameImageUrl", "finalFrameImage"),)
+AUDIO_FIELDS = (("referenceAudioUrl", "referenceAudio"),)
+OVERLAP_FIELDS = ("overlapFrameImageUrls", "overlapFrameImages")
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"input.{self.field}: {self.message}" if self.field else self.message
+
+
+class SchemaError(InputError):
+    """One or more input rules are broken; ``problems`` names each field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ValidatedInput:
+    """What the server would run: the effective input plus the adjustments made to reach it."""
+
+    task: str
+    effective: dict[str, Any]
+    adjustments: list[str] = field(default_factory=list)
+
+
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def decode_inline(data: str) -> bytes:
+    """Decode ``dataBase64``, accepting a bare base64 string or a ``data:...;base64,`` URI."""
+    if data.startswith("data:"):
+        data = data.split(",", 1)[1] if "," in data else ""
+    return base64.b64decode(data, validate=True)
+
+
+def _check_media(name: str, value: object, mime_types: frozenset[str], problems: list[Problem]) -> None:
+    if _is_url(value):
+        return
+    if not isinstance(value, dict):
+        problems.append(Problem(name, "must be an http(s) URL or {dataBase64, mimeType}"))
+        return
+    mime, data = value.get("mimeType"), value.get("dataBase64")
+    if mime not in mime_types:
+        problems.append(Problem(name, f"mimeType {mime!r} not supported; use one of {', '.join(sorted(mime_types))}"))
+    if not isinstance(data, str) or not data:
+        problems.append(Problem(name, "dataBase64 must be a non-empty base64 string"))
+        return
+    try:
+        if not decode_inline(data):
+            problems.append(Problem(name, "dataBase64 decodes to nothing"))
+    except (binascii.Error, ValueError):
+        problems.append(Problem(name, "dataBase64 is not valid base64"))
+
+
+def _pick(inp: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> tuple[str, object] | None:
+    for url_name, any_name in pairs:
+        for name in (any_name, url_name):
+            if inp.get(name) is not None:
+                return name, inp[name]
+    return None
+
+
+def _int_field(inp: dict[str, Any], name: str, problems: list[Problem]) -> int | None:
+    value = inp.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        problems.append(Problem(name, f"must be a whole number, got {value!r}"))
+        return None
+    return int(value)
+
+
+def _fps_field(inp: dict[str, Any], name: str, default: Fraction | None, problems: list[Problem]) -> Fraction | None:
+    value = inp.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems.append(Problem(name, f"must be a positive number, got {value!r}"))
+        return None
+    try:
+        return parse_fps(value, name=name)
+    except InputError as exc:
+        problems.append(Problem(name, str(exc)))
+        return None
+
+
+def _check_size(inp: dict[str, Any], problems: list[Problem]) -> None:
+    width, height = _int_field(inp, "width", problems), _int_field(inp, "height", problems)
+    if (inp.get("width") is None) != (inp.get("height") is None):
+        problems.append(Problem("width" if inp.get("width") is None else "height",
+                                "width and height must be given together"))
+        return
+    if width is None or height is None:
+        return
+    for name, value in (("width", width), ("height", height)):
+        if value <= 0 or value % SIZE_STEP:
+            problems.append(Problem(name, f"{value} must be a positive multiple of {SIZE_STEP}"))
+    if width * height > MAX_PIXELS:
+        problems.append(Problem("width", f"{width}x{height} is {width * height / 1e6:.2f} MP, over the 4 MP limit "
+                                         f"({MAX_PIXELS} pixels)"))
+
+
+def _validate_video_generate(inp: dict[str, Any], problems: list[Problem], adjustments: list[str]) -> None:
+    if not isinstance(inp.get("prompt"), str) or not inp["prompt"].strip():
+        problems.append(Problem("prompt", "a non-empty prompt is required"))
+    _check_size(inp, problems)
+
+    fps = _fps_field(inp, "sampledFps", DEFAULT_SAMPLED_FPS, problems)
+    interp = inp.get("interpolationFps")
+    if interp is not None and (
+        isinstance(interp, bool) or not isinstance(interp, (int, float))
+        or not (interp == 0 or INTERPOLATION_RANGE[0] <= interp <= INTERPOLATION_RANGE[1])
+    ):
+        problems.append(Problem("interpolationFps", f"must be 0 (off) or {INTERPOLATION_RANGE[0]}.."
+                                                    f"{INTERPOLATION_RANGE[1]}, got {interp!r}"))
+    seed = inp.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        problems.append(Problem("seed", f"must be an integer, got {seed!r}"))
+
+    overlap_count = 0
+    for name in OVERLAP_FIELDS:
+        frames = inp.get(name)
+        if frames is None:
+            continue
+        if not isinstance(frames, list) or not frames:
+            problems.append(Problem(name, "must be a non-empty list, oldest frame first"))
+            continue
+        overlap_count = len(frames)
+        for i, item in enumerate(frames):
+            if name == "overlapFrameImageUrls" and not _is_url(item):
+                problems.append(Problem(f"{name}[{i}]", "must be an http(s) URL"))
+            elif name == "overlapFrameImages":
+                _check_media(f"{name}[{i}]", item, IMAGE_MIME_TYPES, problems)
+    if all(inp.get(n) is not None for n in OVERLAP_FIELDS):
+        problems.append(Problem(OVERLAP_FIELDS[1], f"give either {OVERLAP_FIELDS[0]} or {OVERLAP_FIELDS[1]}"))
+
+    start = _pick(inp, START_FRAME_FIELDS)
+    for picked in (start, _pick(inp, FINAL_FRAME_FIELDS)):
+        if picked is not None:
+            _check_media(picked[0], picked[1], IMAGE_MIME_TYPES, problems)
+    audio = _pick(inp, AUDIO_FIELDS)
+    if audio is not None:
+        _check_media(audio[0], audio[1], AUDIO_MIME_TYPES, problems)
+        if start is None and overlap_count == 0:
+            problems.append(Problem(audio[0], "reference audio requires a start frame or overlap frames"))
+
+    frames_value = _int_field(inp, "durationFrames", problems)
+    seconds = inp.get("durationSeconds")
+    if frames_value is not None and seconds is not None:
+        problems.append(Problem("durationSeconds", "give durationFrames or durationSeconds, not both"))
+    if seconds is None and frames_value is None and fps is not None:
+        seconds = DEFAULT_DURATION_SECONDS
+        adjustments.append(f"no duration given: using durationSeconds={seconds}")
+    if seconds is not None and frames_value is None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+                or seconds <= 0:
+            problems.append(Problem("durationSeconds", f"must be a positive number, got {seconds!r}"))
+        elif fps is not None:
+            exact = Fraction(Decimal(repr(seconds))) if isinstance(seconds, float) else Fraction(seconds)
+            frames_value = ltx_frames_for_seconds(exact, fps)
+            adjustments.append(f"durationSeconds={seconds} -> durationFrames={frames_value} "
+                               f"(8n+1 at {format_fps(fps)} fps)")
+            inp["durationFrames"] = frames_value
+    if frames_value is not None and fps is not None and "durationFrames" in inp:
+        check = check_ltx_frames(frames_value)
+        if not check.valid:
+            problems.append(Problem("durationFrames", f"{frames_value} is not 8n+1 at {format_fps(fps)} fps; "
+                                                      f"nearest valid: {check.suggestion()}"))
+        elif frames_value <= overlap_count:
+            problems.append(Problem("durationFrames", f"{frames_value} must exceed the {overlap_count} "
+                                                      f"overlap frames"))
+
+
+def _validate_video_combine(inp: dict[str, Any], problems: list[Problem]) -> None:
+    urls = inp.get("videoUrls")
+    if not isinstance(urls, list) or len(urls) < 2:
+        problems.append(Problem("videoUrls", "needs at least two video URLs in playback order"))
+    else:
+        problems.extend(Problem(f"videoUrls[{i}]", "must be an http(s) URL")
+                        for i, u in enumerate(urls) if not _is_url(u))
+    overlap = _int_field(inp, "overlapFrames", problems)
+    if overlap is not None and overlap < 0:
+        problems.append(Problem("overlapFrames", f"must be ≥ 0, got {overlap}"))
+    _fps_field(inp, "frameRate", None, problems)
+
+
+def _validate_image(task: str, inp: dict[str, Any], problems: list[Problem]) -> None:
+    if not isinstance(inp.get("prompt"), str) or not inp["prompt"].strip():
+        problems.append(Problem("prompt", "a non-empty prompt is required"))
+    if task == "image.generate":
+        _check_size(inp, problems)
+    else:
+        source = _pick(inp, (("sourceImageUrl", "sourceImage"),))
+        if source is None:
+            problems.append(Problem("sourceImage", "image.edit needs sourceImage or sourceImageUrl"))
+        else:
+            _check_media(source[0], source[1], IMAGE_MIME_TYPES, problems)
+    fmt = inp.get("outputFormat")
+    if fmt is not None and fmt not in ("webp", "png", "jpg"):
+        problems.append(Problem("outputFormat", f"must be webp, png or jpg, got {fmt!r}"))
+    refs = inp.get("referenceImages", [])
+    if not isinstance(refs, list):
+        problems.append(Problem("referenceImages", "must be a list of URLs or inline images"))
+    else:
+        for i, ref in enumerate(refs):
+            _check_media(f"referenceImages[{i}]", ref, IMAGE_MIME_TYPES, problems)
+
+
+def validate_task_input(task: object, input_: object) -> ValidatedInput:
+    """Check a ``{task, input}`` request; raise :class:`SchemaError` naming every broken field.
+
+    The returned effective input has defaults filled in (``sampledFps``, ``interpolationFps``) and
+    ``durationSeconds`` converted to ``durationFrames``, as the server reports it back.
+    """
+    if not isinstance(task, str) or task not in TASKS:
+        raise SchemaError([Problem("", f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")])
+    if not isinstance(input_, dict):
+        raise SchemaError([Problem("", "input must be a JSON object")])
+    inp = dict(input_)
+    problems: list[Problem] = []
+    adjustments: list[str] = []
+    if task == "video.generate":
+        _validate_video_generate(inp, problems, adjustments)
+        inp.setdefault("sampledFps", int(DEFAULT_SAMPLED_FPS))
+        inp.setdefault("interpolationFps", DEFAULT_INTERPOLATION_FPS)
+    elif task == "video.combine":
+        _validate_video_combine(inp, problems)
+    elif task in ("image.generate", "image.edit"):
+        _validate_image(task, inp, problems)
+    if problems:
+        raise SchemaError(problems)
+    return ValidatedInput(task=task, effective=inp, adjustments=adjustments)

@@ -1,0 +1,167 @@
+"""Exhaustive tests of the pure time model: every answer is checked against an independent brute force."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from ltxkit.errors import InputError
+from ltxkit.timing import (
+    check_ltx_frames,
+    format_fps,
+    frames_to_seconds,
+    is_valid_ltx_frames,
+    ltx_frames_at_least,
+    ltx_frames_for_seconds,
+    map_frames,
+    overlap_seconds,
+    parse_fps,
+    reference_audio_window,
+    require_ltx_frames,
+    round_half_up,
+    seconds_to_frames,
+    seconds_to_sample,
+    tail_source_indices,
+)
+
+VALID = [8 * n + 1 for n in range(0, 200)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25", Fraction(25)),
+        (25, Fraction(25)),
+        ("30000/1001", Fraction(30000, 1001)),
+        ("24000:1001", Fraction(24000, 1001)),
+        ("23.976", Fraction(24000, 1001)),
+        ("29.97", Fraction(30000, 1001)),
+        (29.97, Fraction(30000, 1001)),
+        ("59.94", Fraction(60000, 1001)),
+        ("12.5", Fraction(25, 2)),
+        (Fraction(50), Fraction(50)),
+        (" 60 ", Fraction(60)),
+    ],
+)
+def test_parse_fps_is_exact(text: object, expected: Fraction) -> None:
+    assert parse_fps(text) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "0", "-25", "25/0", "nan", "inf", True, "1/0", "3e999"])
+def test_parse_fps_rejects(bad: object) -> None:
+    with pytest.raises(InputError, match="fps"):
+        parse_fps(bad)  # type: ignore[arg-type]
+
+
+def test_format_fps_round_trips() -> None:
+    for fps in (Fraction(25), Fraction(30000, 1001), Fraction(25, 2)):
+        assert parse_fps(format_fps(fps)) == fps
+    assert format_fps(Fraction(25)) == "25"
+    assert format_fps(Fraction(24000, 1001)) == "24000/1001"
+
+
+def test_valid_counts_match_brute_force() -> None:
+    valid = set(VALID)
+    for frames in range(-5, 1000):
+        assert is_valid_ltx_frames(frames) == (frames in valid)
+        check = check_ltx_frames(frames)
+        below = [v for v in VALID if v <= frames]
+        above = [v for v in VALID if v >= frames]
+        assert check.lower == (below[-1] if below else None)
+        assert check.upper == above[0]
+        assert check.valid == (frames in valid)
+
+
+def test_seed_examples() -> None:
+    assert is_valid_ltx_frames(249) and is_valid_ltx_frames(257)
+    check = check_ltx_frames(250)
+    assert not check.valid and (check.lower, check.upper) == (249, 257)
+    assert check.suggestion() == "249 or 257"
+    assert check_ltx_frames(257).suggestion() == "257"
+    with pytest.raises(InputError, match="nearest valid: 249 or 257"):
+        require_ltx_frames(250, Fraction(25))
+    require_ltx_frames(257, Fraction(25))
+
+
+def test_frames_seconds_exact() -> None:
+    ntsc = Fraction(30000, 1001)
+    assert frames_to_seconds(257, Fraction(25)) == Fraction(257, 25)
+    assert frames_to_seconds(30, ntsc) == Fraction(1001, 1000)
+    assert seconds_to_frames(Fraction(1001, 1000), ntsc) == 30
+    assert seconds_to_frames(1, ntsc) == Fraction(30000, 1001)
+
+
+def test_round_half_up() -> None:
+    assert [round_half_up(Fraction(n, 2)) for n in range(-5, 6)] == [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]
+    assert round_half_up(Fraction(7, 5)) == 1 and round_half_up(Fraction(8, 5)) == 2
+
+
+def test_ltx_frames_at_least_and_for_seconds() -> None:
+    for frames in range(1, 600):
+        assert ltx_frames_at_least(frames) == min(v for v in VALID if v >= frames)
+    assert ltx_frames_at_least(Fraction(2497, 10)) == 257
+    # 6 s at 30 fps = 180 frames: 177 (3 away) beats 185 (5 away).
+    assert ltx_frames_for_seconds(6, Fraction(30)) == 177
+    assert ltx_frames_for_seconds(Fraction(257, 25), Fraction(25)) == 257
+    # exactly between 249 and 257 (253 frames): the tie goes to the longer clip.
+    assert ltx_frames_for_seconds(Fraction(253, 25), Fraction(25)) == 257
+    for tenths in range(1, 200):
+        seconds = Fraction(tenths, 10)
+        exact = seconds * 25
+        best = min(VALID, key=lambda v: (abs(v - exact), -v))
+        assert ltx_frames_for_seconds(seconds, Fraction(25)) == best
+
+
+def test_overlap_seconds_and_mapping() -> None:
+    assert overlap_seconds(3, Fraction(25)) == Fraction(3, 25)
+    with pytest.raises(InputError):
+        overlap_seconds(-1, Fraction(25))
+    m = map_frames(3, Fraction(25), Fraction(60))
+    assert m.exact == Fraction(36, 5) and not m.whole
+    assert m.rounded == 7
+    assert m.error_seconds == Fraction(-1, 300)
+    assert m.error_ms == pytest.approx(-3.3333333)
+    whole = map_frames(5, Fraction(25), Fraction(50))
+    assert whole.whole and whole.rounded == 10 and whole.error_seconds == 0
+
+
+def test_tail_indices_equal_fps_are_last_n() -> None:
+    for n in range(1, 10):
+        assert tail_source_indices(100, Fraction(25), n, Fraction(25)) == list(range(100 - n, 100))
+
+
+def test_tail_indices_resampled() -> None:
+    # 60 fps clip, sampled 25: the grid steps back 2.4 source frames per sampled frame.
+    assert tail_source_indices(120, Fraction(60), 3, Fraction(25)) == [114, 117, 119]
+    assert tail_source_indices(120, Fraction(60), 6, Fraction(25)) == [107, 109, 112, 114, 117, 119]
+    # 30000/1001 clip sampled at 24000/1001: 1.25 frames per step.
+    assert tail_source_indices(50, Fraction(30000, 1001), 4, Fraction(24000, 1001)) == [45, 46, 48, 49]
+    with pytest.raises(InputError, match="too few"):
+        tail_source_indices(5, Fraction(60), 3, Fraction(25))
+    with pytest.raises(InputError):
+        tail_source_indices(100, Fraction(25), 0, Fraction(25))
+
+
+def test_reference_audio_window() -> None:
+    # Cut at 10 s, 3 overlap frames at 25 fps: start 9.88 s; 257 frames = 10.28 s.
+    w = reference_audio_window(Fraction(10), 3, Fraction(25), Fraction(257, 25), 48000)
+    assert w.start_seconds == Fraction(247, 25)
+    assert (w.start_sample, w.num_samples, w.end_sample) == (474240, 493440, 967680)
+    assert w.end_seconds == Fraction(247, 25) + Fraction(257, 25)
+    # Ties (exactly half a sample) round up, for the start and the length alike.
+    w = reference_audio_window(Fraction(3, 25) + Fraction(1, 88200), 3, Fraction(25), Fraction(1), 44100)
+    assert w.start_seconds * 44100 == Fraction(1, 2) and w.start_sample == 1
+    ntsc_film = Fraction(24000, 1001)
+    w = reference_audio_window(Fraction(10), 0, ntsc_film, Fraction(40) / ntsc_film, 44100)
+    assert w.duration_seconds * 44100 == Fraction(147147, 2) and w.num_samples == 73574
+    # Not a tie: 9 frames at 30000/1001 = 13243.23 samples at 44.1 kHz.
+    ntsc = Fraction(30000, 1001)
+    w = reference_audio_window(Fraction(1001, 1000), 1, ntsc, Fraction(9) / ntsc, 44100)
+    assert (w.start_sample, w.num_samples) == (42673, 13243)  # 42672.63 and 13243.23
+
+
+def test_seconds_to_sample() -> None:
+    assert seconds_to_sample(Fraction(1, 3), 48000) == 16000
+    assert seconds_to_sample(Fraction(1, 88200), 44100) == 1  # 0.5 → 1
+    assert seconds_to_sample(Fraction(-1, 88200), 44100) == 0  # -0.5 → 0
