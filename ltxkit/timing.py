@@ -232,3 +232,64 @@ def reference_audio_window(
         num_samples=seconds_to_sample(Fraction(duration), sample_rate),
         sample_rate=sample_rate,
     )
+
+
+# --- assembly: trims, sample spans, overlap pairs ---------------------------------------------------
+
+
+def seconds_to_frame_boundary(seconds: Fraction | int, fps: Fraction) -> FrameMapping:
+    """A trim of ``seconds`` at ``fps`` snapped to the nearest frame boundary (ties to the longer trim).
+
+    3/25 s at 60 fps is 7.2 frames → 7 frames, error −1/300 s (−3.33 ms): the caller reports it.
+    """
+    exact = Fraction(seconds) * fps
+    rounded = round_half_up(exact)
+    return FrameMapping(exact=exact, rounded=rounded, error_seconds=(rounded - exact) / fps)
+
+
+def frame_to_sample(frame: int, fps: Fraction, sample_rate: int) -> int:
+    """Sample index where frame ``frame`` starts: every span boundary is rounded once from exact time.
+
+    Spans between boundaries therefore tile the audio with no gap or double however they are summed
+    (30000/1001 fps at 48 kHz is 1601.6 samples a frame: spans alternate 1601/1602).
+    """
+    return seconds_to_sample(Fraction(frame) / fps, sample_rate)
+
+
+def overlap_pairs(frame_count_a: int, fps_a: Fraction, overlap: int, sampled_fps: Fraction,
+                  fps_b: Fraction) -> list[tuple[int, int]]:
+    """``(a_index, b_index)`` for each of the ``overlap`` sampled frames B was conditioned on, oldest first.
+
+    A's side is the tail the extractor sends (:func:`tail_source_indices`); B's side is B's frame at the
+    same sampled instant ``k / sampled_fps`` of B's own timeline (nearest, ties later), so a B rendered
+    at 60 fps from a 25 fps sampling is compared with the right frames, not the first ``overlap`` ones.
+    """
+    a_indices = tail_source_indices(frame_count_a, fps_a, overlap, sampled_fps)
+    return [(a, round_half_up(Fraction(k) * fps_b / sampled_fps)) for k, a in enumerate(a_indices)]
+
+
+# --- reference-audio windows: exact seconds from the command line ------------------------------------
+
+
+def parse_seconds(value: Number, *, name: str = "seconds") -> Fraction:
+    """Parse a non-negative time exactly: ``"4.04"`` is 101/25 s, ``"1001/250"`` stays rational.
+
+    Decimal text goes through :class:`~decimal.Decimal` (never a binary float), so ``--cut 4.04`` names
+    the same sample on every machine; floats are taken at their shortest repr. Every time ltxkit accepts
+    is ≥ 0; callers that need a strictly positive duration check that themselves.
+    """
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a number of seconds, got {value!r}")
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    try:
+        if isinstance(value, (Fraction, int)):
+            seconds = Fraction(value)
+        elif (m := _RATIO.match(text)) is not None:
+            seconds = Fraction(int(m.group(1)), int(m.group(2)))
+        else:
+            seconds = Fraction(Decimal(text))
+    except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise InputError(f"{name} must be a number of seconds like 4.04 or 1001/250, got {value!r}") from exc
+    if seconds < 0:
+        raise InputError(f"{name} must be ≥ 0 seconds, got {value!r}")
+    return seconds
