@@ -115,3 +115,15 @@ def test_a_track_that_fits_one_clip_takes_the_shortest_valid_count() -> None:
 def test_bad_plans_are_input_errors(args: tuple[object, object, int, int], message: str) -> None:
     with pytest.raises(InputError, match=message):
         plan_segments(*args)  # type: ignore[arg-type]
+
+
+def test_plan_after_an_opening_clip_continues_from_it() -> None:
+    plan = plan_segments(Fraction(20), Fraction(25), 3, 121, opening_frames=75)  # 500 frames, 75 exist
+    assert [(s.start_frame, s.overlap_frames, s.frames) for s in plan] == [
+        (72, 3, 121), (190, 3, 121), (308, 3, 121), (426, 3, 81)]
+    assert plan[0].cut_seconds == 3 and plan[0].audio_start_seconds == Fraction(72, 25)
+    assert (plan.timeline_frames, plan.overshoot_frames) == (507, 7)
+    assert plan.to_json()["opening_frames"] == 75
+    assert len(plan_segments(Fraction(3), Fraction(25), 3, 121, opening_frames=75)) == 0
+    with pytest.raises(InputError, match="fewer than the 3 overlap frames"):
+        plan_segments(Fraction(20), Fraction(25), 3, 121, opening_frames=2)

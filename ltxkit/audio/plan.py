@@ -112,6 +112,7 @@ class SegmentPlan:
     sampled_fps: Fraction
     overlap_frames: int
     max_frames: int
+    opening_frames: int = 0  # frames of an existing opening clip the plan continues from
 
     def __iter__(self) -> Iterator[Segment]:
         return iter(self.segments)
@@ -129,8 +130,8 @@ class SegmentPlan:
 
     @property
     def timeline_frames(self) -> int:
-        """Frames the plan produces: the sum of every clip's new frames."""
-        return sum(s.new_frames for s in self.segments)
+        """Frames of the finished timeline: the opening clip's plus every planned clip's new frames."""
+        return self.opening_frames + sum(s.new_frames for s in self.segments)
 
     @property
     def overshoot_frames(self) -> int:
@@ -147,6 +148,7 @@ class SegmentPlan:
             "fps": format_fps(self.sampled_fps),
             "overlap_frames": self.overlap_frames,
             "max_frames": self.max_frames,
+            "opening_frames": self.opening_frames,
             "needed_frames": self.needed_frames,
             "timeline_frames": self.timeline_frames,
             "overshoot_frames": self.overshoot_frames,
@@ -167,7 +169,7 @@ def _check_inputs(sampled_fps: Number, overlap: int, max_frames: int) -> Fractio
 
 
 def plan_segments(total_seconds: Number, sampled_fps: Number, overlap: int,
-                  max_frames: int = DEFAULT_MAX_FRAMES) -> SegmentPlan:
+                  max_frames: int = DEFAULT_MAX_FRAMES, *, opening_frames: int = 0) -> SegmentPlan:
     """Fewest LTX clips (each 8n+1 ≤ ``max_frames``) whose timeline covers ``total_seconds``.
 
     Every clip but the last takes ``max_frames``; the last takes the smallest valid count that still
@@ -181,16 +183,19 @@ def plan_segments(total_seconds: Number, sampled_fps: Number, overlap: int,
     if total <= 0:
         raise InputError("the track is empty: nothing to plan")
     needed = math.ceil(total * fps)
+    if opening_frames and opening_frames < overlap:
+        raise InputError(f"the opening clip has {opening_frames} frames at {format_fps(fps)} fps, "
+                         f"fewer than the {overlap} overlap frames")
     segments: list[Segment] = []
-    made = 0  # timeline frames produced so far (the next clip's cut)
+    made = opening_frames  # timeline frames produced so far (the next clip's cut)
     while made < needed:
-        shared = overlap if segments else 0
+        shared = overlap if segments or opening_frames else 0
         frames = min(max_frames, ltx_frames_at_least(needed - made + shared))
         segments.append(Segment(index=len(segments), frames=frames, overlap_frames=shared,
                                 start_frame=made - shared, sampled_fps=fps, total_seconds=total))
         made += frames - shared
     return SegmentPlan(segments=tuple(segments), total_seconds=total, sampled_fps=fps,
-                       overlap_frames=overlap, max_frames=max_frames)
+                       overlap_frames=overlap, max_frames=max_frames, opening_frames=opening_frames)
 
 
 def plan_source(src: Path | str, sampled_fps: Number, overlap: int, max_frames: int = DEFAULT_MAX_FRAMES,
