@@ -1,0 +1,100 @@
+"""Tail extraction must cost the same on a 10-minute clip as on a 10-second one.
+
+Generates (once, cached in ``benchmarks/.cache/``) a 10 s and a 10 min clip at 160x120, 25 fps, GOP 50,
+then prints median times on each clip, with the ratios side by side: long/short (target ≤ 1.5) and a
+plain full decode of the long clip over the tail extraction (target ≥ 50). Rows:
+
+* ``probe``: what every extraction starts with (walks the container's sample index);
+* ``read_tail N``: probe + seek + decode to the end + RGB: the frames in memory; ``(probe reused)``
+  is N=3 with the clip's probe passed in, i.e. the seek and decode alone;
+* ``extract_tail N``: the same plus writing N lossless WebP files and frames.json (the CLI's work).
+
+Run: ``.venv/bin/python benchmarks/tail_extraction.py [--runs 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+
+from ltxkit.frames.probe import probe
+from ltxkit.frames.synth import write_clip
+from ltxkit.frames.tail import extract_tail, read_tail
+from ltxkit.fsutil import atomic_path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+FPS, WIDTH, HEIGHT, GOP = 25, 160, 120, 50
+CLIPS = {"10 s": 10, "10 min": 600}  # label -> seconds
+COUNTS = (3, 25)
+
+
+def clip_path(seconds: int) -> Path:
+    """The cached clip, generated on first use (atomically, so an interrupted run leaves no bad cache)."""
+    path = CACHE / f"tail-{seconds}s-{WIDTH}x{HEIGHT}-{FPS}fps-gop{GOP}.mp4"
+    if not path.exists():
+        print(f"generating {path.name} (once) ...", flush=True)
+        with atomic_path(path) as tmp:
+            write_clip(tmp, frames=seconds * FPS, fps=FPS, width=WIDTH, height=HEIGHT, bframes=2, gop=GOP)
+    return path
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def full_decode(path: Path) -> int:
+    """What a naive extractor does: decode every frame from the start to reach the end."""
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def extract_into(root: Path, count: int, path: Path) -> object:
+    return extract_tail(path, count, root / path.stem)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median reported)")
+    args = parser.parse_args()
+    short, long = (clip_path(seconds) for seconds in CLIPS.values())
+
+    probed = {path: probe(path) for path in (short, long)}
+
+    def reused(path: Path) -> object:
+        return read_tail(path, COUNTS[0], info=probed[path])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows: dict[str, Callable[[Path], object]] = {"probe": probe}
+        rows.update({f"read_tail N={n}": functools.partial(read_tail, count=n) for n in COUNTS})
+        rows["  (probe reused)"] = reused
+        rows.update({f"extract_tail N={n}": functools.partial(extract_into, Path(tmp), n) for n in COUNTS})
+        figures = {}
+        for name, action in rows.items():
+            action(short), action(long)  # warm-up: page cache, imports, lazy codec set-up
+            figures[name] = [median_seconds(functools.partial(action, path), args.runs) for path in (short, long)]
+    full = median_seconds(lambda: full_decode(long), max(1, args.runs // 2))
+    seek = read_tail(long, COUNTS[0]).seek
+
+    print(f"\n{WIDTH}x{HEIGHT} {FPS} fps GOP {GOP}, median of {args.runs} runs; seek mode on the long clip: {seek}")
+    print(f"{'':<18} {'10 s clip':>10} {'10 min clip':>12} {'long/short':>11} {'full/this':>10}")
+    for name, (t_short, t_long) in figures.items():
+        print(f"{name:<18} {t_short * 1000:>7.1f} ms {t_long * 1000:>9.1f} ms {t_long / t_short:>10.2f}x "
+              f"{full / t_long:>9.0f}x")
+    print(f"{'full decode':<18} {'':>10} {full * 1000:>9.0f} ms")
+    print("targets: long/short <= 1.5, full/tail >= 50")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""Overlap-frame tail extraction: the last N frames of a clip at a sampled fps, decoded bit-exactly.
+
+The overlap frames sit at the very end of a clip, so decoding from the start would make the cost grow
+with the clip's length. Instead we seek to the keyframe at or before the first wanted frame and decode
+forward to the end. Three pitfalls shape the code:
+
+* A seek aimed at frame ``i``'s pts can land after ``i``: indexes hold decode timestamps, and with
+  B-frames a keyframe's dts precedes its pts; mpeg-ts seeks land on any packet. We look at the first
+  keyframe packet before decoding anything and, if it is too late or absent, seek again further back.
+* Frames are identified by pts (mapped to an index through the clip's start pts, time base and fps, or
+  through the real pts list of a VFR clip) and the mapping is proven on every run: the decoded indices
+  must be consecutive from the keyframe and end exactly on the clip's last frame.
+* Leading frames of an open GOP (pts before the keyframe's) may reference the previous GOP; they are
+  dropped, since only frames at or after the keyframe decode identically to a full decode.
+
+If the seek cannot be proven right after a few attempts we fall back to a full decode, which counts
+frames from the start, and say so in the result (``seek: "full-decode"``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import functools
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
+
+import av
+import numpy as np
+from PIL import Image
+
+from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.probe import ProbeResult, open_media, probe
+from ltxkit.fsutil import atomic_path, write_json_atomic
+from ltxkit.timing import format_fps, round_half_up, tail_source_indices
+
+SeekMode = Literal["keyframe", "full-decode"]
+Selection = Literal["frame-index", "pts-time"]
+if TYPE_CHECKING:  # av.Packet is generic only in the stubs
+    VideoPacket: TypeAlias = av.Packet[av.video.stream.VideoStream]
+
+SEEK_ATTEMPTS = 5  # first seek plus retries further back before decoding the whole clip
+MANIFEST_NAME = "frames.json"
+
+# Pillow encoder settings per output format. Both are lossless, so the files hold the decoded pixels;
+# the knobs only trade size for time. In lossless WebP "quality" is compression effort: the defaults
+# (and 100/method 4) take 1-3 s per 720p frame, while method 0 takes ~90 ms for files ~25% larger.
+_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
+    "webp": ("WEBP", {"lossless": True, "quality": 25, "method": 0}),
+    "png": ("PNG", {"compress_level": 1}),
+}
+
+
+@dataclass(frozen=True)
+class TailFrame:
+    """One extracted frame and where it came from in the source clip."""
+
+    from_end: int  # position on the sampled grid counted from the end: 1 = the last frame
+    source_index: int  # frame index in the source clip (0 = first frame in presentation order)
+    pts: int  # presentation timestamp in the stream's time base
+    time_seconds: Fraction  # presentation time from the clip's first frame
+    rgb: np.ndarray  # (height, width, 3) uint8, from ``frame.to_ndarray(format="rgb24")``
+
+
+@dataclass(frozen=True)
+class TailResult:
+    """The decoded tail, oldest first, with how it was found (seek mode, frame selection rule)."""
+
+    info: ProbeResult
+    sampled_fps: Fraction
+    seek: SeekMode
+    seek_attempts: int  # seeks tried before decoding (or before giving up and decoding everything)
+    decoded_from: int  # index of the frame decoding started at: the keyframe, or 0 for a full decode
+    selection: Selection  # "pts-time" for VFR clips: nearest real frame time to each sampled instant
+    frames: list[TailFrame]
+
+    @property
+    def arrays(self) -> list[np.ndarray]:
+        return [f.rgb for f in self.frames]
+
+
+def tail_indices_for_times(times: Sequence[Fraction], count: int, sampled_fps: Fraction) -> list[int]:
+    """Indices of the frames nearest the last ``count`` sampled instants, for frames at ``times``.
+
+    The VFR counterpart of :func:`ltxkit.timing.tail_source_indices` and identical to it on a constant
+    grid (proven in the tests): instants step back ``1/sampled_fps`` from the last frame's time, ties go
+    to the earlier frame, and an instant nearer a virtual frame one interval before the first frame
+    means the clip is too short.
+    """
+    if count <= 0:
+        raise InputError(f"-n must be ≥ 1, got {count}")
+    if not times:
+        raise InputError("the clip has no frames")
+    first_step = times[1] - times[0] if len(times) > 1 else 1 / sampled_fps
+    grid = [times[0] - first_step, *times]  # grid[0] is the virtual frame before the clip
+    picks: list[int] = []
+    for k in range(count - 1, -1, -1):
+        instant = times[-1] - Fraction(k) / sampled_fps
+        hi = min(max(bisect.bisect_left(grid, instant), 1), len(grid) - 1)
+        pick = hi - 1 if instant - grid[hi - 1] <= grid[hi] - instant else hi
+        if pick == 0:
+            raise InputError(
+                f"the clip has {len(times)} frames ({float(times[-1] - times[0] + first_step):.3f} s), "
+                f"too few for {count} frames at {format_fps(sampled_fps)} fps"
+            )
+        picks.append(pick - 1)
+    return picks
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """Maps a pts to a frame index: arithmetic for CFR clips, the demuxed pts list for VFR clips."""
+
+    start_pts: int
+    time_base: Fraction
+    fps: Fraction
+    frame_count: int
+    vfr_pts: tuple[int, ...] | None = None  # every frame's pts in presentation order (VFR only)
+
+    def index_of(self, pts: int) -> int | None:
+        if self.vfr_pts is not None:
+            i = bisect.bisect_left(self.vfr_pts, pts)
+            return i if i < len(self.vfr_pts) and self.vfr_pts[i] == pts else None
+        return round_half_up((pts - self.start_pts) * self._frames_per_tick)
+
+    @functools.cached_property
+    def _frames_per_tick(self) -> Fraction:
+        return self.time_base * self.fps
+
+    def pts_of(self, index: int) -> int:
+        if self.vfr_pts is not None:
+            return self.vfr_pts[index]
+        return self.start_pts + round_half_up(Fraction(index) / self.fps / self.time_base)
+
+    def seconds(self, pts: int) -> Fraction:
+        return (pts - self.start_pts) * self.time_base
+
+    def select(self, count: int, sampled_fps: Fraction) -> list[int]:
+        if self.vfr_pts is None:
+            return tail_source_indices(self.frame_count, self.fps, count, sampled_fps)
+        return tail_indices_for_times([self.seconds(p) for p in self.vfr_pts], count, sampled_fps)
+
+
+def _rgb(frame: av.VideoFrame) -> np.ndarray:
+    """The one RGB conversion used by every path, so seek and full decode agree to the bit.
+
+    Single-threaded: since PyAV 17 the default sets up a swscale thread pool per call, which costs
+    ~8 ms per small frame instead of ~0.2 ms (PyAV issue #2200); the pixels are the same either way.
+    """
+    return frame.to_ndarray(format="rgb24", threads=1)
+
+
+def _demux_pts(container: av.container.InputContainer, vs: av.video.stream.VideoStream) -> tuple[int, ...]:
+    """Every frame's pts in presentation order, from a demux-only scan (VFR clips need real times)."""
+    return tuple(sorted(p.pts for p in container.demux(vs) if p.size and p.pts is not None))
+
+
+def _decode_from_keyframe(
+    vs: av.video.stream.VideoStream,
+    packets: Iterator[VideoPacket],
+    key_pts: int,
+    key_index: int,
+    timeline: _Timeline,
+    wanted: set[int],
+) -> dict[int, tuple[int, np.ndarray]] | None:
+    """Decode from the keyframe to the end; None unless the pts→index mapping is proven on the way."""
+    expected = key_index
+    got: dict[int, tuple[int, np.ndarray]] = {}
+    for packet in packets:
+        for frame in vs.decode(packet):
+            if frame.pts is None:
+                return None
+            if frame.pts < key_pts:  # open-GOP leading frame: may reference the previous GOP
+                continue
+            index = timeline.index_of(frame.pts)
+            if index is None or index != expected:  # a gap, a repeat, a stray pts: not proven
+                return None
+            expected = index + 1
+            if index in wanted:
+                got[index] = (frame.pts, _rgb(frame))
+    if expected != timeline.frame_count or set(got) != wanted:
+        return None
+    return got
+
+
+class _SeekOutcome(NamedTuple):
+    frames: dict[int, tuple[int, np.ndarray]] | None  # index -> (pts, rgb); None: not proven
+    attempts: int
+    decoded_from: int  # index of the keyframe decoding started at (-1 if never decoded)
+
+
+def _seek_decode(
+    container: av.container.InputContainer, vs: av.video.stream.VideoStream, timeline: _Timeline,
+    wanted: list[int],
+) -> _SeekOutcome:
+    """Seek to a keyframe at or before ``wanted[0]`` and decode forward to the end.
+
+    A landing is judged from the first keyframe packet, before anything is decoded. When it is too
+    late (a keyframe whose open-GOP leading frames include the first wanted one; an index of dts; an
+    mpeg-ts seek that lands on any packet) or absent, seek again from before where we landed, further
+    back at each attempt.
+    """
+    first = wanted[0]
+    target = timeline.pts_of(first)
+    for attempt in range(1, SEEK_ATTEMPTS + 1):
+        container.seek(target, stream=vs, backward=True)
+        packets = container.demux(vs)
+        landed_at: int | None = None  # dts of the first packet after the seek: where it landed
+        key = None
+        for packet in packets:
+            if not packet.size:
+                continue
+            if landed_at is None:
+                landed_at = packet.dts if packet.dts is not None else packet.pts
+            if packet.is_keyframe:
+                key = packet
+                break
+        if key is not None:
+            index = None if key.pts is None else timeline.index_of(key.pts)
+            if key.pts is None or index is None:  # cannot tell which frame it is
+                return _SeekOutcome(None, attempt, -1)
+            if index <= first:  # only now decode: a rejected landing never touches the decoder
+                frames = _decode_from_keyframe(vs, itertools.chain([key], packets), key.pts, index,
+                                               timeline, set(wanted))
+                return _SeekOutcome(frames, attempt, index)
+        if landed_at is not None:
+            target = min(target, landed_at)
+        # just before a late keyframe finds the previous one where seeking is exact (mp4, mkv);
+        # otherwise (no keyframe after the landing, or a retry) go back 1 s, 2 s, 4 s, ...
+        exact_retry = key is not None and attempt == 1
+        target -= 1 if exact_retry else round_half_up(Fraction(2 ** (attempt - 1)) / timeline.time_base)
+    return _SeekOutcome(None, SEEK_ATTEMPTS, -1)
+
+
+def _full_decode(
+    video: Path, info: ProbeResult, count: int, sampled_fps: Fraction, keep: int,
+) -> tuple[_Timeline, list[int], dict[int, tuple[int, np.ndarray]]]:
+    """Decode every frame, counting from the start: the reference path and the last resort.
+
+    Only the last ``keep`` frames are held; the selection is recomputed from what was really decoded,
+    so a container whose index disagrees with its frames still yields the right tail.
+    """
+    with open_media(video) as container:
+        vs = container.streams.video[0]
+        all_pts: list[int] = []
+        recent: collections.deque[tuple[int, av.VideoFrame]] = collections.deque(maxlen=keep)
+        for frame in container.decode(vs):
+            pts = frame.pts if frame.pts is not None else (all_pts[-1] + 1 if all_pts else 0)
+            all_pts.append(pts)
+            recent.append((pts, frame))
+    if not all_pts:
+        raise MediaError(f"{video}: no frame could be decoded")
+    timeline = _Timeline(start_pts=all_pts[0], time_base=info.time_base, fps=info.fps,
+                         frame_count=len(all_pts), vfr_pts=tuple(all_pts) if info.vfr else None)
+    wanted = timeline.select(count, sampled_fps)
+    offset = len(all_pts) - len(recent)
+    if wanted[0] < offset:
+        raise MediaError(f"{video}: decoded {len(all_pts)} frames but the container reports "
+                         f"{info.frame_count}; cannot place the tail")
+    frames = {i: (recent[i - offset][0], _rgb(recent[i - offset][1])) for i in set(wanted)}
+    return timeline, wanted, frames
+
+
+def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
+              info: ProbeResult | None = None) -> TailResult:
+    """The last ``count`` frames of ``video`` at ``sampled_fps`` (default: its own fps) as RGB arrays.
+
+    Decodes one GOP whatever the clip's length; pixels equal those of a full decode. Pass ``info`` when
+    the clip was already probed: probing walks the whole sample index, the one cost that grows with
+    the clip's length.
+    """
+    if count <= 0:
+        raise InputError(f"-n must be ≥ 1, got {count}")
+    if info is None:
+        info = probe(video)
+    elif info.path != video:
+        raise ValueError(f"info describes {info.path}, not {video}")
+    sampled = info.fps if sampled_fps is None else sampled_fps
+    with open_media(video) as container:
+        vs = container.streams.video[0]
+        vfr_pts = _demux_pts(container, vs) if info.vfr else None
+        timeline = _Timeline(
+            start_pts=vfr_pts[0] if vfr_pts else int(vs.start_time or 0), time_base=info.time_base,
+            fps=info.fps, frame_count=len(vfr_pts) if vfr_pts else info.frame_count, vfr_pts=vfr_pts)
+        wanted = timeline.select(count, sampled)  # InputError here when the clip is too short
+        outcome = _seek_decode(container, vs, timeline, wanted)
+    seek: SeekMode = "keyframe"
+    frames, decoded_from = outcome.frames, outcome.decoded_from
+    if frames is None:
+        seek, decoded_from = "full-decode", 0
+        timeline, wanted, frames = _full_decode(video, info, count, sampled,
+                                                keep=timeline.frame_count - wanted[0] + 1)
+    out: list[TailFrame] = []
+    seen: set[int] = set()
+    for k, index in enumerate(wanted):
+        pts, rgb = frames[index]
+        out.append(TailFrame(from_end=len(wanted) - k, source_index=index, pts=pts,
+                             time_seconds=timeline.seconds(pts), rgb=rgb.copy() if index in seen else rgb))
+        seen.add(index)
+    return TailResult(info=info, sampled_fps=sampled, seek=seek, seek_attempts=outcome.attempts,
+                      decoded_from=decoded_from, selection="pts-time" if info.vfr else "frame-index", frames=out)
+
+
+# --- writing frames + frames.json ----------------------------------------------------------------
+
+
+def tail_file_name(stem: str, from_end: int, count: int, fmt: str) -> str:
+    """``<stem>-last-03.webp``: the index from the end, zero-padded to the width of N (at least 2)."""
+    return f"{stem}-last-{from_end:0{max(2, len(str(count)))}d}.{fmt}"
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an output path that is, or sits under, an existing non-directory (before any decoding)."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise InputError(f"output path {path} exists and is not a directory")
+            return
+
+
+def _save_image(rgb: np.ndarray, target: Path, fmt: str) -> None:
+    pil_format, options = _FORMATS[fmt]
+    with atomic_path(target) as tmp:
+        Image.fromarray(rgb).save(tmp, format=pil_format, **options)
+
+
+def _missing_dirs(out_dir: Path) -> list[Path]:
+    """``out_dir`` and its ancestors that do not exist yet, deepest first (what cleanup may remove)."""
+    missing = []
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fraction | None = None,
+                 fmt: str = "webp") -> dict[str, Any]:
+    """Write the tail frames (lossless WebP or PNG, oldest first) and ``frames.json`` into ``out_dir``.
+
+    Everything is validated and decoded before the directory is created; on any error the files
+    written so far (and the directory, if this call created it) are removed. Returns the manifest.
+    """
+    if fmt not in _FORMATS:
+        raise InputError(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+    if count <= 0:
+        raise InputError(f"-n must be ≥ 1, got {count}")
+    _check_out_dir(out_dir)
+    result = read_tail(video, count, sampled_fps)
+    info = result.info
+    manifest: dict[str, Any] = {
+        "source": str(video.resolve()),
+        "fps": format_fps(info.fps),
+        "sampled_fps": format_fps(result.sampled_fps),
+        "frame_count": info.frame_count,
+        "count": count,
+        "seek": result.seek,
+        "seek_attempts": result.seek_attempts,
+        "decoded_from": result.decoded_from,
+        "vfr": info.vfr,
+        "selection": result.selection,
+        "width": info.width,
+        "height": info.height,
+        "rotation": info.rotation,  # recorded, not applied: pixels are as decoded
+        "time_base": str(info.time_base),
+        "format": fmt,
+        "frames": [
+            {"file": tail_file_name(video.stem, f.from_end, count, fmt), "from_end": f.from_end,
+             "source_index": f.source_index, "pts": f.pts, "time_seconds": float(f.time_seconds)}
+            for f in result.frames
+        ],
+    }
+    created = _missing_dirs(out_dir)
+    written: list[Path] = []
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for entry, frame in zip(manifest["frames"], result.frames, strict=True):
+            _save_image(frame.rgb, out_dir / entry["file"], fmt)
+            written.append(out_dir / entry["file"])
+        write_json_atomic(out_dir / MANIFEST_NAME, manifest)  # last: the set is complete once it exists
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for path in created:
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
+    return manifest

@@ -1,0 +1,115 @@
+"""Probing: exact fps, frame count, duration and streams, from the sample index or a demux scan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile
+
+from ltxkit.errors import InputError
+from ltxkit.frames.probe import AudioStreamInfo, probe
+from ltxkit.frames.synth import render_frame, write_clip
+
+ClipFactory = Callable[..., Path]
+
+
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(25), Fraction(30), Fraction(60)], ids=str)
+@pytest.mark.parametrize("audio", [False, True], ids=["no-audio", "audio"])
+def test_generated_clips(make_clip: ClipFactory, fps: Fraction, audio: bool) -> None:
+    info = probe(make_clip(fps=fps, frames=60, audio=audio, bframes=2, gop=12))
+    assert (info.fps, info.frame_count, info.duration_seconds) == (fps, 60, Fraction(60) / fps)
+    assert (info.width, info.height, info.codec, info.pix_fmt) == (160, 120, "h264", "yuv420p")
+    assert (info.vfr, info.rotation, info.start_seconds) == (False, 0, Fraction(0))
+    if audio:
+        assert [(a.index, a.codec, a.sample_rate, a.channels) for a in info.audio] == [(0, "aac", 48000, 2)]
+    else:
+        assert info.audio == []
+
+
+def test_real_clip(real_clip: Path) -> None:
+    info = probe(real_clip)
+    assert (info.fps, info.frame_count, info.duration_seconds) == (Fraction(25), 132, Fraction(132, 25))
+    assert (info.width, info.height, info.codec, info.vfr) == (1280, 720, "h264", False)
+    assert info.time_base == Fraction(1, 12800)
+    assert [(a.codec, a.sample_rate, a.channels) for a in info.audio] == [("aac", 48000, 6)]
+
+
+def test_real_ntsc_clip(real_clip_ntsc: Path) -> None:
+    info = probe(real_clip_ntsc)
+    assert info.fps == Fraction(30000, 1001) and info.frame_count == 120
+    assert info.duration_seconds == Fraction(120 * 1001, 30000)
+    assert (info.width, info.height, info.vfr, info.audio) == (176, 144, False, [])
+
+
+def test_json_keeps_the_exact_fps(real_clip_ntsc: Path) -> None:
+    data = json.loads(json.dumps(probe(real_clip_ntsc).to_json()))
+    assert (data["fps"], data["frame_count"], data["path"]) == ("30000/1001", 120, str(real_clip_ntsc))
+    assert data["fps_float"] == 30000 / 1001 and data["time_base"] == "1/30000"
+
+
+@pytest.mark.parametrize("ext", ["mkv", "ts"])
+def test_containers_without_a_full_index_count_the_same(tmp_path: Path, make_clip: ClipFactory,
+                                                        ext: str) -> None:
+    # mkv keeps cues for keyframes only and its B-frame packets lack dts; mpeg-ts has no index at all
+    other = write_clip(tmp_path / f"clip.{ext}", frames=60, fps=25, width=160, height=120, bframes=2, gop=12)
+    mp4 = probe(make_clip(fps=25, frames=60, bframes=2, gop=12))
+    info = probe(other)
+    assert (info.frame_count, info.fps, info.duration_seconds, info.vfr) == (
+        mp4.frame_count, mp4.fps, mp4.duration_seconds, False)
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_vfr_clip_is_detected(tmp_path: Path, ext: str) -> None:
+    # 10 frames at 25 fps then 10 at 50 fps (a phone switching rate), with B-frames
+    times_ms = [i * 40 for i in range(10)] + [400 + i * 20 for i in range(10)]
+    path = tmp_path / f"vfr.{ext}"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 1000)
+        vs.options = {"bf": "2", "preset": "veryfast"}
+        for i, ms in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(render_frame(i, 96, 64), format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    info = probe(path)
+    assert info.vfr and info.frame_count == 20
+    # last frame at 0.58 s plus 40 ms: the stream's own duration (mp4; its dts span would say 0.66 s
+    # because of the B-frame delay) or one typical interval (mkv, 10 x 40 ms against 9 x 20 ms)
+    assert info.duration_seconds == Fraction(62, 100)
+
+
+def test_constant_rate_clip_is_not_vfr_despite_timestamp_rounding(tmp_path: Path) -> None:
+    # 30000/1001 in a 1/1000 time base: intervals of 33 and 34 ticks are rounding, not VFR
+    path = write_clip(tmp_path / "ntsc.mkv", frames=30, fps=Fraction(30000, 1001), width=96, height=64)
+    info = probe(path)
+    assert info.time_base == Fraction(1, 1000) and not info.vfr and info.frame_count == 30
+
+
+def test_audio_stream_details(make_clip: ClipFactory) -> None:
+    (audio,) = probe(make_clip(fps=25, frames=50, audio=True)).audio
+    assert isinstance(audio, AudioStreamInfo) and audio.duration_seconds is not None
+    # AAC adds encoder priming/padding, so the stream lasts at least the 2 s of video
+    assert Fraction(2) <= audio.duration_seconds < Fraction(2) + Fraction(4096, 48000)
+
+
+def test_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        probe(tmp_path / "missing.mp4")
+    with pytest.raises(InputError, match="not a file"):
+        probe(tmp_path)
+    text = tmp_path / "notes.mp4"
+    text.write_text("definitely not a video\n" * 20)
+    with pytest.raises(InputError, match="cannot read"):
+        probe(text)
+    wav = tmp_path / "tone.wav"
+    soundfile.write(wav, np.zeros(800, dtype=np.int16), 8000)  # a real WAV, no video
+    with pytest.raises(InputError, match="has no video stream"):
+        probe(wav)
