@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     it); on any error it is removed, so failed runs leave nothing behind.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # a fresh unique name, not mkstemp: the writer creates the file, so it gets the usual umask mode
+    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.part{target.suffix}")
     try:
         yield tmp
         os.replace(tmp, target)

@@ -170,7 +170,7 @@ def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fr
     """Source frame indices for the last ``n`` frames on the sampled grid, oldest first.
 
     The grid is anchored on the clip's last frame and steps back 1/sampledFps; each instant takes the
-    nearest source frame (ties to the later one). When ``fps == sampled_fps`` this is exactly the
+    nearest source frame (ties to the earlier one). When ``fps == sampled_fps`` this is exactly the
     last ``n`` frames.
     """
     if n <= 0:

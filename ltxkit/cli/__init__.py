@@ -20,6 +20,13 @@ COMMANDS = {
     "probe": "ltxkit.cli.media:probe_cmd",
     "frames": "ltxkit.cli.media:frames",
     "timing": "ltxkit.cli.media:timing",
+    "jobs": "ltxkit.cli.jobs:jobs",
+    "balance": "ltxkit.cli.jobs:balance",
+    "health": "ltxkit.cli.jobs:health",
+    "audio": "ltxkit.cli.audio:audio",
+    "splice": "ltxkit.cli.assembly:splice_cmd",
+    "seam": "ltxkit.cli.assembly:seam_cmd",
+    "serve": "ltxkit.cli.serve:serve",
 }
 
 
@@ -36,11 +43,21 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command; a usage error or an :class:`LtxkitError` is one line on stderr, no traceback."""
         try:
-            return super().invoke(ctx)
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"ltxkit: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
         except LtxkitError as exc:
             click.echo(f"ltxkit: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("ltxkit: aborted", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
 
 
