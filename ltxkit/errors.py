@@ -45,3 +45,44 @@ class JobFailedError(ApiError):
 
 class JobTimeoutError(ApiError):
     """A job did not finish within the caller's total wait limit."""
+
+
+# --- media-jobs API errors by HTTP status (raised by ltxkit.jobs; all carry the server's text) ---
+
+
+class BadRequestError(ApiError, InputError):
+    """400/422: the server rejected the request's input; like any input mistake it exits with 2."""
+
+    exit_code = 2
+
+
+class AuthError(ApiError):
+    """401/403: the API key is missing, wrong, revoked or not allowed to do this."""
+
+
+class PaymentRequiredError(ApiError):
+    """402: the account's prepaid balance does not cover the job."""
+
+
+class NotFoundError(ApiError):
+    """404: no such job (or endpoint) for this key."""
+
+
+class ConflictError(ApiError):
+    """409: the server refused the write, e.g. an idempotency key reused with a different body."""
+
+
+class RateLimitedError(ApiError):
+    """429 still answered after every retry allowed."""
+
+
+class ServerError(ApiError):
+    """5xx still answered after every retry allowed."""
+
+
+class ApiConnectionError(ApiError):
+    """The server could not be reached or did not answer (network error or timeout) after every retry."""
+
+
+class DownloadError(ApiError):
+    """An output could not be downloaded completely; any ``.part`` file is kept so a re-run resumes it."""

@@ -1,0 +1,256 @@
+"""The client core, written once as sans-I/O plans that both the sync and the async face execute.
+
+A *plan* is a generator that yields actions (:class:`Send` an API request, :class:`Sleep`,
+:class:`Fetch` a URL into a ``.part`` file) and receives their outcomes. It holds all the decisions —
+what to send, whether to retry, how long to wait, when a job is finished, when a download is complete —
+while :class:`~ltxkit.jobs.client.Client` and :class:`~ltxkit.jobs.client.AsyncClient` only perform
+actions with ``httpx.Client``/``httpx.AsyncClient``. So the two faces cannot drift apart: they run the
+same plan, with the same retry policy, status mapping and error texts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ltxkit.errors import (
+    ApiConnectionError,
+    ApiError,
+    AuthError,
+    BadRequestError,
+    ConflictError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitedError,
+    ServerError,
+)
+from ltxkit.jobs.provider import Job, Provider, RequestSpec
+from ltxkit.jobs.retry import PollPolicy, RetryPolicy, is_retryable_status, parse_retry_after, poll_delay, retry_delay
+
+T = TypeVar("T")
+log = logging.getLogger("ltxkit.jobs")
+
+
+# ---- actions a plan yields -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Perform one API request and read the whole answer → :class:`Reply` or :class:`Failure`."""
+
+    spec: RequestSpec
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """GET ``url`` into ``part`` (resuming at ``offset`` with ``Range``) → :class:`FetchResult`.
+
+    ``auth`` says whether the URL may see the API key (same origin as the API base only).
+    """
+
+    url: str
+    part: Path
+    offset: int
+    auth: bool
+    label: str
+
+
+# ---- outcomes sent back into a plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The request got no complete answer. ``retryable``: network, timeout or a dropped connection."""
+
+    message: str
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one download attempt left behind: ``size`` bytes in the ``.part`` file.
+
+    ``complete``: the body stream ended normally (httpx has already checked it against
+    Content-Length); ``expected``: the full file size when the server told it.
+    """
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    size: int = 0
+    complete: bool = False
+    expected: int | None = None
+    error: str | None = None
+    retryable: bool = True
+    body: bytes = b""
+
+
+Action = Send | Sleep | Fetch
+Plan = Generator[Action, Any, T]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What plans need besides their arguments. ``scrub`` removes the API key from any text."""
+
+    provider: Provider
+    retry: RetryPolicy
+    poll: PollPolicy
+    base_url: str
+    scrub: Callable[[str], str]
+    rand: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+
+
+# ---- errors from answers ---------------------------------------------------------------------------
+
+_STATUS_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequestError, 422: BadRequestError, 401: AuthError, 403: AuthError, 402: PaymentRequiredError,
+    404: NotFoundError, 409: ConflictError, 429: RateLimitedError,
+}
+
+
+def _short(value: object, limit: int = 500) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_for_reply(ctx: Context, reply: Reply, what: str, cls: type[ApiError] | None = None) -> ApiError:
+    """An :class:`ApiError` subclass for an error answer, carrying the server's ``error``/``details``."""
+    payload = reply.json()
+    error, details = ctx.provider.error_text(payload) if isinstance(payload, Mapping) else (None, None)
+    if error is None:
+        error = reply.body[:500].decode("utf-8", "replace").strip() or _reason(reply.status)
+    error = ctx.scrub(error)
+    detail_text = None if details in (None, "", [], {}) else ctx.scrub(_short(details))
+    message = f"{what}: HTTP {reply.status}: {error}" + (f" ({detail_text})" if detail_text else "")
+    if cls is None:
+        cls = _STATUS_ERRORS.get(reply.status, ServerError if reply.status >= 500 else ApiError)
+    return cls(message, status_code=reply.status, error=error, details=details)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+# ---- plans -----------------------------------------------------------------------------------------
+
+
+def retry_wait(ctx: Context, attempt: int, headers: Mapping[str, str] | None = None) -> float:
+    """The delay before the next try, honouring ``Retry-After`` when the answer carried one."""
+    hint = parse_retry_after(headers.get("retry-after") if headers is not None else None, ctx.wall())
+    return retry_delay(attempt, ctx.retry, rand=ctx.rand(), retry_after=hint)
+
+
+def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
+    """Send ``spec`` until it gets a 2xx answer, retrying what is worth retrying.
+
+    The spec is sent unchanged on every try, so a create keeps its idempotency key. Network errors,
+    timeouts, dropped connections, 408/429 and 5xx are retried; other answers raise at once.
+    """
+    attempt = 0
+    while True:
+        outcome = yield Send(spec)
+        if isinstance(outcome, Failure):
+            if not outcome.retryable or attempt >= ctx.retry.max_retries:
+                tries = f" after {attempt + 1} tries" if outcome.retryable else ""
+                raise ApiConnectionError(f"{spec.label}: {outcome.message}{tries}")
+            delay = retry_wait(ctx, attempt)
+        elif 200 <= outcome.status < 300:
+            return outcome  # type: ignore[no-any-return]
+        elif is_retryable_status(outcome.status) and attempt < ctx.retry.max_retries:
+            delay = retry_wait(ctx, attempt, outcome.headers)
+        else:
+            raise error_for_reply(ctx, outcome, spec.label)
+        log.info("%s: %s; retry %d/%d in %.2f s", spec.label,
+                 outcome.message if isinstance(outcome, Failure) else f"HTTP {outcome.status}",
+                 attempt + 1, ctx.retry.max_retries, delay)
+        attempt += 1
+        yield Sleep(delay)
+
+
+def json_plan(ctx: Context, spec: RequestSpec) -> Plan[dict[str, Any]]:
+    """:func:`request_plan` and decode a JSON object answer."""
+    reply = yield from request_plan(ctx, spec)
+    payload = reply.json()
+    if not isinstance(payload, dict):
+        text = ctx.scrub(reply.body[:200].decode("utf-8", "replace"))
+        raise ApiError(f"{spec.label}: expected a JSON object, got {text!r}", status_code=reply.status)
+    return payload
+
+
+def submit_plan(ctx: Context, task: str, input_: Mapping[str, Any], key: str) -> Plan[Job]:
+    spec = ctx.provider.submit_request(task, input_, key)
+    payload = yield from json_plan(ctx, spec)
+    try:
+        return ctx.provider.parse_job(payload)
+    except ValueError:
+        raise ApiError(f"{spec.label}: the answer has no job id ({', '.join(ctx.provider.job_id_fields)}): "
+                       f"{ctx.scrub(_short(payload))}") from None
+
+
+def status_plan(ctx: Context, job_id: str, details: bool = False) -> Plan[Job]:
+    payload = yield from json_plan(ctx, ctx.provider.status_request(job_id, details))
+    return ctx.provider.parse_job(payload, job_id)
+
+
+def failed_error(ctx: Context, job: Job) -> JobFailedError:
+    raw_error, details = ctx.provider.error_text(job.payload)
+    error = ctx.scrub(job.error or raw_error or "no error text given")
+    detail_text = None if details in (None, "", [], {}) else ctx.scrub(_short(details))
+    return JobFailedError(f"job {job.id} {job.raw_status or 'failed'}: {error}"
+                          + (f" ({detail_text})" if detail_text else ""),
+                          error=error, details=details)
+
+
+def wait_plan(ctx: Context, job_id: str, *, details: bool = False,
+              on_update: Callable[[Job], None] | None = None) -> Plan[Job]:
+    """Poll until the job is done (→ the :class:`Job`), failed (→ :class:`JobFailedError`) or the
+    total wait passes ``ctx.poll.timeout`` (→ :class:`JobTimeoutError`). Unknown words keep polling."""
+    started = ctx.clock()
+    polls = 0
+    while True:
+        job = yield from status_plan(ctx, job_id, details)
+        if on_update is not None:
+            on_update(job)
+        if job.state == "done":
+            return job
+        if job.state == "failed":
+            raise failed_error(ctx, job)
+        delay = poll_delay(polls, ctx.poll)
+        polls += 1
+        waited = ctx.clock() - started
+        if waited + delay > ctx.poll.timeout:
+            raise JobTimeoutError(f"job {job_id} still {job.raw_status or 'running'} after {waited:.1f} s "
+                                  f"(wait limit {ctx.poll.timeout:g} s); wait again with: ltxkit jobs wait {job_id}")
+        yield Sleep(delay)
