@@ -1,0 +1,112 @@
+"""The two entry points the CLI (and any workflow) call: splice with review, and review without splice.
+
+Both validate everything before writing anything; report files are built in a temporary directory
+beside the report directory and moved in only when all of them exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
+from ltxkit.assembly.seam import LEVELS, load_seam, measure
+from ltxkit.assembly.splice import SplicePlan, plan_splice, prepare_splice, render_splice
+from ltxkit.errors import InputError
+from ltxkit.frames.join import Timeline, check_location, check_output
+from ltxkit.frames.probe import probe
+from ltxkit.timing import format_fps
+
+
+def _check_report_dir(report_dir: Path) -> None:
+    if report_dir.exists() and not report_dir.is_dir():
+        raise InputError(f"--report must be a directory, {report_dir} is a file")
+    check_location(report_dir)
+
+
+def _pair_plan(plan: SplicePlan, i: int) -> SplicePlan:
+    """The two-clip plan of joint ``i`` (clips i and i+1): what the seam metrics look at."""
+    return plan_splice([plan.infos[i], plan.infos[i + 1]], overlap=plan.overlap, sampled_fps=plan.sampled_fps,
+                       mode=plan.mode, audio_from=plan.audio_from, audio=plan.timeline.audio is not None,
+                       audio_fade=plan.timeline.audio_fade)
+
+
+def _worst(seams: Sequence[dict[str, Any]]) -> str:
+    return max((s["verdict"] for s in seams), key=LEVELS.index, default="ok")
+
+
+def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
+            summary: dict[str, Any]) -> tuple[list[dict[str, Any]], Path | None]:
+    """Measure every joint; with ``report_dir`` also write sheets, review clips and the HTML page."""
+    pair_data = [load_seam(_pair_plan(plan, i)) for i in range(len(plan.joints))]
+    seams = [measure(d) for d in pair_data]
+    for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
+        seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
+    if report_dir is None:
+        return seams, None
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}."))
+    try:
+        for n, (data, seam, joint) in enumerate(zip(pair_data, seams, plan.joints, strict=True), start=1):
+            sheet = contact_sheet(data, tmp / f"seam-{n}-sheet.png")
+            clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4")
+            seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.output)}
+            seam["review_clip"] = {"frames": clip.frame_count, "seconds": float(clip.duration_seconds),
+                                   "seeks": clip.seeks}
+        html_report(title, seams, _worst(seams), tmp / "report.html", summary)
+        for seam in seams:
+            seam["files"] = {k: str(report_dir / Path(v).name) for k, v in seam["files"].items()}
+        report = {"verdict": _worst(seams), **summary, "seams": seams}
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+        report_dir.mkdir(exist_ok=True)
+        for entry in sorted(tmp.iterdir()):
+            os.replace(entry, report_dir / entry.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return seams, report_dir / "report.html"
+
+
+def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
+                       mode: str = "trim-b", audio_from: str = "b", codec: str = "h264", scale: bool = False,
+                       audio: bool = True, audio_fade: str = "linear", report_dir: Path | None = None,
+                       otio: bool = True) -> dict[str, Any]:
+    """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result."""
+    plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
+                          scale=scale, audio=audio, audio_fade=audio_fade)
+    check_output(output, [info.path for info in plan.infos], codec)
+    if report_dir is not None:
+        _check_report_dir(report_dir)
+    result = render_splice(plan, output, codec=codec, otio=otio)
+    written = file_timeline(probe(output), audio=audio)
+    data = result.to_json()
+    summary = {"output": str(output), "mode": mode, "frames": result.frame_count, "fps": format_fps(result.fps)}
+    seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary)
+    return {"verdict": _worst(seams), "splice": data, "seams": seams,
+            "report": None if page is None else str(page)}
+
+
+def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: str = "trim-b",
+                audio_from: str = "b", scale: bool = False, audio: bool | None = None,
+                audio_fade: str = "linear", report_dir: Path | None = None) -> dict[str, Any]:
+    """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B.
+
+    ``audio=None`` measures audio when both clips have it.
+    """
+    if audio is None:
+        audio = all(probe(Path(p)).audio for p in (a, b))
+    plan = prepare_splice([a, b], overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
+                          scale=scale, audio=audio, audio_fade=audio_fade)
+    if report_dir is not None:
+        _check_report_dir(report_dir)
+    summary = {"a": str(a), "b": str(b), "mode": mode, "overlap": overlap,
+               "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames}
+    seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",
+                          summary)
+    return {"verdict": seams[0]["verdict"], **summary, "warnings": plan.warnings, "seam": seams[0],
+            "report": None if page is None else str(page)}

@@ -1,0 +1,173 @@
+"""What a person looks at before paying for the next clip: contact sheet, review clip, HTML report.
+
+The review clip is cut out of a file by seeking (keyframe seek, then decode forward), so two seconds
+either side of a seam cost the same in a ten-minute result as in a ten-second one. It is h264 at no
+more than :data:`REVIEW_MAX_WIDTH` pixels wide so the report can embed it and any browser can play it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ltxkit.assembly.seam import SeamFrames, scaled_size
+from ltxkit.frames.join import Piece, RenderResult, Timeline, default_layout, render
+from ltxkit.frames.probe import ProbeResult
+from ltxkit.fsutil import atomic_path
+from ltxkit.timing import round_half_up
+
+REVIEW_SECONDS = Fraction(2)
+REVIEW_MAX_WIDTH = 640
+REVIEW_OPTIONS = {"preset": "veryfast", "crf": "23"}
+SHEET_THUMB_WIDTH = 200
+SHEET_MAX_COLUMNS = 8
+DIFF_GAIN = 4  # difference images are amplified so small drifts are visible
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+# --- contact sheet -----------------------------------------------------------------------------------
+
+
+def _thumb(rgb: np.ndarray, width: int) -> Image.Image:
+    image = Image.fromarray(rgb)
+    height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
+    return image.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def contact_sheet(data: SeamFrames, path: Path) -> Path:
+    """PNG with rows: A's conditioning frames, B's overlap frames, B's first kept frames, |A−B|×4."""
+    pairs = data.pairs[-SHEET_MAX_COLUMNS:]
+    kept = data.kept_preview[:SHEET_MAX_COLUMNS]
+    diff = [np.clip(np.abs(data.a_frames[a].astype(np.int16) - data.b_frames[b].astype(np.int16)) * DIFF_GAIN,
+                    0, 255).astype(np.uint8) for a, b in pairs]
+    rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = [
+        ("A tail (conditioning)", [(f"A {a}", data.a_frames[a]) for a, _ in pairs]),
+        ("B overlap", [(f"B {b}", data.b_frames[b]) for _, b in pairs]),
+        ("B first kept", [(f"B {b}", data.b_frames[b]) for b in kept]),
+        (f"|A-B| x{DIFF_GAIN}", [(f"{a}/{b}", d) for (a, b), d in zip(pairs, diff, strict=True)]),
+    ]
+    sample = next((img for _, cells in rows for _, img in cells), None)
+    aspect = sample.shape[0] / sample.shape[1] if sample is not None else 9 / 16
+    tw, th = SHEET_THUMB_WIDTH, max(1, round(SHEET_THUMB_WIDTH * aspect))
+    label_w, pad, caption = 170, 6, 16
+    columns = max(1, *(len(cells) for _, cells in rows))
+    sheet = Image.new("RGB", (label_w + columns * (tw + pad) + pad, len(rows) * (th + caption + pad) + pad),
+                      (32, 32, 32))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=13)
+    for r, (label, cells) in enumerate(rows):
+        y = pad + r * (th + caption + pad)
+        draw.text((pad, y + th // 2), label, fill=(230, 230, 230), font=font)
+        if not cells:
+            draw.text((label_w, y + th // 2), "(no overlap frames)", fill=(160, 160, 160), font=font)
+        for c, (text, img) in enumerate(cells):
+            x = label_w + c * (tw + pad)
+            sheet.paste(_thumb(img, tw).resize((tw, th)), (x, y))
+            draw.text((x, y + th + 1), text, fill=(200, 200, 200), font=font)
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG")
+    write_atomic(path, buf.getvalue())
+    return path
+
+
+# --- review clip -------------------------------------------------------------------------------------
+
+
+def file_timeline(info: ProbeResult, *, audio: bool) -> Timeline:
+    """A whole file as a timeline (to cut a window out of it)."""
+    rate = info.audio[0].sample_rate if audio and info.audio else 48000
+    layout = default_layout(info.audio[0].channels) if info.audio else "stereo"
+    tl = Timeline(info.fps, info.width, info.height, (Piece(info.path, 0, info.frame_count),),
+                  sample_rate=rate, layout=layout)
+    if audio and info.audio:
+        tl = replace(tl, audio=(Piece(info.path, 0, tl.sample_count),))
+    return tl
+
+
+def review_clip(timeline: Timeline, cut_frame: int, output: Path, *,
+                seconds: Fraction = REVIEW_SECONDS) -> RenderResult:
+    """±``seconds`` around ``cut_frame`` of ``timeline``, small h264 for the browser, cut by seeking."""
+    half = round_half_up(seconds * timeline.fps)
+    start = max(0, cut_frame - half)
+    stop = min(timeline.frame_count, cut_frame + half)
+    width, height = scaled_size(timeline.width, timeline.height, REVIEW_MAX_WIDTH)
+    window = replace(timeline.window(start, stop - start), width=width, height=height)
+    return render(window, output, codec="h264", video_options=REVIEW_OPTIONS, interpolation="FAST_BILINEAR")
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_fmt(v)}" for k, v in value.items() if k not in ("pairs",))
+    return str(value)
+
+
+_LEVEL_FOR = {"overlap_fidelity": ["overlap_psnr", "overlap_ssim"], "seam_jump": ["seam_jump"],
+              "brightness_flicker": ["brightness_flicker"], "colour_drift": ["colour_drift"],
+              "audio_level_jump": ["audio_level_jump"], "av_offset": ["av_offset"]}
+
+_CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+.ok{background:#d9f2d9}.check{background:#fff1c2}.bad{background:#f8d0d0}
+.verdict{padding:2px 10px;border-radius:4px;font-weight:bold}img,video{max-width:100%;display:block;margin:8px 0}
+section{border-top:1px solid #ddd;margin-top:16px}"""
+
+
+def _data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path: Path,
+                summary: dict[str, Any] | None = None) -> Path:
+    """One self-contained page: verdict, and per seam its metrics table, contact sheet and review clip."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(title)} <span class='verdict {verdict}'>{verdict.upper()}</span></h1>"]
+    if summary:
+        parts.append("<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                                         for k, v in summary.items()) + "</table>")
+    for n, seam in enumerate(seams, start=1):
+        m = seam["metrics"]
+        cut = seam["cut"]
+        parts.append(f"<section><h2>Seam {n}: {html.escape(Path(cut['a']).name)} → "
+                     f"{html.escape(Path(cut['b']).name)} at {cut['cut_seconds']:.3f} s "
+                     f"<span class='verdict {seam['verdict']}'>{seam['verdict'].upper()}</span></h2>")
+        rows = []
+        for name, value in m.items():
+            lv = [seam["levels"][k] for k in _LEVEL_FOR.get(name, []) if k in seam["levels"]]
+            level = max(lv, key=["ok", "check", "bad"].index) if lv else ""
+            shown = "not measured" if value is None else _fmt(value)
+            rows.append(f"<tr class='{level}'><th>{html.escape(name)}</th><td>{html.escape(shown)}</td>"
+                        f"<td>{level}</td></tr>")
+        parts.append("<table><tr><th>metric</th><th>value</th><th>level</th></tr>" + "".join(rows) + "</table>")
+        files = seam.get("files", {})
+        if files.get("contact_sheet"):
+            parts.append(f"<img alt='contact sheet' src='{_data_uri(Path(files['contact_sheet']), 'image/png')}'>")
+        if files.get("review_clip"):
+            parts.append(f"<video controls preload='metadata' width='{REVIEW_MAX_WIDTH}' "
+                         f"src='{_data_uri(Path(files['review_clip']), 'video/mp4')}'></video>")
+        parts.append("<details><summary>thresholds</summary><pre>"
+                     f"{html.escape(json.dumps(seam['thresholds'], indent=1))}</pre></details></section>")
+    parts.append("</body></html>")
+    write_atomic(path, "\n".join(parts).encode("utf-8"))
+    return path

@@ -1,0 +1,114 @@
+"""``ltxkit splice`` and ``ltxkit seam``: thin wrappers over :mod:`ltxkit.assembly.report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, MODES, OUTPUT_CODECS
+from ltxkit.cli._output import emit, json_option, log
+from ltxkit.timing import parse_fps
+
+video_path = click.Path(path_type=Path, dir_okay=False)
+report_option = click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
+                             help="Directory for report.html, contact sheets, review clips, report.json.")
+overlap_option = click.option("--overlap", type=click.IntRange(min=0), required=True,
+                              help="Frames of A's tail that B repeats, at the sampled fps.")
+sampled_fps_option = click.option("--sampled-fps", required=True, help="The fps the overlap was sampled at.")
+mode_option = click.option("--mode", type=click.Choice(MODES), default="trim-b", show_default=True,
+                           help="Which picture fills the overlap: trim B's head, trim A's tail, or dissolve.")
+audio_from_option = click.option("--audio-from", type=click.Choice(AUDIO_FROM), default="b", show_default=True,
+                                 help="Whose audio plays through the overlap (trim modes).")
+audio_fade_option = click.option("--audio-fade", type=click.Choice(AUDIO_FADES), default="linear",
+                                 show_default=True, help="Audio curve of a crossfade.")
+scale_option = click.option("--scale", is_flag=True, help="Scale clips to the first clip's size.")
+
+
+def _seam_line(n: int, seam: dict[str, Any]) -> str:
+    m = seam["metrics"]
+    fid = m.get("overlap_fidelity")
+    parts = [f"seam {n} at {seam['cut']['cut_seconds']:.3f} s: {seam['verdict'].upper()}"]
+    if fid:
+        parts.append(f"PSNR {fid['psnr_db_mean']:.1f} dB, SSIM {fid['ssim_mean']:.3f}")
+    parts.append(f"jump x{m['seam_jump']['ratio']:.2f}, colour drift {m['colour_drift']['max_levels']:.1f}")
+    if m.get("audio_level_jump"):
+        parts.append(f"audio {m['audio_level_jump']['jump_db']:+.1f} dB")
+    flagged = [k for k, v in seam["levels"].items() if v != "ok"]
+    if flagged:
+        parts.append("flagged: " + ", ".join(flagged))
+    return "; ".join(parts)
+
+
+@click.command("splice")
+@click.argument("clips", nargs=-1, required=True, type=video_path)
+@overlap_option
+@sampled_fps_option
+@click.option("-o", "--output", type=video_path, required=True, help="The spliced clip (.mp4, .mov, .mkv).")
+@mode_option
+@audio_from_option
+@audio_fade_option
+@click.option("--codec", type=click.Choice(OUTPUT_CODECS), default="h264", show_default=True,
+              help="h264+AAC (.mp4), or prores (.mov) / ffv1 (.mkv) with PCM audio for editing.")
+@scale_option
+@click.option("--no-audio", is_flag=True, help="Write video only (default: audio required in every clip).")
+@click.option("--no-otio", is_flag=True, help="Do not write OUTPUT.otio next to the output.")
+@report_option
+@json_option
+def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: Path, mode: str,
+               audio_from: str, audio_fade: str, codec: str, scale: bool, no_audio: bool, no_otio: bool,
+               report_dir: Path | None, as_json: bool) -> None:
+    """Join CLIPS (A B [C …]) where each clip's first OVERLAP sampled frames repeat the previous tail."""
+    from ltxkit.assembly import splice_with_report
+
+    result = splice_with_report(list(clips), output, overlap=overlap,
+                                sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
+                                audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
+                                audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio)
+    for line in result["splice"]["warnings"] + result["splice"]["notes"]:
+        log(f"ltxkit: note: {line}")
+
+    def human(d: dict[str, Any]) -> str:
+        s = d["splice"]
+        lines = [f"{s['output']}: {s['frame_count']} frames at {s['fps']} fps ({s['duration_seconds']:.3f} s), "
+                 f"mode {s['mode']}, overlap {s['overlap']['frames_at_clip_fps']} frames; "
+                 f"verdict {d['verdict'].upper()}"]
+        lines += [_seam_line(n, seam) for n, seam in enumerate(d["seams"], start=1)]
+        if d["report"]:
+            lines.append(f"report: {d['report']}")
+        return "\n".join(lines)
+
+    emit(result, as_json, human)
+
+
+@click.command("seam")
+@click.argument("a", type=video_path)
+@click.argument("b", type=video_path)
+@overlap_option
+@sampled_fps_option
+@mode_option
+@audio_from_option
+@audio_fade_option
+@scale_option
+@report_option
+@json_option
+def seam_cmd(a: Path, b: Path, overlap: int, sampled_fps: str, mode: str, audio_from: str, audio_fade: str,
+             scale: bool, report_dir: Path | None, as_json: bool) -> None:
+    """Rate the seam between A and B (and review it) without writing the splice."""
+    from ltxkit.assembly import review_seam
+
+    result = review_seam(a, b, overlap=overlap, sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"),
+                         mode=mode, audio_from=audio_from, scale=scale, audio_fade=audio_fade,
+                         report_dir=report_dir)
+    for line in result["warnings"]:
+        log(f"ltxkit: note: {line}")
+
+    def human(d: dict[str, Any]) -> str:
+        lines = [f"{Path(d['a']).name} -> {Path(d['b']).name}: verdict {d['verdict'].upper()}",
+                 _seam_line(1, d["seam"])]
+        if d["report"]:
+            lines.append(f"report: {d['report']}")
+        return "\n".join(lines)
+
+    emit(result, as_json, human)

@@ -1,0 +1,261 @@
+"""Splices of clips whose heads repeat the previous tail: exact frames, exact audio, every mode, OTIO."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ltxkit.assembly.otio_export import MISSING_NOTE
+from ltxkit.assembly.seam import best_lag
+from ltxkit.assembly.splice import SpliceResult, splice
+from ltxkit.frames.join import AudioReader, VideoReader
+from ltxkit.frames.probe import probe
+from ltxkit.frames.synth import Tone, draw_frame_code, read_frame_code, render_frame, write_clip
+
+W, H, RATE = 160, 96, 48000
+
+
+@dataclass(frozen=True)
+class ShiftedTone(Tone):
+    """The tone from absolute sample ``offset`` on: clip B's audio continues A's in time."""
+
+    offset: int = 0
+
+    def samples(self, start: int, count: int, rate: int, channels: int) -> np.ndarray:
+        return super().samples(start + self.offset, count, rate, channels)
+
+
+@dataclass(frozen=True, eq=False)
+class Recording(Tone):
+    """A real recording served like a tone, so ``write_clip`` can cut it at absolute samples."""
+
+    data: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), np.float32))
+    offset: int = 0
+
+    def samples(self, start: int, count: int, rate: int, channels: int) -> np.ndarray:
+        return np.ascontiguousarray(self.data[:channels, start + self.offset:start + self.offset + count])
+
+
+def rgb_frames(path: Path, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return list(reader.rgb(size=size))
+
+
+def codes(path: Path) -> list[int]:
+    return [read_frame_code(f) for f in rgb_frames(path)]
+
+
+def samples(path: Path, count: int) -> np.ndarray:
+    with AudioReader(path, RATE, "stereo") as reader:
+        return reader.read(0, count)[0].astype(np.float64)
+
+
+def same_audio(expected: np.ndarray, got: np.ndarray) -> tuple[int, bool]:
+    """(lag in samples, well correlated): (0, True) means no gap, double or shift to the sample."""
+    lag, corr = best_lag(expected.astype(np.float64), got, 40)
+    return lag, corr > 0.9
+
+
+def rendered(path: Path, fps: int, indices: range, *, tone: Tone | None = None, seed: int = 0,
+             width: int = W) -> Path:
+    return write_clip(path, frames=len(indices), fps=fps, width=width, height=H, tone=tone,
+                      render=(render_frame(i, width, H, seed=seed) for i in indices))
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("splice")
+    return {
+        "a": rendered(d / "a.mp4", 25, range(0, 100), tone=Tone()),
+        "b": rendered(d / "b.mp4", 25, range(97, 150), tone=ShiftedTone(offset=97 * 1920)),
+        # B with a different picture (seed) and tone in the overlap, to see which source each frame is from
+        "b_alt": rendered(d / "b_alt.mp4", 25, range(97, 150), tone=Tone(660), seed=3),
+        # 60 fps clips in units of 1/300 s: A's frame i shows instant 5i, B starts 3/25 s (36 units) before
+        # A's end (500), so its frame j shows instant 464 + 5j
+        "a60": rendered(d / "a60.mp4", 60, range(0, 500, 5), tone=Tone()),
+        "b60": rendered(d / "b60.mp4", 60, range(464, 764, 5), tone=ShiftedTone(offset=160 * 464)),
+        "c": rendered(d / "c.mp4", 25, range(147, 180), tone=ShiftedTone(offset=147 * 1920)),
+    }
+
+
+def test_split_synthetic_clip_splices_back_to_the_original_frames_and_tone(synthetic: dict[str, Path],
+                                                                           tmp_path: Path) -> None:
+    out = tmp_path / "s.mp4"
+    result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
+    assert codes(out) == list(range(150))
+    assert (result.frame_count, result.duration_seconds, result.audio_samples) == (150, 6, 150 * 1920)
+    assert result.warnings == [] and result.overlap_frames == 3
+    assert (result.joints[0].cut_frame, result.joints[0].audio_switch_frame) == (100, 97)
+    audio = samples(out, 150 * 1920)
+    for start in (97 * 1920 - 4800, 97 * 1920, 100 * 1920 - 4800, 100 * 1920, 145 * 1920):
+        assert same_audio(Tone().samples(start, 4800, RATE, 1)[0], audio[start:start + 4800]) == (0, True)
+
+
+def test_three_clips_splice_into_one_continuous_take(synthetic: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "abc.mp4"
+    result = splice([synthetic["a"], synthetic["b"], synthetic["c"]], out, overlap=3, sampled_fps=Fraction(25),
+                    audio_from="a", otio=False)
+    assert codes(out) == list(range(180))
+    assert [j.cut_frame for j in result.joints] == [100, 150]
+    audio = samples(out, 180 * 1920)
+    for start in (100 * 1920 - 2400, 150 * 1920 - 2400):
+        assert same_audio(Tone().samples(start, 4800, RATE, 1)[0], audio[start:start + 4800]) == (0, True)
+
+
+def test_b_at_60_fps_sampled_at_25_trims_7_frames_and_keeps_b_locked_to_its_audio(
+        synthetic: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s60.mp4"
+    result = splice([synthetic["a60"], synthetic["b60"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
+    # 3/25 s is 7.2 frames at 60 fps: 7 are trimmed, so B's picture and sound both run 1/300 s late
+    assert result.overlap_frames == 7 and "(-3.33 ms)" in result.warnings[0]
+    assert codes(out) == [5 * k for k in range(100)] + [5 * k - 1 for k in range(100, 153)]
+    assert (result.frame_count, result.audio_samples) == (153, 153 * 800)
+    audio = samples(out, 153 * 800)
+    switch = 93 * 800  # audio_from b: B's audio from its frame 0, under output frame 93
+    assert same_audio(Tone().samples(switch - 4000, 4000, RATE, 1)[0], audio[switch - 4000:switch]) == (0, True)
+    late = Tone().samples(switch - 160, 4000, RATE, 1)[0]
+    assert same_audio(late, audio[switch:switch + 4000]) == (0, True)
+
+
+@pytest.fixture(scope="module")
+def real_split(real_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndarray]:
+    """The real clip split with PyAV into A (frames 0–99) and B (97–131), audio cut at the same instants.
+
+    Frames are scaled to 320x180 (speed) and get their source frame number burned in; the 5.1 AAC is
+    mixed to stereo by the decoder's resampler and re-encoded per clip.
+    """
+    d = tmp_path_factory.mktemp("real")
+    frames = rgb_frames(real_clip, (320, 180))
+    for i, f in enumerate(frames):
+        draw_frame_code(f, i)
+    with AudioReader(real_clip, RATE, "stereo") as reader:
+        audio = reader.read(0, 132 * 1920)
+    a = write_clip(d / "a.mp4", frames=100, fps=25, width=320, height=180, tone=Recording(data=audio),
+                   render=iter(frames[:100]))
+    b = write_clip(d / "b.mp4", frames=35, fps=25, width=320, height=180,
+                   tone=Recording(data=audio, offset=97 * 1920), render=iter(frames[97:]))
+    return a, b, audio
+
+
+@pytest.mark.parametrize("audio_from", ["b", "a"])
+def test_real_clip_split_and_spliced_has_every_source_frame_and_seamless_audio(
+        real_split: tuple[Path, Path, np.ndarray], tmp_path: Path, audio_from: str) -> None:
+    a, b, source = real_split
+    out = tmp_path / "real.mp4"
+    result = splice([a, b], out, overlap=3, sampled_fps=Fraction(25), audio_from=audio_from, otio=False)
+    assert result.frame_count == probe(out).frame_count == 132
+    assert codes(out) == list(range(132))
+    assert result.audio_samples == 132 * 1920 and probe(out).audio[0].duration_seconds == Fraction(132, 25)
+    audio = samples(out, 132 * 1920)
+    for start in (97 * 1920 - 3000, 97 * 1920, 100 * 1920 - 3000, 100 * 1920, 120 * 1920):
+        assert same_audio(source[0, start:start + 3000], audio[start:start + 3000]) == (0, True)
+
+
+def _closest(frame: np.ndarray, candidates: dict[str, np.ndarray]) -> str:
+    return min(candidates, key=lambda k: float(np.mean((frame.astype(float) - candidates[k]) ** 2)))
+
+
+@pytest.mark.parametrize(("mode", "from_b"), [("trim-b", False), ("trim-a", True)])
+def test_trim_modes_take_the_overlap_from_the_right_clip(synthetic: dict[str, Path], tmp_path: Path, mode: str,
+                                                         from_b: bool) -> None:
+    out = tmp_path / f"{mode}.mp4"
+    result = splice([synthetic["a"], synthetic["b_alt"]], out, overlap=3, sampled_fps=Fraction(25), mode=mode,
+                    otio=False)
+    frames = rgb_frames(out)
+    assert result.frame_count == len(frames) == 150
+    assert [read_frame_code(f) for f in frames] == list(range(150))
+    a, b = rgb_frames(synthetic["a"]), rgb_frames(synthetic["b_alt"])
+    for k in (97, 98, 99):
+        assert _closest(frames[k], {"a": a[k], "b": b[k - 97]}) == ("b" if from_b else "a")
+    assert result.joints[0].cut_frame == (97 if from_b else 100)
+
+
+@pytest.mark.parametrize(("audio_from", "switch"), [("b", 97), ("a", 100)])
+def test_trim_a_audio_switches_where_audio_from_says(synthetic: dict[str, Path], tmp_path: Path,
+                                                     audio_from: str, switch: int) -> None:
+    out = tmp_path / "ta.mp4"
+    splice([synthetic["a"], synthetic["b_alt"]], out, overlap=3, sampled_fps=Fraction(25), mode="trim-a",
+           audio_from=audio_from, otio=False)
+    audio = samples(out, 150 * 1920)
+    s = switch * 1920
+    assert same_audio(Tone().samples(s - 2400, 2400, RATE, 1)[0], audio[s - 2400:s]) == (0, True)
+    assert same_audio(Tone(660).samples(s - 97 * 1920, 2400, RATE, 1)[0], audio[s:s + 2400]) == (0, True)
+
+
+def test_crossfade_blends_the_overlap_linearly_in_picture_and_sound(synthetic: dict[str, Path],
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "xf.mp4"
+    result = splice([synthetic["a"], synthetic["b_alt"]], out, overlap=3, sampled_fps=Fraction(25),
+                    mode="crossfade", otio=False)
+    frames = rgb_frames(out)
+    assert result.frame_count == len(frames) == 150
+    got = [read_frame_code(f) for f in frames]
+    assert got[:97] == list(range(97)) and got[100:] == list(range(100, 150))
+    a, b = rgb_frames(synthetic["a"]), rgb_frames(synthetic["b_alt"])
+    for j, k in enumerate((97, 98, 99)):
+        w = (j + 1) / 4
+        blend = a[k].astype(float) * (1 - w) + b[j].astype(float) * w
+        assert _closest(frames[k], {"blend": blend, "a": a[k], "b": b[j]}) == "blend"
+        assert float(np.mean(np.abs(frames[k] - blend))) < 3.0
+    audio = samples(out, 150 * 1920)
+    n = np.arange(97 * 1920, 100 * 1920)
+    w = (n - 97 * 1920 + 0.5) / (3 * 1920)
+    mix = (1 - w) * Tone().samples(int(n[0]), len(n), RATE, 1)[0] + w * Tone(660).samples(0, len(n), RATE, 1)[0]
+    assert float(np.sqrt(np.mean((audio[n] - mix) ** 2))) < 0.01
+
+
+# opentimelineio is the optional extra ``otio``: where it is installed the export is checked in full,
+# where it is not (a plain ``.[dev]`` install) the documented fallback is checked instead.
+HAVE_OTIO = importlib.util.find_spec("opentimelineio") is not None
+
+
+def _otio_or_fallback(result: SpliceResult, tmp_path: Path) -> bool:
+    if not HAVE_OTIO:
+        assert result.otio is None and result.notes == [MISSING_NOTE]
+        assert not list(tmp_path.glob("*.otio"))
+    return HAVE_OTIO
+
+
+def test_splice_writes_an_otio_timeline_of_the_edit(synthetic: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s.mp4"
+    result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25))
+    if not _otio_or_fallback(result, tmp_path):
+        return
+    import opentimelineio as otio
+
+    assert result.otio == tmp_path / "s.otio" and result.notes == []
+    timeline = otio.adapters.read_from_file(str(result.otio))
+    ranges = {track.kind: [(c.name, c.source_range.start_time.value, c.source_range.duration.value)
+                           for c in track.find_clips()] for track in timeline.tracks}
+    assert ranges["Video"] == [("a.mp4", 0, 100), ("b.mp4", 3, 50)]
+    assert ranges["Audio"] == [("a.mp4", 0, 97), ("b.mp4", 0, 53)]
+    assert timeline.tracks[0].duration().value == 150 == timeline.metadata["ltxkit"]["cuts"][0] + 50
+
+
+def test_crossfade_otio_has_a_dissolve_and_keeps_the_length(synthetic: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "x.mp4"
+    result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25), mode="crossfade")
+    if not _otio_or_fallback(result, tmp_path):
+        return
+    import opentimelineio as otio
+
+    assert result.otio is not None
+    video = otio.adapters.read_from_file(str(result.otio)).tracks[0]
+    transitions = [t for t in video if isinstance(t, otio.schema.Transition)]
+    assert [(t.in_offset.value, t.out_offset.value) for t in transitions] == [(1, 2)]
+    assert video.duration().value == 150
+
+
+def test_without_opentimelineio_the_splice_notes_it_and_writes_no_otio(
+        synthetic: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "opentimelineio", None)  # import fails as if not installed
+    out = tmp_path / "s.mp4"
+    result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25))
+    assert result.otio is None and result.notes == [MISSING_NOTE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mp4"]

@@ -1,0 +1,100 @@
+"""``ltxkit splice`` / ``ltxkit seam``: results on stdout, bad input → exit 2 with one line and no file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ltxkit.assembly.modes import OUTPUT_CODECS
+from ltxkit.cli import main
+from ltxkit.frames.join import CODECS
+from ltxkit.frames.probe import probe
+from ltxkit.frames.synth import Tone, render_frame, write_clip
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli")
+
+    def clip(name: str, frames: range, *, width: int = 160, audio: bool = True) -> Path:
+        return write_clip(d / name, frames=len(frames), fps=25, width=width, height=96,
+                          tone=Tone() if audio else None, render=(render_frame(i, width, 96) for i in frames))
+
+    return {
+        "a": clip("a.mp4", range(0, 60)),
+        "b": clip("b.mp4", range(57, 90)),
+        "b_narrow": clip("b_narrow.mp4", range(57, 90), width=128),
+        "b_short": clip("b_short.mp4", range(57, 59)),
+        "b_silent": clip("b_silent.mp4", range(57, 90), audio=False),
+    }
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_output_codec_names_match_the_encoders() -> None:
+    assert tuple(CODECS) == OUTPUT_CODECS
+
+
+def test_splice_json_reports_frames_joints_and_verdict(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s.mp4"
+    code, stdout, _ = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                          "-o", str(out), "--no-otio", "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["verdict"] == "ok" and data["splice"]["frame_count"] == 90 == probe(out).frame_count
+    assert data["splice"]["joints"][0]["cut_frame"] == 60 and data["report"] is None
+
+
+@pytest.mark.parametrize(("b", "extra", "message"), [
+    ("b_narrow", [], "sizes differ: a.mp4 is 160x96, b_narrow.mp4 is 128x96"),
+    ("b_short", [], "is larger than clip B b_short.mp4 (2 frames"),
+    ("b_silent", [], "b_silent.mp4 has no audio stream (audio was requested)"),
+    ("b", ["--codec", "prores"], "--codec prores writes .mov files, not 'out.mp4'"),
+    ("b", ["--sampled-fps", "0"], "--sampled-fps must be a positive number"),
+])
+def test_bad_input_exits_2_with_one_line_and_leaves_nothing(clips: dict[str, Path], tmp_path: Path, b: str,
+                                                            extra: list[str], message: str) -> None:
+    out = tmp_path / "out.mp4"
+    code, stdout, stderr = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
+                               "-o", str(out), "--report", str(tmp_path / "rep"), *extra)
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and stderr.startswith("ltxkit: error: ") and message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scale_brings_a_smaller_b_to_a_size(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "scaled.mp4"
+    code, _, stderr = run("splice", str(clips["a"]), str(clips["b_narrow"]), "--overlap", "3", "--sampled-fps",
+                          "25", "-o", str(out), "--scale", "--no-otio")
+    assert code == 0 and "scaled from 128x96 to 160x96" in stderr
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (160, 96, 90)
+
+
+def test_no_audio_splices_a_clip_without_sound(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "mute.mp4"
+    code, stdout, _ = run("splice", str(clips["a"]), str(clips["b_silent"]), "--overlap", "3", "--sampled-fps",
+                          "25", "-o", str(out), "--no-audio", "--no-otio")
+    assert code == 0 and "90 frames at 25 fps" in stdout
+    assert probe(out).audio == []
+
+
+def test_seam_rates_without_writing_a_splice(clips: dict[str, Path], tmp_path: Path) -> None:
+    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                          "--report", str(tmp_path / "rep"))
+    assert code == 0 and "verdict OK" in stdout and "report:" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                          "--json")
+    assert code == 0 and json.loads(stdout)["seam"]["metrics"]["overlap_fidelity"]["pairs"][0] == [57, 0]
+
+
+def test_seam_with_an_overlap_longer_than_b_exits_2(clips: dict[str, Path]) -> None:
+    code, _, stderr = run("seam", str(clips["a"]), str(clips["b_short"]), "--overlap", "5", "--sampled-fps", "25")
+    assert code == 2 and stderr.count("\n") == 1 and "larger than clip B" in stderr

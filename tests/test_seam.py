@@ -1,0 +1,152 @@
+"""Seam metrics, verdicts and the review outputs (contact sheet, review clip cut by seeking, HTML)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ltxkit.assembly import review_seam, splice_with_report
+from ltxkit.assembly.review import file_timeline, review_clip
+from ltxkit.assembly.seam import THRESHOLDS, best_lag, psnr, ssim
+from ltxkit.errors import InputError
+from ltxkit.frames.join import VideoReader
+from ltxkit.frames.probe import probe
+from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
+
+W, H = 160, 96
+
+
+@dataclass(frozen=True)
+class ShiftedTone(Tone):
+    offset: int = 0
+
+    def samples(self, start: int, count: int, rate: int, channels: int) -> np.ndarray:
+        return super().samples(start + self.offset, count, rate, channels)
+
+
+def tinted(i: int) -> np.ndarray:
+    f = render_frame(i, W, H).astype(np.int16)
+    f[..., 0] += 40
+    f[..., 2] -= 40
+    return f.clip(0, 255).astype(np.uint8)
+
+
+def codes(path: Path) -> list[int]:
+    with VideoReader(path) as reader:
+        return [read_frame_code(f) for f in reader.rgb()]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("seam")
+
+    def clip(name: str, frames: range, *, tone: Tone | None = None, tint: bool = False) -> Path:
+        source = (tinted(i) if tint else render_frame(i, W, H) for i in frames)
+        return write_clip(d / name, frames=len(frames), fps=25, width=W, height=H, tone=tone, render=source)
+
+    return {
+        "a": clip("a.mp4", range(0, 100), tone=Tone()),
+        "b": clip("b.mp4", range(97, 150), tone=ShiftedTone(offset=97 * 1920)),
+        "b_tinted": clip("b_tinted.mp4", range(97, 150), tone=ShiftedTone(offset=97 * 1920), tint=True),
+        "b_late": clip("b_late.mp4", range(112, 165), tone=ShiftedTone(offset=97 * 1920)),
+        "b_loud": clip("b_loud.mp4", range(97, 150), tone=ShiftedTone(amplitude=0.05, offset=97 * 1920)),
+        "c": clip("c.mp4", range(147, 180), tone=ShiftedTone(offset=147 * 1920)),
+    }
+
+
+def test_psnr_ssim_and_lag_on_known_inputs() -> None:
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    assert psnr(img, img) == 100.0 and ssim(img[..., 0].astype(float), img[..., 0].astype(float)) == 1.0
+    noisy = np.clip(img.astype(int) + rng.integers(-8, 9, img.shape), 0, 255).astype(np.uint8)
+    assert 30 < psnr(img, noisy) < 40
+    assert 0.5 < ssim(img[..., 0].astype(float), noisy[..., 0].astype(float)) < 1.0
+    x = rng.standard_normal(4000)
+    assert best_lag(x[100:3100], x[90:3090], 50)[0] == 10  # x[100] comes 10 samples later in the signal
+    assert best_lag(x[100:3100], x[110:3110], 50)[0] == -10
+
+
+def test_a_good_seam_is_ok_with_every_metric_measured(clips: dict[str, Path]) -> None:
+    result = review_seam(clips["a"], clips["b"], overlap=3, sampled_fps=Fraction(25))
+    seam = result["seam"]
+    assert result["verdict"] == "ok" and set(seam["levels"].values()) == {"ok"}
+    m = seam["metrics"]
+    assert m["overlap_fidelity"]["pairs"] == [[97, 0], [98, 1], [99, 2]]
+    assert m["overlap_fidelity"]["psnr_db_mean"] > 35 and m["overlap_fidelity"]["ssim_mean"] > 0.97
+    assert (m["seam_jump"]["a_frame"], m["seam_jump"]["b_frame"]) == (99, 3)
+    assert abs(m["audio_level_jump"]["jump_db"]) < 0.5
+    assert m["av_offset"]["offset_ms"] == 0 and m["av_offset"]["reliable"]
+    assert seam["thresholds"] == THRESHOLDS and json.dumps(result)
+
+
+def test_a_colour_shifted_b_is_rated_bad(clips: dict[str, Path]) -> None:
+    result = review_seam(clips["a"], clips["b_tinted"], overlap=3, sampled_fps=Fraction(25))
+    levels = result["seam"]["levels"]
+    assert result["verdict"] == "bad"
+    assert levels["colour_drift"] == "bad" and levels["overlap_psnr"] == "bad"
+    r, g, b = result["seam"]["metrics"]["colour_drift"]["rgb_shift"]
+    assert r > 30 and b < -30 and abs(g) < 3
+
+
+def test_a_b_that_starts_late_is_a_seam_jump_not_motion(clips: dict[str, Path]) -> None:
+    result = review_seam(clips["a"], clips["b_late"], overlap=3, sampled_fps=Fraction(25))
+    assert result["seam"]["levels"]["seam_jump"] == "bad"
+    assert result["seam"]["metrics"]["seam_jump"]["ratio"] > 6
+
+
+def test_a_quieter_b_is_an_audio_level_jump(clips: dict[str, Path]) -> None:
+    result = review_seam(clips["a"], clips["b_loud"], overlap=3, sampled_fps=Fraction(25))
+    jump = result["seam"]["metrics"]["audio_level_jump"]
+    assert round(jump["jump_db"]) == -20 and result["seam"]["levels"]["audio_level_jump"] == "bad"
+
+
+def test_seam_report_has_sheet_review_clip_and_self_contained_html(clips: dict[str, Path], tmp_path: Path) -> None:
+    report = tmp_path / "review"
+    result = review_seam(clips["a"], clips["b"], overlap=3, sampled_fps=Fraction(25), report_dir=report)
+    assert result["report"] == str(report / "report.html")
+    assert sorted(p.name for p in report.iterdir()) == ["report.html", "report.json", "seam-1-review.mp4",
+                                                         "seam-1-sheet.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["review"]  # no temporary directory left behind
+    page = (report / "report.html").read_text()
+    assert "data:image/png;base64," in page and "<video controls" in page and "data:video/mp4;base64," in page
+    assert "OK" in page and "colour_drift" in page
+    with Image.open(report / "seam-1-sheet.png") as sheet:
+        assert sheet.width > 4 * 150 and sheet.height > 4 * 80
+    # ±2 s around the cut (output frame 100) of the splice A+B, cut straight from A and B
+    assert codes(report / "seam-1-review.mp4") == list(range(50, 150))
+    assert probe(report / "seam-1-review.mp4").audio[0].duration_seconds == 4
+
+
+def test_review_clip_of_a_long_file_is_cut_by_seeking(tmp_path: Path) -> None:
+    long = write_clip(tmp_path / "long.mp4", frames=600, fps=25, width=96, height=64, gop=25, tone=Tone(),
+                      render=(render_frame(i, 96, 64) for i in range(600)))
+    clip = review_clip(file_timeline(probe(long), audio=True), 500, tmp_path / "r.mp4")
+    assert clip.seeks >= 2  # picture and sound each seek straight to the cut instead of decoding 20 s
+    assert codes(tmp_path / "r.mp4") == list(range(450, 550))
+    assert clip.audio_samples == 100 * 1920
+
+
+def test_splice_with_report_rates_every_seam_of_three_clips(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "abc.mp4"
+    result = splice_with_report([clips["a"], clips["b"], clips["c"]], out, overlap=3, sampled_fps=Fraction(25),
+                                report_dir=tmp_path / "rep", otio=False)
+    assert result["verdict"] == "ok" and result["splice"]["frame_count"] == 180
+    assert [s["cut"]["cut_frame"] for s in result["seams"]] == [100, 150]
+    assert codes(tmp_path / "rep" / "seam-2-review.mp4") == list(range(100, 180))  # clipped at the end
+    saved = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert [s["verdict"] for s in saved["seams"]] == ["ok", "ok"]
+    assert saved["seams"][0]["files"]["review_clip"] == str(tmp_path / "rep" / "seam-1-review.mp4")
+
+
+def test_report_path_that_is_a_file_is_refused_before_writing(clips: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(InputError, match="must be a directory"):
+        splice_with_report([clips["a"], clips["b"]], tmp_path / "o.mp4", overlap=3, sampled_fps=Fraction(25),
+                           report_dir=tmp_path / "taken")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
