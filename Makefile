@@ -15,7 +15,7 @@ demo: $(BIN)/ltxkit
 	$(BIN)/ltxkit demo -o demo-out
 
 test: $(BIN)/ltxkit
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbmake tests notebooks
 	$(BIN)/ruff check ltxkit tests benchmarks
 	$(BIN)/mypy
 

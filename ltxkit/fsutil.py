@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,19 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
+def json_default(value: object) -> object:
+    """JSON for the toolkit's exact types: a Fraction as a float (exact values travel as strings too)."""
+    if isinstance(value, Fraction):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def write_json_atomic(target: Path, data: Any) -> None:
     """Write JSON (sorted, indented) via :func:`atomic_path` and fsync, for manifests that resume runs."""
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
+        json.dump(data, fh, indent=2, sort_keys=True, default=json_default)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())

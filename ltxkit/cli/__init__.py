@@ -27,6 +27,9 @@ COMMANDS = {
     "splice": "ltxkit.cli.assembly:splice_cmd",
     "seam": "ltxkit.cli.assembly:seam_cmd",
     "serve": "ltxkit.cli.serve:serve",
+    "extend": "ltxkit.cli.workflow:extend_cmd",
+    "plan": "ltxkit.cli.workflow:plan_cmd",
+    "demo": "ltxkit.cli.workflow:demo_cmd",
 }
 
 

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import click
 
+from ltxkit.fsutil import json_default
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
-
-
-def _default(value: object) -> object:
-    if isinstance(value, Fraction):
-        return float(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
     """Print ``result`` as JSON, or as the human text ``human(result)`` returns."""
     if as_json:
-        click.echo(json.dumps(result, indent=2, default=_default))
+        click.echo(json.dumps(result, indent=2, default=json_default))
     else:
         click.echo(human(result))
 

@@ -1,0 +1,122 @@
+"""``ltxkit extend``, ``ltxkit plan`` and ``ltxkit demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ltxkit.cli._output import emit, json_option, log
+from ltxkit.timing import parse_fps
+
+file_arg = click.Path(path_type=Path, dir_okay=False)
+
+
+def _summary(result: dict[str, Any]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"ltxkit extend: {result['run_dir']}")
+    for column in ("segment", "candidate", "seed", "job", "seam score", "verdict", ""):
+        table.add_column(column)
+    for seg in result["segments"]:
+        for cand in seg["candidates"]:
+            score = cand.get("score")
+            table.add_row(str(seg["index"]), str(cand["candidate"]), str(cand["seed"]), cand.get("job_id") or "-",
+                          "-" if score is None else f"{score:.1f}", cand.get("verdict") or cand["status"],
+                          "chosen" if cand["candidate"] == seg["chosen"] else "")
+    console = Console(record=True, width=110)
+    with console.capture() as capture:
+        console.print(table)
+    tail = f"extended: {result['output']}  (seams: {result['verdict']})"
+    if result.get("report"):
+        tail += f"\nreport:   {result['report']}"
+    return capture.get() + tail
+
+
+@click.command("extend")
+@click.argument("clip", type=file_arg, required=False)
+@click.option("--prompt", required=True, help="One coherent paragraph (see the lip-sync prompt advice).")
+@click.option("--overlap", type=int, default=None, help="Frames of the clip so far that condition each segment.")
+@click.option("--frames", type=int, help="Frames per generated clip at the sampled fps (8n+1).")
+@click.option("--sampled-fps", help="Sampled fps (default: the clip's own, or the plan's).")
+@click.option("--interpolation-fps", type=int, help="0 (off) or 30..60 (default: match the opening clip).")
+@click.option("--size", help="WxH of the candidates (default: the opening clip's size).")
+@click.option("--audio", type=file_arg, help="Reference audio (lip-sync): an audio file or a video's track.")
+@click.option("--cut", help="Where clip B starts on the reference audio, in seconds (default: the clip's end).")
+@click.option("--plan", "plan_path", type=file_arg, help="Run every segment of a plan from 'ltxkit plan'.")
+@click.option("--candidates", type=int, default=3, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Candidate k uses seed + k - 1.")
+@click.option("--extreme-quality", is_flag=True, help="The higher-fidelity path (+50% on the price).")
+@click.option("--combine", type=click.Choice(["local", "remote"]), default="local", show_default=True)
+@click.option("--pick", "picks", type=int, multiple=True, help="Candidate to keep (per segment, in order).")
+@click.option("--yes", is_flag=True, help="Do not ask before spending more than --confirm-usd.")
+@click.option("--confirm-usd", type=float, default=5.0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the run in -o (no job is submitted twice).")
+@click.option("-o", "--output", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory.")
+@json_option
+def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int | None, sampled_fps: str | None,
+               interpolation_fps: int | None, size: str | None, audio: Path | None, cut: str | None,
+               plan_path: Path | None, candidates: int, seed: int, extreme_quality: bool, combine: str,
+               picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool, run_dir: Path,
+               as_json: bool) -> None:
+    """Extend CLIP with K candidates per segment, keep the best seams, splice into RUN_DIR/extended.mp4."""
+    from ltxkit.workflow.extend import ExtendOptions, extend
+    from ltxkit.workflow.inputs import build_spec
+
+    spec, config = build_spec(clip=clip, prompt=prompt, overlap=overlap, frames=frames, sampled_fps=sampled_fps,
+                              interpolation_fps=interpolation_fps, size=size, audio=audio, cut=cut,
+                              plan_path=plan_path, candidates=candidates, seed=seed,
+                              extreme_quality=extreme_quality, combine=combine)
+    options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
+                            confirm=lambda q: click.confirm(q, err=True, default=False))
+    emit(extend(spec, run_dir, config, options), as_json, _summary)
+
+
+@click.command("plan")
+@click.argument("audio", type=file_arg)
+@click.option("--clip", type=file_arg, help="The opening clip (the plan continues after it).")
+@click.option("--image", type=file_arg, help="The opening image (segment 1 starts from it).")
+@click.option("--fps", "sampled_fps", required=True, help="Sampled fps of the generated clips.")
+@click.option("--overlap", type=int, required=True, help="Frames shared by consecutive clips.")
+@click.option("--max-frames", type=int, default=257, show_default=True, help="Longest clip (8n+1).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write plan.json here.")
+@json_option
+def plan_cmd(audio: Path, clip: Path | None, image: Path | None, sampled_fps: str, overlap: int, max_frames: int,
+             output: Path | None, as_json: bool) -> None:
+    """Plan AUDIO (a song, a dialogue scene) as 8n+1 segments for 'ltxkit extend --plan'."""
+    from ltxkit.fsutil import write_json_atomic
+    from ltxkit.workflow.plan import make_plan
+
+    if output is not None and output.is_dir():
+        raise click.BadParameter(f"{output} is a directory", param_hint="-o")
+    data = make_plan(audio, parse_fps(sampled_fps, name="--fps"), overlap, clip=clip, image=image,
+                     max_frames=max_frames)
+    if output is not None:
+        write_json_atomic(output, data)
+
+    def human(d: dict[str, Any]) -> str:
+        rows = [f"{'seg':>3} {'frames':>6} {'new':>5} {'cut s':>9} {'audio from':>10} {'to':>9}"]
+        rows += [f"{s['index'] + 1:>3} {s['frames']:>6} {s['new_frames']:>5} {float(s['cut_seconds']):>9.3f} "
+                 f"{float(s['audio_start_seconds']):>10.3f} {float(s['audio_end_seconds']):>9.3f}"
+                 for s in d["segments"]]
+        rows.append(f"{len(d['segments'])} segments at {d['sampled_fps']} fps cover {float(d['total_seconds']):.3f} s"
+                    + (f"; plan written to {output}" if output else ""))
+        return "\n".join(rows + d["notes"])
+
+    emit(data, as_json, human)
+
+
+@click.command("demo")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("demo-out"),
+              show_default=True, help="Where the demo writes its clips, run and report.")
+@json_option
+def demo_cmd(out_dir: Path, as_json: bool) -> None:
+    """Offline end to end: built-in emulator, a generated source clip, a two-segment lip-sync extension."""
+    from ltxkit.workflow.demo import run_demo
+
+    result = run_demo(out_dir, log=log)
+    emit(result, as_json, lambda d: f"extended video: {d['output']}\nseam report:    {d['report']}\n"
+                                    f"run manifest:   {d['manifest']}")
+

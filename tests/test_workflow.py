@@ -1,0 +1,237 @@
+"""The extension workflow end to end against a live emulator on loopback: faults, resume, plan, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from ltxkit.cli import main
+from ltxkit.emulator.config import EmulatorConfig
+from ltxkit.emulator.server import EmulatorHandle, run_in_thread
+from ltxkit.errors import InputError
+from ltxkit.frames.probe import probe
+from ltxkit.frames.synth import Tone, read_frame_code, write_clip
+from ltxkit.timing import is_valid_ltx_frames
+from ltxkit.workflow.demo import run_demo
+from ltxkit.workflow.extend import ExtendOptions, extend, rank, run_sync, seam_score
+from ltxkit.workflow.inputs import build_spec
+from ltxkit.workflow.plan import make_plan
+
+LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
+TONE = Tone(hz=330.0, amplitude=0.4)
+PROMPT = "a presenter keeps talking to the camera, synced to the reference audio"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Clip A (2 s at 25 fps, 160x96, frame codes, the tone) and a 5 s reference track of the same tone."""
+    root = tmp_path_factory.mktemp("workflow-media")
+    track = root / "track.wav"
+    soundfile.write(track, TONE.samples(0, 5 * 48000, 48000, 2).T, 48000, subtype="PCM_16")
+    clip = write_clip(root / "clip-a.mp4", frames=50, fps=25, width=160, height=96, tone=TONE)
+    return {"clip": clip, "track": track}
+
+
+def emulator(**changes: Any) -> EmulatorHandle:
+    return run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05, **changes))
+
+
+def env_for(handle: EmulatorHandle) -> dict[str, str]:
+    return {"LTXKIT_API_BASE": handle.base_url, "LTXKIT_API_KEY": handle.api_key,
+            "LTXKIT_POLL_INTERVAL": "0.05", "LTXKIT_POLL_MAX_INTERVAL": "0.2", "LTXKIT_RETRY_BASE_DELAY": "0.01",
+            "LTXKIT_RETRY_MAX_DELAY": "0.05"}
+
+
+def server_jobs(handle: EmulatorHandle) -> list[tuple[str, str]]:
+    """(task, status) of every job the emulator holds, from its own database."""
+    with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
+        return [tuple(r) for r in db.execute("SELECT task, status FROM jobs ORDER BY rowid")]  # type: ignore[misc]
+
+
+def codes(path: Path) -> list[int]:
+    with av.open(str(path)) as c:
+        return [read_frame_code(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+
+
+def test_extend_end_to_end_with_faults(media: dict[str, Path], tmp_path: Path) -> None:
+    # every fault a client must survive, server-wide: the first create's answer is lost, 503s, a 429,
+    # a truncated download and undocumented status words
+    faults = "drop-create=1,503=2,429=1,truncate=1,odd-status=1,retry-after=0"
+    with emulator(faults=faults) as handle:
+        spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=3, frames=25, audio=media["track"],
+                                  candidates=2, seed=5, env=env_for(handle))
+        logs: list[str] = []
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+        jobs = server_jobs(handle)
+    assert jobs == [("video.generate", "completed")] * 2  # the dropped answer did not become a third job
+    out = Path(result["output"])
+    info = probe(out)
+    assert (info.frame_count, info.fps, info.width, info.height) == (50 + 25 - 3, Fraction(25), 160, 96)
+    # the emulator numbers its frames on from the overlap frames' codes (47, 48, 49 here): a seamless
+    # splice shows A's frames 0..49, then B's 50..71 without the repeated 47..49
+    assert codes(out) == list(range(72))
+    assert Path(result["report"]).name == "report.html" and Path(result["report"]).exists()
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    seg = manifest["segments"][0]
+    assert [c["seed"] for c in seg["candidates"]] == [5, 6]
+    assert all(c["status"] == "done" and c["verdict"] in ("ok", "check") for c in seg["candidates"])
+    assert seg["chosen"] == seg["ranking"][0] and manifest["result"]["picks"] == [seg["chosen"]]
+    # B's reference audio starts overlap/fps = 0.12 s before the cut at A's end (2 s)
+    assert seg["audio_window"]["start_sample"] == round((2 - 0.12) * 48000)
+    assert info.audio and info.audio[0].sample_rate == 48000
+
+
+def test_pick_overrides_and_resume_reuses_everything(media: dict[str, Path], tmp_path: Path) -> None:
+    with emulator() as handle:
+        spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=2, frames=17, candidates=2,
+                                  env=env_for(handle))
+        first = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        first_bytes = Path(first["output"]).read_bytes()
+        other = 3 - first["picks"][0]
+        second = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True, picks=(other,)))
+        assert len(server_jobs(handle)) == 2  # nothing resubmitted
+    assert second["picks"] == [other]
+    assert Path(second["output"]).read_bytes() != first_bytes  # re-spliced with the other candidate
+    assert codes(Path(second["output"])) == list(range(65))
+    with pytest.raises(InputError, match="already holds a run"):
+        extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+
+
+def test_kill_mid_run_and_resume_submits_nothing_twice(media: dict[str, Path], tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with run_in_thread(EmulatorConfig(queued_seconds=0.3, running_seconds=1.5)) as handle:
+        env = {**os.environ, **env_for(handle)}
+        args = [LTXKIT, "extend", str(media["clip"]), "--prompt", PROMPT, "--overlap", "3", "--frames", "25",
+                "--candidates", "3", "--yes", "-o", str(run)]
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while len(server_jobs(handle)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert len(server_jobs(handle)) == 3
+        assert not (run / "extended.mp4").exists()
+        done = subprocess.run([*args, "--resume", "--json"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert len(server_jobs(handle)) == 3  # the resumed run found all three jobs: no second submit
+        posts = [r for r in handle.requests() if r.method == "POST"]
+    result = json.loads(done.stdout)
+    assert probe(Path(result["output"])).frame_count == 50 + 25 - 3
+    assert len({c["job_id"] for c in result["segments"][0]["candidates"]}) == 3
+    assert len(posts) == 3  # one create per candidate, across both runs
+
+
+def test_plan_covers_the_track_and_extend_runs_it(media: dict[str, Path], tmp_path: Path) -> None:
+    plan = make_plan(media["track"], Fraction(25), 3, clip=media["clip"], max_frames=33)
+    frames = [s["frames"] for s in plan["segments"]]
+    assert all(is_valid_ltx_frames(f) and f <= 33 for f in frames)
+    # 5 s = 125 frames; A covers 50; each segment adds frames - 3
+    assert plan["opening_frames"] == 50 and 50 + sum(f - 3 for f in frames) >= 125
+    assert 50 + sum(f - 3 for f in frames[:-1]) < 125
+    assert [s["cut_seconds_exact"] for s in plan["segments"]][:2] == ["2", str(Fraction(50 + 30, 25))]
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    with emulator() as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None,
+                                  plan_path=tmp_path / "plan.json", candidates=1, env=env_for(handle))
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+    out = probe(Path(result["output"]))
+    assert out.frame_count == plan["timeline_frames"] == 50 + sum(f - 3 for f in frames)
+    samples, rate = soundfile.read(media["track"])[0], 48000
+    assert out.audio[0].sample_rate == rate and len(samples) == 5 * rate
+
+
+def test_plan_cli_and_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["plan", str(media["track"]), "--clip", str(media["clip"]), "--fps", "25",
+                              "--overlap", "3", "--max-frames", "57", "-o", str(tmp_path / "plan.json"), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert [s["frames"] for s in json.loads(ok.stdout)["segments"]] == [57, 25]
+    env = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"}
+    cases = [
+        (["--frames", "250"], "nearest valid: 249 or 257"),
+        (["--frames", "25", "--size", "100x96"], "multiple of 32"),
+        (["--frames", "25", "--interpolation-fps", "60"], "a local splice needs one rate"),
+        (["--frames", "25", "--audio", str(media["track"]), "--cut", "9"], "past the end"),
+        (["--frames", "25", "--cut", "1"], "--cut needs --audio"),
+        (["--frames", "25", "--pick", "4"], "choose a candidate from 1 to 3"),
+    ]
+    for extra, message in cases:
+        res = runner.invoke(main, ["extend", str(media["clip"]), "--prompt", PROMPT, "--overlap", "3", *extra,
+                                   "-o", str(tmp_path / "bad")], env=env)
+        assert res.exit_code == 2, (extra, res.output)
+        assert message in res.stderr and res.stderr.count("\n") == 1, (extra, res.stderr)
+        assert not (tmp_path / "bad").exists()
+    no_key = runner.invoke(main, ["extend", str(media["clip"]), "--prompt", PROMPT, "--overlap", "3", "--frames",
+                                  "25", "-o", str(tmp_path / "bad")], env={"LTXKIT_API_KEY": ""})
+    assert no_key.exit_code == 2 and "no API key" in no_key.stderr
+
+
+def test_silent_opening_clip_gives_a_silent_extension(tmp_path: Path) -> None:
+    # regression: a clip A without audio made the splice fail ("has no audio stream (audio was requested)")
+    clip = write_clip(tmp_path / "silent.mp4", frames=20, fps=25, width=64, height=64)
+    with emulator() as handle:
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=9, candidates=1, env=env_for(handle))
+        logs: list[str] = []
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+    info = probe(Path(result["output"]))
+    assert (info.frame_count, info.audio) == (20 + 9 - 2, [])
+    assert any("silent.mp4 has no audio" in line for line in logs)
+
+
+def test_run_sync_works_inside_a_running_loop() -> None:
+    # regression: extend() from a notebook (a running event loop) raised "asyncio.run() cannot be called
+    # from a running event loop"
+    async def answer() -> int:
+        return 42
+
+    async def notebook_cell() -> int:
+        return run_sync(answer())
+
+    assert run_sync(answer()) == 42
+    assert asyncio.run(notebook_cell()) == 42
+
+
+def test_ranking_prefers_verdict_then_score() -> None:
+    def review(psnr: float, jump: float, drift: float) -> dict[str, Any]:
+        return {"metrics": {"overlap_fidelity": {"psnr_db_mean": psnr}, "seam_jump": {"ratio": jump},
+                            "colour_drift": {"max_levels": drift}}}
+
+    assert seam_score(review(40.0, 1.0, 0.5)) == 39.5
+    assert seam_score(review(60.0, 3.0, 2.0)) == 50.0 - 8.0 - 2.0
+    cands = [{"candidate": 1, "seed": 1, "verdict": "check", "score": 45.0},
+             {"candidate": 2, "seed": 2, "verdict": "ok", "score": 31.0},
+             {"candidate": 3, "seed": 3, "verdict": "ok", "score": 33.0},
+             {"candidate": 4, "seed": 4, "verdict": None, "score": None}]
+    assert [c["candidate"] for c in rank(cands)] == [3, 2, 1]
+
+
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo")
+    info = probe(Path(result["output"]))
+    assert (info.frame_count, info.fps) == (150, Fraction(25))  # 2 s opening + two segments cover 6 s
+    assert [len(s["candidates"]) for s in result["segments"]] == [3, 3]
+    assert Path(result["report"]).exists() and result["verdict"] == "ok"
+    assert codes(Path(result["output"])) == list(range(150))
+    with av.open(result["output"]) as c:
+        audio = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+    assert audio.shape[1] >= 6 * 48000
+    with pytest.raises(InputError, match="not empty"):
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "keep.txt").write_text("mine")
+        run_demo(tmp_path / "other")
+    assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
