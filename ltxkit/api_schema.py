@@ -14,6 +14,13 @@ the API document states; where it is silent the choice is documented here:
   audio fields: URL or inline with the MIME types the document lists.
 * ``referenceAudio*`` requires a start frame or overlap frames (the API never downgrades silently).
 * ``video.combine``: ``videoUrls`` with at least two URLs, ``overlapFrames`` ≥ 0, ``frameRate`` > 0.
+* ``aspectRatio`` (video.generate): ``"W:H"`` with positive whole numbers.
+* ``audio.speak``: ``text`` 40..600 characters, ``voiceDescription`` 20..240, English only;
+  ``mode=voice_clone`` needs reference audio, at most 10 s of it, and defaults ``maxNewTokens`` to 384.
+* ``ace.step.create``: ``durationSeconds`` 15..240 (``qualityPreset=high_quality`` defaults it to 108 and
+  ``quality`` to 192k); ``moss.sound.effect``: a prompt and ``durationSeconds`` 1..30.
+* ``audio.annotation.reference`` needs ``sourceAudioUrl``/``sourceAudio``; ``trellis.generate`` needs
+  ``sourceImageUrl``/``sourceImage``. ``quality`` is a bitrate like ``"128k"``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -84,6 +92,11 @@ def _is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
+def _finite(value: int | float) -> bool:
+    """``math.isfinite`` that accepts any int (JSON allows huge integers; converting them overflows)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def decode_inline(data: str) -> bytes:
     """Decode ``dataBase64``, accepting a bare base64 string or a ``data:...;base64,`` URI."""
     if data.startswith("data:"):
@@ -110,7 +123,8 @@ def _check_media(name: str, value: object, mime_types: frozenset[str], problems:
         problems.append(Problem(name, "dataBase64 is not valid base64"))
 
 
-def _pick(inp: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> tuple[str, object] | None:
+def pick_field(inp: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> tuple[str, Any] | None:
+    """The first present media field of ``(url_name, any_name)`` pairs (the inline-or-URL name wins)."""
     for url_name, any_name in pairs:
         for name in (any_name, url_name):
             if inp.get(name) is not None:
@@ -162,6 +176,7 @@ def _validate_video_generate(inp: dict[str, Any], problems: list[Problem], adjus
     if not isinstance(inp.get("prompt"), str) or not inp["prompt"].strip():
         problems.append(Problem("prompt", "a non-empty prompt is required"))
     _check_size(inp, problems)
+    _check_aspect_ratio(inp, problems)
 
     fps = _fps_field(inp, "sampledFps", DEFAULT_SAMPLED_FPS, problems)
     interp = inp.get("interpolationFps")
@@ -192,11 +207,11 @@ def _validate_video_generate(inp: dict[str, Any], problems: list[Problem], adjus
     if all(inp.get(n) is not None for n in OVERLAP_FIELDS):
         problems.append(Problem(OVERLAP_FIELDS[1], f"give either {OVERLAP_FIELDS[0]} or {OVERLAP_FIELDS[1]}"))
 
-    start = _pick(inp, START_FRAME_FIELDS)
-    for picked in (start, _pick(inp, FINAL_FRAME_FIELDS)):
+    start = pick_field(inp, START_FRAME_FIELDS)
+    for picked in (start, pick_field(inp, FINAL_FRAME_FIELDS)):
         if picked is not None:
             _check_media(picked[0], picked[1], IMAGE_MIME_TYPES, problems)
-    audio = _pick(inp, AUDIO_FIELDS)
+    audio = pick_field(inp, AUDIO_FIELDS)
     if audio is not None:
         _check_media(audio[0], audio[1], AUDIO_MIME_TYPES, problems)
         if start is None and overlap_count == 0:
@@ -210,7 +225,7 @@ def _validate_video_generate(inp: dict[str, Any], problems: list[Problem], adjus
         seconds = DEFAULT_DURATION_SECONDS
         adjustments.append(f"no duration given: using durationSeconds={seconds}")
     if seconds is not None and frames_value is None:
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not _finite(seconds) \
                 or seconds <= 0:
             problems.append(Problem("durationSeconds", f"must be a positive number, got {seconds!r}"))
         elif fps is not None:
@@ -248,7 +263,7 @@ def _validate_image(task: str, inp: dict[str, Any], problems: list[Problem]) -> 
     if task == "image.generate":
         _check_size(inp, problems)
     else:
-        source = _pick(inp, (("sourceImageUrl", "sourceImage"),))
+        source = pick_field(inp, (("sourceImageUrl", "sourceImage"),))
         if source is None:
             problems.append(Problem("sourceImage", "image.edit needs sourceImage or sourceImageUrl"))
         else:
@@ -262,6 +277,105 @@ def _validate_image(task: str, inp: dict[str, Any], problems: list[Problem]) -> 
     else:
         for i, ref in enumerate(refs):
             _check_media(f"referenceImages[{i}]", ref, IMAGE_MIME_TYPES, problems)
+
+
+SPEAK_TEXT_CHARS = (40, 600)
+SPEAK_VOICE_CHARS = (20, 240)
+SPEAK_LANGUAGES = frozenset({"english", "en", "en-us", "en-gb"})
+CLONE_MAX_REFERENCE_SECONDS = 10
+CLONE_DEFAULT_MAX_NEW_TOKENS = 384
+ACE_SECONDS = (15, 240)
+ACE_HIGH_QUALITY = {"durationSeconds": 108, "quality": "192k"}
+MOSS_SECONDS = (1, 30)
+
+
+def _text_field(inp: dict[str, Any], name: str, limits: tuple[int, int] | None, problems: list[Problem], *,
+                required: bool) -> None:
+    value = inp.get(name)
+    if value is None:
+        if required:
+            problems.append(Problem(name, "is required" + ("" if limits is None else
+                                                           f" ({limits[0]}..{limits[1]} characters)")))
+        return
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(name, f"must be a non-empty string, got {value!r}"))
+    elif limits is not None and not limits[0] <= len(value) <= limits[1]:
+        problems.append(Problem(name, f"must be {limits[0]}..{limits[1]} characters, got {len(value)}"))
+
+
+def _number_field(inp: dict[str, Any], name: str, low: float, high: float, problems: list[Problem], *,
+                  low_inclusive: bool = True) -> None:
+    value = inp.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value) \
+            or not (low <= value if low_inclusive else low < value) or value > high:
+        bounds = f"{low}..{high}" if low_inclusive else f"more than {low} and at most {high}"
+        problems.append(Problem(name, f"must be a number {bounds}, got {value!r}"))
+
+
+def _positive_ints(inp: dict[str, Any], names: tuple[str, ...], problems: list[Problem]) -> None:
+    for name in names:
+        value = _int_field(inp, name, problems)
+        if value is not None and value <= 0:
+            problems.append(Problem(name, f"must be a positive whole number, got {value}"))
+
+
+def _check_quality(inp: dict[str, Any], problems: list[Problem]) -> None:
+    value = inp.get("quality")
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[1-9][0-9]*k", value)):
+        problems.append(Problem("quality", f"must be a bitrate like \"128k\", got {value!r}"))
+
+
+def _require_media(inp: dict[str, Any], pair: tuple[str, str], mime_types: frozenset[str],
+                   problems: list[Problem], why: str) -> None:
+    picked = pick_field(inp, (pair,))
+    if picked is None:
+        problems.append(Problem(pair[1], f"{why} needs {pair[1]} or {pair[0]}"))
+    else:
+        _check_media(picked[0], picked[1], mime_types, problems)
+
+
+def _validate_audio(task: str, inp: dict[str, Any], problems: list[Problem], adjustments: list[str]) -> None:
+    _check_quality(inp, problems)
+    _positive_ints(inp, ("maxNewTokens", "topK"), problems)
+    if task == "audio.speak":
+        _text_field(inp, "text", SPEAK_TEXT_CHARS, problems, required=True)
+        _text_field(inp, "voiceDescription", SPEAK_VOICE_CHARS, problems, required=False)
+        language = inp.get("language")
+        if language is not None and (not isinstance(language, str) or language.lower() not in SPEAK_LANGUAGES):
+            problems.append(Problem("language", f"audio.speak is English-only, got {language!r}"))
+        if inp.get("mode") == "voice_clone":
+            _require_media(inp, AUDIO_FIELDS[0], AUDIO_MIME_TYPES, problems, "mode=voice_clone")
+            _number_field(inp, "referenceAudioMaxSeconds", 0, CLONE_MAX_REFERENCE_SECONDS, problems,
+                          low_inclusive=False)
+            if inp.get("maxNewTokens") is None:
+                inp["maxNewTokens"] = CLONE_DEFAULT_MAX_NEW_TOKENS
+                adjustments.append(f"mode=voice_clone: maxNewTokens={CLONE_DEFAULT_MAX_NEW_TOKENS}")
+    elif task == "audio.annotation.reference":
+        _require_media(inp, ("sourceAudioUrl", "sourceAudio"), AUDIO_MIME_TYPES, problems, task)
+        _text_field(inp, "transcript", None, problems, required=False)
+    elif task == "ace.step.create":
+        if inp.get("qualityPreset") == "high_quality":
+            for name, value in ACE_HIGH_QUALITY.items():
+                if inp.get(name) is None:
+                    inp[name] = value
+                    adjustments.append(f"qualityPreset=high_quality: {name}={value}")
+        if inp.get("durationSeconds") is None:
+            problems.append(Problem("durationSeconds", f"is required ({ACE_SECONDS[0]}..{ACE_SECONDS[1]} s)"))
+        _number_field(inp, "durationSeconds", *ACE_SECONDS, problems)
+    elif task == "moss.sound.effect":
+        _text_field(inp, "prompt", None, problems, required=True)
+        if inp.get("durationSeconds") is None:
+            problems.append(Problem("durationSeconds", f"is required ({MOSS_SECONDS[0]}..{MOSS_SECONDS[1]} s)"))
+        _number_field(inp, "durationSeconds", *MOSS_SECONDS, problems)
+
+
+def _check_aspect_ratio(inp: dict[str, Any], problems: list[Problem]) -> None:
+    value = inp.get("aspectRatio")
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"\s*[1-9][0-9]*\s*:\s*[1-9][0-9]*\s*",
+                                                                           value)):
+        problems.append(Problem("aspectRatio", f"must look like \"16:9\", got {value!r}"))
 
 
 def validate_task_input(task: object, input_: object) -> ValidatedInput:
@@ -285,6 +399,10 @@ def validate_task_input(task: object, input_: object) -> ValidatedInput:
         _validate_video_combine(inp, problems)
     elif task in ("image.generate", "image.edit"):
         _validate_image(task, inp, problems)
+    elif task == "trellis.generate":
+        _require_media(inp, START_FRAME_FIELDS[1], IMAGE_MIME_TYPES, problems, task)
+    else:
+        _validate_audio(task, inp, problems, adjustments)
     if problems:
         raise SchemaError(problems)
     return ValidatedInput(task=task, effective=inp, adjustments=adjustments)

@@ -1,0 +1,81 @@
+"""``ltxkit serve``: the local emulator of the media-jobs API."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from ltxkit.cli._output import json_option, log
+from ltxkit.errors import InputError
+
+FAULTS_HELP = """\b
+Fault SPEC (also the per-request header X-Emulator-Faults):
+  NAME[=COUNT],...   COUNT: a positive number or * (a bare NAME is 1)
+  reset        reset the TCP connection before answering
+  429 / 503    answer 429 / 503 with Retry-After
+  drop-create  create the job, then close without answering
+  truncate     send Content-Length, close after half the bytes
+  fail-job     the next job ends "failed" (refunded)
+  odd-status   the next job reports "rendering", "finalizing"
+  retry-after=S  Retry-After seconds (default 1); tag=X  ignored
+\b
+Example: --faults 'drop-create=1,429=2,503=3,reset=1,truncate=1,fail-job=1,odd-status'
+"""
+
+
+def _balance(value: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise InputError(f"--balance must be an amount in USD like 25.00, got {value!r}") from exc
+    if not amount.is_finite() or amount < 0:
+        raise InputError(f"--balance must be ≥ 0, got {value!r}")
+    return amount
+
+
+@click.command("serve", epilog=FAULTS_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
+@click.option("--key", "keys", multiple=True, envvar="LTXKIT_EMULATOR_KEY", show_envvar=True,
+              help="Accepted API key (repeatable). Without one a key is generated and printed once.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory for jobs, balances and outputs (kept across restarts). Default: a temporary "
+                   "directory removed on exit.")
+@click.option("--faults", default="", help="Faults to inject, see below.")
+@click.option("--balance", "balance", default="25.00", show_default=True, help="Starting balance per key, USD.")
+@click.option("--queued-seconds", type=click.FloatRange(0), default=0.2, show_default=True)
+@click.option("--running-seconds", type=click.FloatRange(0), default=0.2, show_default=True,
+              help="Minimum time in 'running' (longer if rendering takes longer).")
+@click.option("--max-body-mb", type=click.FloatRange(0, min_open=True), default=64, show_default=True,
+              help="Request body limit (larger bodies get 413).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True)
+@json_option
+def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, faults: str, balance: str,
+          queued_seconds: float, running_seconds: float, max_body_mb: float, log_level: str, as_json: bool) -> None:
+    """Serve a local emulator of the media-jobs API until Ctrl-C.
+
+    Prints the base URL on stdout (and the generated API key, once, if no key was given); logs go to
+    stderr. The seed's curl examples work against it with API_BASE and API_KEY changed.
+    """
+    from ltxkit.emulator.server import EmulatorConfig
+    from ltxkit.emulator.server import serve as run_server
+
+    config = EmulatorConfig(api_keys=keys, data_dir=data_dir, host=host, port=port, faults=faults,
+                            starting_balance=_balance(balance), queued_seconds=queued_seconds,
+                            running_seconds=running_seconds, max_body_bytes=int(max_body_mb * 1024 * 1024),
+                            log_level=log_level)
+
+    def ready(base_url: str, generated_key: str | None) -> None:
+        if as_json:
+            click.echo(json.dumps({"baseUrl": base_url, **({"apiKey": generated_key} if generated_key else {})}))
+        else:
+            click.echo(base_url)
+            if generated_key:
+                click.echo(f"API key (generated, shown once): {generated_key}")
+        log(f"ltxkit emulator: serving {base_url} (data: {data_dir or 'temporary'}); Ctrl-C stops")
+
+    run_server(config, ready)

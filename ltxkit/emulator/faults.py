@@ -1,0 +1,116 @@
+"""Fault injection: the failures a media-jobs client must survive, on demand and counted.
+
+Syntax (``ltxkit serve --faults SPEC``, ``EmulatorConfig(faults=SPEC)`` or the per-request header
+``X-Emulator-Faults: SPEC``)::
+
+    SPEC  := ITEM ("," ITEM)*
+    ITEM  := NAME | NAME "=" COUNT | "retry-after=" SECONDS | "tag=" TEXT
+    COUNT := a positive whole number, or "*" for every occurrence (a bare NAME means 1)
+
+Fault names (each occurrence consumes one count):
+
+``reset``        reset the TCP connection (RST) before answering; nothing happens server-side.
+``429``          answer 429 with ``Retry-After``; nothing happens server-side.
+``503``          answer 503 with ``Retry-After``; nothing happens server-side.
+``drop-create``  on a successful ``POST /api/v1/media/jobs`` (a new job or an idempotent replay), close
+                 the connection without answering: the job exists and was charged.
+``truncate``     on a file download, send the full ``Content-Length`` but close after half the bytes.
+``fail-job``     the next created job ends ``failed`` (and is refunded) instead of ``completed``.
+``odd-status``   the next created job reports the undocumented words ``rendering`` then ``finalizing``
+                 instead of ``running``.
+
+``reset``/``429``/``503`` apply to every request but ``GET /api/v1/health`` (including file downloads),
+checked in that order. ``retry-after`` sets the ``Retry-After`` seconds (default 1); ``tag`` is ignored
+and only makes a header value unique.
+
+Server-wide faults (``--faults``) are consumed by requests without the header. A request carrying the
+header draws from a budget of its own, created the first time that exact header value is seen and
+consumed only by requests carrying the same value: a client retrying with the same headers sees exactly
+the counted faults (``429=2`` → two 429s, then success), and concurrent tests do not disturb each other.
+Add ``tag=...`` to start a fresh budget with otherwise identical faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ltxkit.errors import InputError
+
+FAULTS = ("reset", "429", "503", "drop-create", "truncate", "fail-job", "odd-status")
+HEADER = "x-emulator-faults"
+DEFAULT_RETRY_AFTER = 1
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """A parsed SPEC: remaining counts per fault (``None`` = unlimited) and the Retry-After value."""
+
+    counts: dict[str, int | None] = field(default_factory=dict)
+    retry_after: int = DEFAULT_RETRY_AFTER
+
+
+def parse_faults(spec: str | None) -> FaultPlan:
+    """Parse a fault SPEC; raise :class:`InputError` naming the bad item."""
+    counts: dict[str, int | None] = {}
+    retry_after = DEFAULT_RETRY_AFTER
+    for raw in (spec or "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        name, _, value = (part.strip() for part in item.partition("="))
+        if name == "tag":
+            continue
+        if name == "retry-after":
+            if not value.isdigit():
+                raise InputError(f"faults: retry-after needs whole seconds, got {item!r}")
+            retry_after = int(value)
+            continue
+        if name not in FAULTS:
+            raise InputError(f"faults: unknown fault {name!r}; known: {', '.join(FAULTS)}, retry-after, tag")
+        if value == "*":
+            counts[name] = None
+        elif not value or (value.isdigit() and int(value) > 0):
+            counts[name] = int(value) if value else 1
+        else:
+            raise InputError(f"faults: {name} count must be a positive whole number or '*', got {value!r}")
+    return FaultPlan(counts=counts, retry_after=retry_after)
+
+
+class FaultBudget:
+    """Counts left for one plan. Only touched from the server's event loop, so no lock."""
+
+    def __init__(self, plan: FaultPlan) -> None:
+        self._counts = dict(plan.counts)
+        self.retry_after = plan.retry_after
+
+    def take(self, name: str) -> bool:
+        """Consume one occurrence of ``name`` if any is left."""
+        if name not in self._counts:
+            return False
+        left = self._counts[name]
+        if left is not None:
+            if left <= 1:
+                del self._counts[name]
+            else:
+                self._counts[name] = left - 1
+        return True
+
+    def remaining(self) -> dict[str, int | None]:
+        return dict(self._counts)
+
+
+class FaultBook:
+    """The server-wide budget plus one budget per distinct ``X-Emulator-Faults`` header value."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.server = FaultBudget(parse_faults(spec))
+        self._by_header: dict[str, FaultBudget] = {}
+
+    def budget_for(self, header_value: str | None) -> FaultBudget:
+        """The budget a request draws from; raises :class:`InputError` for a malformed header."""
+        if header_value is None:
+            return self.server
+        budget = self._by_header.get(header_value)
+        if budget is None:
+            budget = self._by_header[header_value] = FaultBudget(parse_faults(header_value))
+        return budget
