@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import timeit
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -64,12 +64,7 @@ def mp4_path(seconds: int) -> Path:
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return statistics.median(timeit.repeat(action, number=1, repeat=runs)) * 1000
 
 
 def window_near_end(path: Path, seconds: int) -> Callable[[], AudioClip]:

@@ -18,7 +18,7 @@ import argparse
 import functools
 import statistics
 import tempfile
-import time
+import timeit
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,12 +46,7 @@ def clip_path(seconds: int) -> Path:
 
 
 def median_seconds(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timeit.repeat(action, number=1, repeat=runs))
 
 
 def full_decode(path: Path) -> int:
