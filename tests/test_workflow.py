@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 import soundfile
 from click.testing import CliRunner
+from PIL import Image
 
 from ltxkit.cli import main
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
-from ltxkit.frames.synth import Tone, read_frame_code, write_clip
+from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 from ltxkit.timing import is_valid_ltx_frames
 from ltxkit.workflow.demo import run_demo
 from ltxkit.workflow.extend import ExtendOptions, extend, rank, run_sync, seam_score
@@ -153,6 +154,27 @@ def test_plan_covers_the_track_and_extend_runs_it(media: dict[str, Path], tmp_pa
     assert out.frame_count == plan["timeline_frames"] == 50 + sum(f - 3 for f in frames)
     samples, rate = soundfile.read(media["track"])[0], 48000
     assert out.audio[0].sample_rate == rate and len(samples) == 5 * rate
+
+
+def test_image_opened_plan_combined_on_the_server(media: dict[str, Path], tmp_path: Path) -> None:
+    image = tmp_path / "opening.png"
+    Image.fromarray(render_frame(0, 128, 64)).save(image)
+    plan = make_plan(media["track"], Fraction(25), 2, image=image, max_frames=65)  # 125 frames: 65 + 62
+    assert [(s["frames"], s["overlap_frames"]) for s in plan["segments"]] == [(65, 0), (65, 2)]
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    with emulator() as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size="128x64",
+                                  plan_path=tmp_path / "plan.json", candidates=1, combine="remote",
+                                  env=env_for(handle))
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        jobs = server_jobs(handle)
+    assert jobs == [("video.generate", "completed")] * 2 + [("video.combine", "completed")]
+    seg1 = result["segments"][0]["candidates"][0]
+    assert seg1["verdict"] == "ok" and seg1["anchor_psnr_db"] > 30  # frame 0 reproduces the opening image (4:2:0)
+    out = probe(Path(result["output"]))
+    assert (out.frame_count, out.width, out.height) == (65 + 65 - 2, 128, 64)
+    assert codes(Path(result["output"])) == list(range(128))  # combined with the overlap trimmed in time
+    assert result["combine_job"] and [s["verdict"] for s in result["seams"]] == ["ok"]
 
 
 def test_plan_cli_and_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None:
