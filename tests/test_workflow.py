@@ -113,6 +113,38 @@ def test_pick_overrides_and_resume_reuses_everything(media: dict[str, Path], tmp
         extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
 
 
+def test_resume_cannot_change_a_choice_a_later_segment_was_made_from(media: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    plan = make_plan(media["track"], Fraction(25), 3, clip=media["clip"], max_frames=41)
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    with emulator() as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None,
+                                  plan_path=tmp_path / "plan.json", candidates=2, env=env_for(handle))
+        first = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        other = 3 - first["picks"][0]
+        with pytest.raises(InputError, match="start a new run"):
+            extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True, picks=(other,)))
+        again = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True))
+    assert again["picks"] == first["picks"]
+
+
+def test_resume_skips_a_candidate_whose_output_is_gone(media: dict[str, Path], tmp_path: Path) -> None:
+    with emulator() as handle:
+        spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=2, frames=17, candidates=2,
+                                  env=env_for(handle))
+        first = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        chosen = first["segments"][0]["candidates"][first["picks"][0] - 1]
+        Path(chosen["file"]).unlink()  # lost locally ...
+        Path(first["output"]).unlink()
+        for served in (handle.data_dir / "files" / chosen["job_id"]).iterdir():
+            served.unlink()  # ... and expired on the server
+        second = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True))
+    assert second["picks"] == [3 - first["picks"][0]]
+    lost = second["segments"][0]["candidates"][first["picks"][0] - 1]
+    assert (lost["status"], lost["file"], lost["score"]) == ("failed", None, None)
+    assert probe(Path(second["output"])).frame_count == 50 + 17 - 2
+
+
 def test_kill_mid_run_and_resume_submits_nothing_twice(media: dict[str, Path], tmp_path: Path) -> None:
     run = tmp_path / "run"
     with run_in_thread(EmulatorConfig(queued_seconds=0.3, running_seconds=1.5)) as handle:
@@ -191,6 +223,8 @@ def test_plan_cli_and_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None
         (["--frames", "25", "--audio", str(media["track"]), "--cut", "9"], "past the end"),
         (["--frames", "25", "--cut", "1"], "--cut needs --audio"),
         (["--frames", "25", "--pick", "4"], "choose a candidate from 1 to 3"),
+        (["--frames", "25", "--size", "4096x2048"], "over the 4 MP limit"),
+        (["--frames", "25", "--prompt", "   "], "a non-empty prompt is required"),
     ]
     for extra, message in cases:
         res = runner.invoke(main, ["extend", str(media["clip"]), "--prompt", PROMPT, "--overlap", "3", *extra,
@@ -198,6 +232,10 @@ def test_plan_cli_and_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None
         assert res.exit_code == 2, (extra, res.output)
         assert message in res.stderr and res.stderr.count("\n") == 1, (extra, res.stderr)
         assert not (tmp_path / "bad").exists()
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not a picture")
+    res = runner.invoke(main, ["plan", str(media["track"]), "--image", str(not_image), "--fps", "25", "--overlap", "3"])
+    assert res.exit_code == 2 and "is not a readable image" in res.stderr
     no_key = runner.invoke(main, ["extend", str(media["clip"]), "--prompt", PROMPT, "--overlap", "3", "--frames",
                                   "25", "-o", str(tmp_path / "bad")], env={"LTXKIT_API_KEY": ""})
     assert no_key.exit_code == 2 and "no API key" in no_key.stderr
@@ -235,10 +273,11 @@ def test_ranking_prefers_verdict_then_score() -> None:
 
     assert seam_score(review(40.0, 1.0, 0.5)) == 39.5
     assert seam_score(review(60.0, 3.0, 2.0)) == 50.0 - 8.0 - 2.0
-    cands = [{"candidate": 1, "seed": 1, "verdict": "check", "score": 45.0},
-             {"candidate": 2, "seed": 2, "verdict": "ok", "score": 31.0},
-             {"candidate": 3, "seed": 3, "verdict": "ok", "score": 33.0},
-             {"candidate": 4, "seed": 4, "verdict": None, "score": None}]
+    cands = [{"candidate": 1, "seed": 1, "status": "done", "verdict": "check", "score": 45.0},
+             {"candidate": 2, "seed": 2, "status": "done", "verdict": "ok", "score": 31.0},
+             {"candidate": 3, "seed": 3, "status": "done", "verdict": "ok", "score": 33.0},
+             {"candidate": 4, "seed": 4, "status": "running", "verdict": None, "score": None},
+             {"candidate": 5, "seed": 5, "status": "failed", "verdict": "ok", "score": 49.0}]
     assert [c["candidate"] for c in rank(cands)] == [3, 2, 1]
 
 

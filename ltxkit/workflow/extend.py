@@ -114,8 +114,9 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
     for name, value in (("width", spec.width), ("height", spec.height)):
         if value <= 0 or value % 32:
             raise InputError(f"--size: {name} {value} must be a positive multiple of 32 (the API's rule)")
-    if spec.image is not None and not spec.image.is_file():
-        raise InputError(f"no such image: {spec.image}")
+    if spec.image is not None:
+        check_image(spec.image)
+    _check_requests(spec)
     if spec.clip is not None:
         info = probe(spec.clip)
         if spec.combine == "remote":
@@ -147,6 +148,40 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
     return warnings
 
 
+def check_image(path: Path) -> None:
+    """An opening image must be a real picture: caught here, not as K failed paid jobs."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise InputError(f"no such image: {path}")
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"{path} is not a readable image ({exc})") from exc
+
+
+def _check_requests(spec: ExtendSpec) -> None:
+    """Run the API's own input rules on every segment's request (media as placeholders) before any output."""
+    from ltxkit.api_schema import validate_task_input
+
+    url = "https://placeholder.invalid/media"
+    fps = spec.sampled_fps
+    for i, seg in enumerate(spec.segments):
+        inp: dict[str, Any] = {
+            "prompt": spec.prompt, "durationFrames": seg.frames, "width": spec.width, "height": spec.height,
+            "sampledFps": fps.numerator if fps.denominator == 1 else format_fps(fps),
+            "interpolationFps": spec.interpolation_fps, "seed": spec.seed,
+        }
+        if i == 0 and spec.image is not None:
+            inp["startFrameImageUrl"] = url
+        elif spec.overlap:
+            inp["overlapFrameImageUrls"] = [url] * spec.overlap
+        if spec.audio is not None:
+            inp["referenceAudioUrl"] = url
+        validate_task_input("video.generate", inp)
+
+
 # --- ranking ---------------------------------------------------------------------------------------
 
 
@@ -167,7 +202,7 @@ def seam_score(review: dict[str, Any]) -> float:
 
 def rank(candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rated candidates, best first: verdict, then score, then the lower seed (stable)."""
-    rated = [c for c in candidates if c.get("score") is not None]
+    rated = [c for c in candidates if c.get("score") is not None and c.get("status") == "done"]
     return sorted(rated, key=lambda c: (VERDICT_ORDER.index(c["verdict"]), -c["score"], c["seed"]))
 
 
@@ -193,7 +228,8 @@ def anchor_review(video: Path, image: Path) -> dict[str, Any]:
 
 @dataclass
 class ExtendOptions:
-    """How to run (not what to make): none of these change the result, so resume ignores them."""
+    """How to run, not what to make, so ``--resume`` accepts other values; ``picks`` may change only the
+    choice of segments that no later segment was generated from."""
 
     resume: bool = False
     yes: bool = False
@@ -289,7 +325,8 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, LtxkitError):
                 raise outcome
-            cand.update(status="failed", error=str(outcome))
+            # whatever an earlier run rated is void now: the file may be gone with the server's copy
+            cand.update(status="failed", error=str(outcome), file=None, score=None, verdict=None)
             continue
         cand.update(job_id=outcome.job_id, status=outcome.state, error=outcome.error,
                     url=outcome.outputs[0] if outcome.outputs else None,
@@ -317,8 +354,16 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
     if pick is not None and record["candidates"][pick - 1]["file"] is None:
         raise InputError(f"--pick {pick}: candidate {pick} of segment {index + 1} has no output "
                          f"({record['candidates'][pick - 1]['status']})")
+    choice = pick or ranked[0]["candidate"]
+    later = run.data["segments"][index + 1] if index + 1 < len(run.data["segments"]) else None
+    if later is not None and record["chosen"] is not None and choice != record["chosen"]:
+        # the next segment was generated from the earlier choice: that choice is locked in this run
+        if pick is not None:
+            raise InputError(f"--pick {pick}: segment {index + 2} was generated from candidate {record['chosen']} "
+                             f"of segment {index + 1}; to continue from another one, start a new run (-o)")
+        choice = record["chosen"]
     record["ranking"] = [c["candidate"] for c in ranked]
-    record["chosen"] = pick or ranked[0]["candidate"]
+    record["chosen"] = choice
     run.save()
     opts.log(f"segment {index + 1}: chose candidate {record['chosen']} "
              f"({'picked' if pick else 'best seam'}) of {len(ranked)} rated")

@@ -16,7 +16,7 @@ from typing import Any
 from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, plan_segments
 from ltxkit.errors import InputError
 from ltxkit.timing import format_fps, parse_fps, round_half_up
-from ltxkit.workflow.extend import Segment
+from ltxkit.workflow.extend import Segment, check_image
 
 PLAN_VERSION = 1
 
@@ -29,8 +29,8 @@ def make_plan(audio: Path, sampled_fps: Fraction, overlap: int, *, clip: Path | 
 
     if (clip is None) == (image is None):
         raise InputError("give the opening --clip or the opening --image (one of them)")
-    if image is not None and not image.is_file():
-        raise InputError(f"no such image: {image}")
+    if image is not None:
+        check_image(image)
     samples, rate = source_duration(audio)
     total = Fraction(samples, rate)
     opening = 0
