@@ -20,6 +20,9 @@ state_option = click.option("--state", "state_dir", type=click.Path(path_type=Pa
                             help="Directory of the jobs journal (default: the working directory).")
 download_option = click.option("--download", "download_dir", type=click.Path(path_type=Path, file_okay=False),
                                help="Download the outputs into this directory (implies --wait).")
+provider_option = click.option("--provider", "provider_name", envvar="LTXKIT_PROVIDER", default="media-jobs",
+                               show_default=True, show_envvar=True,
+                               help="The API: media-jobs, zsky, apex, zooop or kubeez (ltxkit.jobs.providers).")
 
 
 def _record_text(d: dict[str, Any]) -> str:
@@ -49,37 +52,45 @@ def jobs() -> None:
 @click.option("--idempotency-key", "key", help="Key for this submission (default: derived from task + input).")
 @click.option("--details", is_flag=True, help="Poll with includeDetails=1.")
 @state_option
+@provider_option
 @json_option
 def submit(task: str, input_text: str, start_frame: str | None, final_frame: str | None,
            overlap_frames: tuple[str, ...], reference_audio: str | None, wait: bool, download_dir: Path | None,
-           key: str | None, details: bool, state_dir: Path | None, as_json: bool) -> None:
-    """Submit TASK once (a re-run with the same input resumes the same job), optionally wait and download."""
-    from ltxkit.jobs import Client, JobRequest, Journal, submit_and_collect
-    from ltxkit.jobs.models import add_media, load_input
+           key: str | None, details: bool, state_dir: Path | None, provider_name: str, as_json: bool) -> None:
+    """Submit TASK once (a re-run with the same input resumes the same job), optionally wait and download.
 
+    With another --provider, TASK is that API's own task with its own --input body, or video.generate
+    with a media-jobs input, translated (or refused by name when that API cannot do it)."""
+    from ltxkit.jobs import Client, Journal
+    from ltxkit.jobs.models import add_media, load_input
+    from ltxkit.jobs.providers import get_provider, prepare_submission, run_submission
+
+    provider = get_provider(provider_name)
     raw = load_input(input_text)
     if start_frame or final_frame or overlap_frames or reference_audio:
         raw = add_media(raw, start_frame=start_frame, final_frame=final_frame,
                         overlap_frames=(overlap_frames[0] if len(overlap_frames) == 1 else list(overlap_frames))
                         if overlap_frames else None, reference_audio=reference_audio)
-    request = JobRequest.build(task, raw, key)  # validates before any file or request is made
-    with Client() as client:
+    submission = prepare_submission(provider, task, raw, key)  # validates before any file or request is made
+    with Client(provider=provider) as client:
         client.config.require_key()
         with Journal.in_dir(state_dir) as journal:
-            record = submit_and_collect(client, request, journal=journal, download_dir=download_dir,
-                                        wait=wait or download_dir is not None, details=details)
+            record = run_submission(client, submission, journal=journal, download_dir=download_dir,
+                                    wait=wait or download_dir is not None, details=details)
     emit(record.to_json(), as_json, _record_text)
 
 
 @jobs.command("status")
 @click.argument("job_id")
 @click.option("--details", is_flag=True, help="Ask for the sanitized upstream payload (includeDetails=1).")
+@provider_option
 @json_option
-def status(job_id: str, details: bool, as_json: bool) -> None:
+def status(job_id: str, details: bool, provider_name: str, as_json: bool) -> None:
     """Show a job's status and output URLs."""
     from ltxkit.jobs import Client
+    from ltxkit.jobs.providers import get_provider
 
-    with Client() as client:
+    with Client(provider=get_provider(provider_name)) as client:
         job = client.status(job_id, details=details)
     result = job.to_json()
     if details:
@@ -92,17 +103,21 @@ def status(job_id: str, details: bool, as_json: bool) -> None:
 @download_option
 @click.option("--details", is_flag=True, help="Poll with includeDetails=1.")
 @state_option
+@provider_option
 @json_option
 def wait(job_ids: tuple[str, ...], download_dir: Path | None, details: bool, state_dir: Path | None,
-         as_json: bool) -> None:
+         provider_name: str, as_json: bool) -> None:
     """Wait for one or more jobs (a few at a time) and optionally download their outputs."""
     import asyncio
 
     from ltxkit.errors import LtxkitError
     from ltxkit.jobs import AsyncClient, Journal
+    from ltxkit.jobs.providers import get_provider
+
+    provider = get_provider(provider_name)
 
     async def run() -> list[Any]:
-        async with AsyncClient() as client:
+        async with AsyncClient(provider=provider) as client:
             client.config.require_key()
             with Journal.in_dir(state_dir) as journal:
                 return await client.collect_many(job_ids, journal=journal, download_dir=download_dir,
@@ -127,20 +142,24 @@ def _scalars(d: dict[str, Any]) -> str:
 
 
 @click.command("balance")
+@provider_option
 @json_option
-def balance(as_json: bool) -> None:
-    """Show the account's prepaid balance."""
+def balance(provider_name: str, as_json: bool) -> None:
+    """Show the account's prepaid balance (or the provider's usage / credits)."""
     from ltxkit.jobs import Client
+    from ltxkit.jobs.providers import get_provider
 
-    with Client() as client:
+    with Client(provider=get_provider(provider_name)) as client:
         emit(client.balance(), as_json, _scalars)
 
 
 @click.command("health")
+@provider_option
 @json_option
-def health(as_json: bool) -> None:
+def health(provider_name: str, as_json: bool) -> None:
     """Check that the API answers (no key needed)."""
     from ltxkit.jobs import Client
+    from ltxkit.jobs.providers import get_provider
 
-    with Client() as client:
+    with Client(provider=get_provider(provider_name)) as client:
         emit(client.health(), as_json, _scalars)

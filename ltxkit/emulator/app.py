@@ -45,6 +45,7 @@ from ltxkit.emulator.faults import HEADER as FAULT_HEADER
 from ltxkit.emulator.faults import FaultBook, FaultBudget
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
+from ltxkit.emulator.providers import provider_routes
 from ltxkit.emulator.runner import Files, Runner
 from ltxkit.emulator.store import InsufficientBalance, JobRecord, Store, account_id, utc_now
 from ltxkit.errors import InputError
@@ -190,6 +191,7 @@ class Emulator:
             Route("/api/v1/balance", self.balance, methods=["GET"]),
             Route("/api/v1/health", self.health, methods=["GET"]),
             Route("/files/{job_id}/{name}", self.file, methods=["GET", "HEAD"]),
+            *provider_routes(self),  # /zsky, /apex, /zooop, /kubeez: the seeds' other APIs, same jobs and files
         ]
         starlette = Starlette(routes=routes, lifespan=self._lifespan, exception_handlers={
             ApiProblem: self._problem, HTTPException: self._http_problem})

@@ -34,7 +34,7 @@ from ltxkit.errors import (
     ServerError,
 )
 from ltxkit.jobs.provider import Job, Provider, RequestSpec
-from ltxkit.jobs.retry import PollPolicy, RetryPolicy, is_retryable_status, parse_retry_after, poll_delay, retry_delay
+from ltxkit.jobs.retry import PollPolicy, RetryPolicy, poll_delay, retry_delay
 
 T = TypeVar("T")
 log = logging.getLogger("ltxkit.jobs")
@@ -87,10 +87,12 @@ class Reply:
 
 @dataclass(frozen=True)
 class Failure:
-    """The request got no complete answer. ``retryable``: network, timeout or a dropped connection."""
+    """The request got no complete answer. ``retryable``: network, timeout or a dropped connection.
+    ``sent``: the request may have reached the server (False only when no connection was made)."""
 
     message: str
     retryable: bool = True
+    sent: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def error_for_reply(ctx: Context, reply: Reply, what: str, cls: type[ApiError] |
     detail_text = None if details in (None, "", [], {}) else ctx.scrub(_short(details))
     message = f"{what}: HTTP {reply.status}: {error}" + (f" ({detail_text})" if detail_text else "")
     if cls is None:
-        cls = _STATUS_ERRORS.get(reply.status, ServerError if reply.status >= 500 else ApiError)
+        cls = ctx.provider.error_class(reply.status, payload) or \
+            _STATUS_ERRORS.get(reply.status, ServerError if reply.status >= 500 else ApiError)
     return cls(message, status_code=reply.status, error=error, details=details)
 
 
@@ -166,9 +169,10 @@ def _reason(status: int) -> str:
 # ---- plans -----------------------------------------------------------------------------------------
 
 
-def retry_wait(ctx: Context, attempt: int, headers: Mapping[str, str] | None = None) -> float:
-    """The delay before the next try, honouring ``Retry-After`` when the answer carried one."""
-    hint = parse_retry_after(headers.get("retry-after") if headers is not None else None, ctx.wall())
+def retry_wait(ctx: Context, attempt: int, headers: Mapping[str, str] | None = None, body: bytes = b"") -> float:
+    """The delay before the next try, honouring the server's hint (``Retry-After``, or what the provider
+    reads instead) when the answer carried one."""
+    hint = ctx.provider.retry_hint(headers, body, ctx.wall()) if headers is not None else None
     return retry_delay(attempt, ctx.retry, rand=ctx.rand(), retry_after=hint)
 
 
@@ -176,20 +180,25 @@ def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
     """Send ``spec`` until it gets a 2xx answer, retrying what is worth retrying.
 
     The spec is sent unchanged on every try, so a create keeps its idempotency key. Network errors,
-    timeouts, dropped connections, 408/429 and 5xx are retried; other answers raise at once.
+    timeouts, dropped connections, 408/429 and 5xx are retried (as the provider classifies them); other
+    answers raise at once. A non-idempotent spec whose answer was lost is not sent again: the server
+    may have done it, and nothing would deduplicate a second one.
     """
     attempt = 0
     while True:
         outcome = yield Send(spec)
         if isinstance(outcome, Failure):
+            if outcome.retryable and outcome.sent and not spec.idempotent:
+                raise ApiConnectionError(f"{spec.label}: {outcome.message}; not sent again: {ctx.provider.name} "
+                                         "cannot deduplicate it, so it may have been done (check before retrying)")
             if not outcome.retryable or attempt >= ctx.retry.max_retries:
                 tries = f" after {attempt + 1} tries" if outcome.retryable else ""
                 raise ApiConnectionError(f"{spec.label}: {outcome.message}{tries}")
             delay = retry_wait(ctx, attempt)
         elif 200 <= outcome.status < 300:
             return outcome  # type: ignore[no-any-return]
-        elif is_retryable_status(outcome.status) and attempt < ctx.retry.max_retries:
-            delay = retry_wait(ctx, attempt, outcome.headers)
+        elif ctx.provider.is_retryable(outcome.status, outcome.json()) and attempt < ctx.retry.max_retries:
+            delay = retry_wait(ctx, attempt, outcome.headers, outcome.body)
         else:
             raise error_for_reply(ctx, outcome, spec.label)
         log.info("%s: %s; retry %d/%d in %.2f s", spec.label,

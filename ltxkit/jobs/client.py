@@ -54,6 +54,7 @@ from ltxkit.jobs.provider import MEDIA_JOBS, Job, Provider
 
 T = TypeVar("T")
 _RETRYABLE_HTTPX = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_UNSENT_HTTPX = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no connection: nothing was sent
 
 
 def outputs_plan(ctx: Context, job: Job, directory: Path) -> Plan[list[Path]]:
@@ -75,7 +76,7 @@ class _BaseClient:
     def __init__(self, config: ClientConfig | None, provider: Provider, progress: bool | None,
                  options: Mapping[str, Any]) -> None:
         if config is None:
-            config = ClientConfig.from_env(**options)
+            config = ClientConfig.from_env(defaults=provider.config_defaults, **options)
         elif options:
             config = config.with_options(**options)
         self.config = config
@@ -92,13 +93,15 @@ class _BaseClient:
 
     def _auth_headers(self) -> dict[str, str]:
         key = self.config.require_key()
-        return {"x-api-key": key} if self.config.auth == "x-api-key" else {"Authorization": f"Bearer {key}"}
+        style = self.provider.auth_style or self.config.auth
+        return {"x-api-key": key} if style == "x-api-key" else {"Authorization": f"Bearer {key}"}
 
     def _request_args(self, send: Send) -> dict[str, Any]:
         spec = send.spec
         headers = {"Accept": "application/json", **spec.headers, **(self._auth_headers() if spec.auth else {})}
         return {"method": spec.method, "url": self.config.base_url + spec.path, "params": dict(spec.params) or None,
-                "json": spec.json, "headers": headers}
+                "json": spec.json, "content": spec.content, "files": dict(spec.files) if spec.files else None,
+                "headers": headers}
 
     def _fetch_headers(self, fetch: Fetch) -> dict[str, str]:
         return fetch_headers(fetch, self._auth_headers() if fetch.auth else {})
@@ -111,7 +114,8 @@ class _BaseClient:
 
     def _failure(self, exc: Exception) -> Failure:
         text = self._scrub(str(exc)) or "no details"
-        return Failure(f"{type(exc).__name__}: {text}", isinstance(exc, _RETRYABLE_HTTPX))
+        return Failure(f"{type(exc).__name__}: {text}", isinstance(exc, _RETRYABLE_HTTPX),
+                       sent=not isinstance(exc, _UNSENT_HTTPX))
 
     def _fetch_failed(self, fetch: Fetch, exc: Exception, status: int) -> FetchResult:
         failure = self._failure(exc)

@@ -89,10 +89,12 @@ class ClientConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
-        """Build from ``LTXKIT_*`` variables; explicit ``overrides`` (not None) win."""
+    def from_env(cls, env: Mapping[str, str] | None = None, defaults: Mapping[str, object] | None = None,
+                 **overrides: object) -> ClientConfig:
+        """Build from ``LTXKIT_*`` variables over ``defaults`` (a provider's); explicit ``overrides`` (not None)
+        win."""
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
+        values: dict[str, object] = dict(defaults or {})
         if env.get(ENV_BASE):
             values["base_url"] = env[ENV_BASE]
         if env.get(ENV_KEY):

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ltxkit.errors import ApiError
+from ltxkit.jobs.retry import is_retryable_status, parse_retry_after
+
 JobState = Literal["running", "done", "failed"]
 
 
@@ -24,6 +27,9 @@ class RequestSpec:
     """One API request, before authentication: safe to log, never holds the key.
 
     ``path`` is relative to the API base; ``auth=False`` marks endpoints that need no key (health).
+    The body is ``json``, or raw ``content`` bytes, or multipart ``files`` (``{field: (name, bytes, mime)}``),
+    for APIs whose upload step takes a file. ``idempotent=False`` marks a create the server cannot
+    deduplicate (no idempotency key): it is not sent again after an answer that may have been lost.
     """
 
     method: str
@@ -32,6 +38,9 @@ class RequestSpec:
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     auth: bool = True
+    content: bytes | None = field(default=None, repr=False)
+    files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
+    idempotent: bool = True
 
     @property
     def label(self) -> str:
@@ -101,6 +110,11 @@ class Provider:
         "failed", "failure", "error", "errored", "cancelled", "canceled", "blocked", "rejected", "aborted",
         "expired", "timed_out",
     })
+    # The one auth header the API accepts ("bearer" or "x-api-key"); None: the configured style.
+    auth_style: str | None = None
+    # ClientConfig values this API wants unless LTXKIT_* or explicit options say otherwise
+    # (its base URL, the polling pace it documents, its concurrent-job limit).
+    config_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def submit_request(self, task: str, input_: Mapping[str, Any], key: str) -> RequestSpec:
         """The create call; the idempotency key goes in the header and (if the API has one) the body."""
@@ -151,6 +165,21 @@ class Provider:
             error = error.get("message") or error.get("error") or str(dict(error))
         details = dig(payload, "details")
         return (None if error is None else str(error)), details
+
+    def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None:
+        """Seconds the server asked us to wait before trying again (``Retry-After``), or None.
+
+        Subclasses add their API's other signals (a ``retry_after`` body field, ``X-RateLimit-Reset``).
+        """
+        return parse_retry_after(headers.get("retry-after"), now)
+
+    def is_retryable(self, status: int, payload: object) -> bool:
+        """Whether an error answer is worth retrying: 408/429/5xx, unless the API says a 429 is final."""
+        return is_retryable_status(status)
+
+    def error_class(self, status: int, payload: object) -> type[ApiError] | None:
+        """The error type for an answer when the API gives a status another meaning (None: by status)."""
+        return None
 
     def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job:
         """A submit or status response → :class:`Job`. ``known_id`` fills in when the body has no id."""

@@ -1,0 +1,52 @@
+"""Other hosted video APIs behind the one jobs client: switch provider without rewriting the pipeline.
+
+Each provider is an :class:`~ltxkit.jobs.providers.base.Adapter` — a :class:`~ltxkit.jobs.Provider`
+description (paths, id fields, status words, error shapes, auth header, rate-limit signals) read by the
+shared client's one retry and polling policy — that also knows what "extend this clip" means on its API
+(overlap frames, one last frame, or a server-side extend by job id) and builds that from a neutral
+:class:`ExtendRequest`, or refuses with an :class:`~ltxkit.errors.InputError` naming itself, per the
+capability table (:data:`~ltxkit.jobs.providers.capabilities.TABLE`)::
+
+    from ltxkit.jobs import Client, Journal
+    from ltxkit.jobs.providers import ExtendRequest, get_provider, submit_extend
+
+    request = ExtendRequest("the lighthouse beam sweeps on", last_frame="tail/frame-001.png", frames=49, fps=24)
+    with Client(provider=get_provider("kubeez")) as client, Journal.in_dir() as journal:
+        record = submit_extend(client, request, journal=journal, download_dir=Path("out"))
+
+Registered: ``media-jobs`` (default), ``zsky``, ``apex``, ``zooop``, ``kubeez``; ``LTXKIT_PROVIDER`` or
+``--provider`` selects one on the command line. ``LTXKIT_API_BASE`` defaults to the provider's own host.
+"""
+
+from ltxkit.jobs.providers.base import Adapter, Built, RestAdapter
+from ltxkit.jobs.providers.capabilities import (
+    TABLE,
+    Capabilities,
+    capabilities,
+    check_request,
+    markdown_table,
+)
+from ltxkit.jobs.providers.registry import DEFAULT_PROVIDER, ENV_PROVIDER, PROVIDERS, adapter_for, get_provider
+from ltxkit.jobs.providers.request import ExtendRequest, from_media_input
+from ltxkit.jobs.providers.run import (
+    Submission,
+    arun_submission,
+    asubmit_extend,
+    build_request,
+    cancel,
+    combine_request,
+    prepare_extend,
+    prepare_submission,
+    purge,
+    quote,
+    run_submission,
+    submit_extend,
+    upload,
+)
+
+__all__ = [
+    "DEFAULT_PROVIDER", "ENV_PROVIDER", "PROVIDERS", "TABLE", "Adapter", "Built", "Capabilities", "ExtendRequest",
+    "RestAdapter", "Submission", "adapter_for", "arun_submission", "asubmit_extend", "build_request", "cancel",
+    "capabilities", "check_request", "combine_request", "from_media_input", "get_provider", "markdown_table",
+    "prepare_extend", "prepare_submission", "purge", "quote", "run_submission", "submit_extend", "upload",
+]

@@ -1,0 +1,78 @@
+"""Apex Studio (seed 001): a script-to-video API, so "extend" cannot be expressed there.
+
+``POST /api/generate/video {script, duration (3-60 s), resolution (720p|1080p), model…}`` →
+``{data: {jobId, status: queued}}``; poll ``GET /api/jobs?id=…`` → ``{data: {status, outputUrl}}`` until
+``completed`` or ``failed``. Bearer ``sk_live_…`` keys; errors are ``{error, code}``. Every answer carries
+``X-RateLimit-Limit/Remaining/Reset`` (reset as a Unix time); a 429 carries ``Retry-After``, and when it
+does not, the reset time is the hint. There is no idempotency key, so a create whose answer was lost is
+not sent again (credits are charged at submit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ltxkit.errors import InputError
+from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.providers.request import ExtendRequest
+
+RESOLUTIONS = {(1280, 720): "720p", (1920, 1080): "1080p"}
+DURATION_SECONDS = (3, 60)
+
+
+@dataclass(frozen=True)
+class ApexAdapter(RestAdapter):
+    name: str = "apex"
+    tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
+        "video": "/api/generate/video", "text2video": "/api/generate/text2video", "b-roll": "/api/generate/b-roll",
+        "image": "/api/generate/image"}))
+    status_path: str = "/api/jobs"
+    status_id_param: str = "id"
+    balance_path: str = "/api/usage"
+    job_id_fields: tuple[str, ...] = ("data.jobId", "data.id")
+    status_fields: tuple[str, ...] = ("data.status",)
+    outputs_fields: tuple[str, ...] = ("data.outputUrl",)
+    error_fields: tuple[str, ...] = ("error", "data.error")
+    done_words: frozenset[str] = frozenset({"completed"})
+    failed_words: frozenset[str] = frozenset({"failed"})
+    auth_style: str | None = "bearer"
+    config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
+        "base_url": "https://useapexstudio.com"}))
+
+    def task_for(self, request: ExtendRequest) -> str:
+        return "video"
+
+    def build(self, request: ExtendRequest) -> Built:
+        notes: list[str] = []
+        body: dict[str, Any] = {"script": request.prompt}
+        seconds = request.whole_seconds(self.name, notes)
+        if seconds is not None:
+            low, high = DURATION_SECONDS
+            if not low <= seconds <= high:
+                raise InputError(f"provider apex makes videos of {low}-{high} s; {request.frames} frames at "
+                                 f"{request.rate} fps is {seconds} s")
+            body["duration"] = seconds
+        if request.size is not None:
+            resolution = RESOLUTIONS.get(request.size)
+            if resolution is None:
+                raise InputError(f"provider apex renders {' or '.join(f'{w}x{h}' for w, h in RESOLUTIONS)} "
+                                 f"(720p/1080p) only, got {request.size[0]}x{request.size[1]}")
+            body["resolution"] = resolution
+        if request.model is not None:
+            body["model"] = request.model
+        if request.seed is not None:
+            notes.append("apex videos take no seed: not sent")
+        body.update(request.extra)
+        return Built("video", body, tuple(notes))
+
+    def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None:
+        hint = super().retry_hint(headers, body, now)
+        reset = headers.get("x-ratelimit-reset", "")
+        if hint is None and headers.get("x-ratelimit-remaining") == "0" and reset.strip().isdigit():
+            return max(0.0, int(reset) - now)
+        return hint
+
+
+APEX = ApexAdapter()

@@ -1,0 +1,64 @@
+"""media-jobs (the primary API): extend = overlap frames, oldest first, plus optional reference audio.
+
+Everything the neutral request can say maps onto ``video.generate``; local media go inline as base64,
+and the input is checked by the same :mod:`ltxkit.api_schema` rules as ``ltxkit jobs submit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ltxkit.api_schema import validate_task_input
+from ltxkit.jobs.models import JobRequest, VideoCombine, audio_value, image_value
+from ltxkit.jobs.providers.base import Adapter, Built
+from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, is_url
+from ltxkit.timing import format_fps
+
+
+def _media(value: MediaArg, field_name: str, audio: bool = False) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    return (audio_value if audio else image_value)(value, field_name)
+
+
+@dataclass(frozen=True)
+class MediaJobsAdapter(Adapter):
+    """``MEDIA_JOBS`` (every field is the :class:`Provider` default) plus the neutral-request builder."""
+
+    def task_for(self, request: ExtendRequest) -> str:
+        return "video.generate"
+
+    def build(self, request: ExtendRequest) -> Built:
+        inp: dict[str, Any] = {"prompt": request.prompt}
+        frames = request.conditioning
+        if frames and all(is_url(f) for f in frames):
+            inp["overlapFrameImageUrls"] = list(frames)
+        elif frames:
+            inp["overlapFrameImages"] = [_media(f, f"overlapFrameImages[{i}]") for i, f in enumerate(frames)]
+        if request.reference_audio is not None:
+            inp["referenceAudio"] = _media(request.reference_audio, "referenceAudio", audio=True)
+        scalars = {"durationFrames": request.frames, "seed": request.seed,
+                   "sampledFps": None if request.fps is None else _fps_json(Fraction(request.fps)),
+                   "width": request.size[0] if request.size else None,
+                   "height": request.size[1] if request.size else None}
+        inp.update({k: v for k, v in scalars.items() if v is not None})
+        inp.update(request.extra)
+        validated = validate_task_input("video.generate", dict(inp))  # SchemaError names the field
+        return Built("video.generate", inp, tuple(validated.adjustments))
+
+    def native_request(self, task: str, input_: Mapping[str, Any], key: str | None) -> JobRequest:
+        return JobRequest.build(task, input_, key)
+
+    def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
+                        fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
+        return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
+
+
+def _fps_json(fps: Fraction) -> int | str:
+    return fps.numerator if fps.denominator == 1 else format_fps(fps)
+
+
+MEDIA_JOBS_ADAPTER = MediaJobsAdapter()

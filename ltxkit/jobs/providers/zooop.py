@@ -1,0 +1,142 @@
+"""ZOOOP (seed 002): extend = one start frame (``first-last-frame``) or ``extend-video`` of an earlier task.
+
+``POST /v1/tasks {interfaceId, versionId, params}`` with ``Idempotency-Key`` → ``{taskId, status}``; poll
+``GET /v1/tasks/{id}`` until ``succeeded`` (``outputs[].url``), ``failed`` or ``cancelled``. The model
+(``interfaceId``) is found with ``GET /v1/models?type=video&subtype=…``: ``models[0]`` as the seed
+recommends, or the one named by ``request.model`` (id, or name substring). Its ``params[]`` say which
+keys to fill: the frame goes into its ``first_frame``/``image_url`` param, the source video into its
+``video_url`` param, both as ZOOOP storage URLs (local frames go up ``POST /v1/uploads`` first).
+``POST /v1/quote`` prices the same body. Errors are ``{error: {message, type, code}}``; a 429 is
+retried after ``Retry-After`` unless its code is ``token_daily_cap_reached`` (final, like 402).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ltxkit.errors import ApiError, InputError, PaymentRequiredError
+from ltxkit.jobs._core import Context, Plan, json_plan, status_plan
+from ltxkit.jobs.provider import RequestSpec
+from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.providers.request import ExtendRequest, Upload, aspect_ratio, describe_options, fit_option
+
+FRAME_PARAM_TYPES = ("first_frame", "image_url")
+VIDEO_PARAM_TYPES = ("video_url",)
+
+
+def _fit(label: str, key: str, spec: Mapping[str, Any], value: object) -> object:
+    """``value`` if the model's ``options`` allow it; else refuse naming the options."""
+    options = spec.get("options") or spec.get("enumValues")
+    fitted = fit_option(options, key, value)
+    if fitted is None:
+        raise InputError(f"{label} offers {key} {describe_options(options)}; {value} is not one of them")
+    return fitted
+
+
+@dataclass(frozen=True)
+class ZooopAdapter(RestAdapter):
+    name: str = "zooop"
+    tasks: Mapping[str, str] = field(default_factory=lambda: frozen({"tasks": "/v1/tasks"}))
+    status_path: str = "/v1/tasks/{id}"
+    balance_path: str = "/v1/me"
+    idempotency_header: str = "Idempotency-Key"
+    job_id_fields: tuple[str, ...] = ("taskId",)
+    status_fields: tuple[str, ...] = ("status",)
+    outputs_fields: tuple[str, ...] = ("outputs",)
+    error_fields: tuple[str, ...] = ("error",)
+    done_words: frozenset[str] = frozenset({"succeeded"})
+    failed_words: frozenset[str] = frozenset({"failed", "cancelled"})
+    auth_style: str | None = "bearer"
+    config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({"base_url": "https://api.zooop.ai"}))
+
+    def task_for(self, request: ExtendRequest) -> str:
+        return "tasks"
+
+    @staticmethod
+    def subtype(request: ExtendRequest) -> str:
+        if request.source_job_id is not None:
+            return "extend-video"
+        return "first-last-frame" if request.conditioning else "text-ref"
+
+    def model_plan(self, ctx: Context, subtype: str, wanted: str | None) -> Plan[Mapping[str, Any]]:
+        """``models[0]`` of the subtype, or the one ``wanted`` names (its id, or part of its name)."""
+        spec = RequestSpec("GET", "/v1/models", params={"type": "video", "subtype": subtype})
+        models = [m for m in (yield from json_plan(ctx, spec)).get("models") or [] if isinstance(m, Mapping)]
+        if wanted is not None:
+            models = [m for m in models if m.get("id") == wanted or wanted.lower() in str(m.get("name", "")).lower()]
+        if not models:
+            raise InputError(f"provider zooop has no video/{subtype} model"
+                             + (f" matching {wanted!r}" if wanted is not None else ""))
+        return models[0]
+
+    def build_plan(self, ctx: Context, request: ExtendRequest) -> Plan[Built]:
+        subtype = self.subtype(request)
+        model = yield from self.model_plan(ctx, subtype, request.model)
+        params_spec = [p for p in model.get("params") or [] if isinstance(p, Mapping)]
+        by_type = {str(p.get("type")): str(p.get("id")) for p in reversed(params_spec)}
+        label = f"zooop model {model.get('name', model.get('id'))!r}"
+        notes: list[str] = []
+        params: dict[str, Any] = {"prompt": request.prompt}
+        media_types = FRAME_PARAM_TYPES if subtype == "first-last-frame" else VIDEO_PARAM_TYPES
+        media_param = next((by_type[t] for t in media_types if t in by_type), None)
+        if subtype != "text-ref" and media_param is None:
+            raise InputError(f"{label} has no {'/'.join(media_types)} parameter for the "
+                             f"{'frame' if subtype == 'first-last-frame' else 'source video'}")
+        wanted: dict[str, object] = {"duration": request.whole_seconds(self.name, notes), "seed": request.seed}
+        if request.size is not None:
+            wanted.update(resolution=f"{request.size[1]}p", aspect_ratio=aspect_ratio(*request.size))
+        specs = {str(p.get("id")): p for p in params_spec}
+        for key, value in wanted.items():
+            if value is None:
+                continue
+            if key in specs:
+                params[key] = _fit(label, key, specs[key], value)
+            else:
+                notes.append(f"{label} takes no {key}: {value} not sent")
+        params.update(request.extra)
+        missing = [str(p.get("id")) for p in params_spec if p.get("required") and p.get("id") not in params
+                   and p.get("id") != media_param and p.get("default") is None]
+        if missing:
+            raise InputError(f"{label} requires {', '.join(missing)}; pass them in the request's extra")
+        # only now, with the request known to fit the model, read the source or upload the frame
+        if request.source_job_id is not None and media_param is not None:
+            params[media_param] = yield from self.source_video_plan(ctx, request.source_job_id)
+        elif media_param is not None:
+            params[media_param] = yield from self.upload_plan(ctx, request.conditioning[0], "last_frame", "image")
+        versions = [v for v in model.get("versions") or [] if isinstance(v, Mapping)]
+        body = {"interfaceId": model.get("id"), "versionId": versions[0].get("id") if versions else "standard",
+                "params": params}
+        return Built("tasks", body, tuple(notes))
+
+    def source_video_plan(self, ctx: Context, task_id: str) -> Plan[str]:
+        """The output URL of an earlier task (ZOOOP-hosted, so ``extend-video`` can read it)."""
+        source = yield from status_plan(ctx, task_id)
+        if source.state != "done" or not source.outputs:
+            raise InputError(f"zooop task {task_id} is {source.raw_status or 'unfinished'}; only a succeeded "
+                             "task with an output can be extended")
+        return source.outputs[0]
+
+    def upload_request(self, upload: Upload) -> RequestSpec:
+        return RequestSpec("POST", "/v1/uploads", content=upload.data, headers={"Content-Type": upload.mime})
+
+    def uploaded_url(self, payload: Mapping[str, Any]) -> str | None:
+        # images and audio are ready at once; only video uploads answer 202 "processing" (never sent here)
+        url = payload.get("url") if payload.get("status") == "ready" else None
+        return url if isinstance(url, str) else None
+
+    def quote_request(self, body: Mapping[str, Any]) -> RequestSpec:
+        return RequestSpec("POST", "/v1/quote", json=dict(body))
+
+    def _cap_reached(self, status: int, payload: object) -> bool:
+        return status == 429 and self.error_code(payload) == "token_daily_cap_reached"
+
+    def is_retryable(self, status: int, payload: object) -> bool:
+        return not self._cap_reached(status, payload) and super().is_retryable(status, payload)
+
+    def error_class(self, status: int, payload: object) -> type[ApiError] | None:
+        return PaymentRequiredError if self._cap_reached(status, payload) else super().error_class(status, payload)
+
+
+ZOOOP = ZooopAdapter()

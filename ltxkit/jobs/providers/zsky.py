@@ -1,0 +1,69 @@
+"""ZSky (seed 000): text-to-video only, so "extend" cannot be expressed there; plain generation can.
+
+``POST /v1/videos/generate {prompt, length}`` → ``{job_id, status: queued, poll_url}``; poll
+``GET /v1/jobs/{id}`` until ``completed`` (``result_url``, a 24-hour signed URL), ``blocked`` (safety)
+or ``failed``. Auth is ``X-API-Key`` only. 429 is either the rate limit / the 3-concurrent-jobs limit
+(retried, like 500 and 503) or the exhausted monthly allowance (final: :class:`PaymentRequiredError`);
+451 is a safety refusal of the request (final: :class:`BadRequestError`). ``DELETE /v1/jobs/{id}``
+purges the output early; it does not cancel. ``length`` is taken to be frames (the seed's 121 is an
+LTX-style 8n+1 count); the seed documents no other video parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ltxkit.errors import ApiError, PaymentRequiredError
+from ltxkit.jobs.provider import RequestSpec
+from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.providers.request import ExtendRequest
+
+
+@dataclass(frozen=True)
+class ZSkyAdapter(RestAdapter):
+    name: str = "zsky"
+    tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
+        "videos.generate": "/v1/videos/generate", "images.generate": "/v1/images/generate"}))
+    status_path: str = "/v1/jobs/{id}"
+    balance_path: str = "/v1/usage"
+    job_id_fields: tuple[str, ...] = ("job_id",)
+    status_fields: tuple[str, ...] = ("status",)
+    outputs_fields: tuple[str, ...] = ("result_url",)
+    error_fields: tuple[str, ...] = ("error",)
+    done_words: frozenset[str] = frozenset({"completed"})
+    failed_words: frozenset[str] = frozenset({"failed", "blocked"})
+    auth_style: str | None = "x-api-key"
+    config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
+        "base_url": "https://zsky.ai", "concurrency": 3}))  # 3 concurrent jobs per key
+
+    def task_for(self, request: ExtendRequest) -> str:
+        return "videos.generate"
+
+    def build(self, request: ExtendRequest) -> Built:
+        body: dict[str, Any] = {"prompt": request.prompt}
+        if request.frames is not None:
+            body["length"] = request.frames
+        notes = [f"zsky v1 takes no {what}: {value} not sent, zsky chooses" for what, value in (
+            ("size", request.size and f"{request.size[0]}x{request.size[1]}"), ("fps", request.fps),
+            ("seed", request.seed), ("model", request.model)) if value is not None]
+        body.update(request.extra)
+        return Built("videos.generate", body, tuple(notes))
+
+    def purge_request(self, job_id: str) -> RequestSpec:
+        """``DELETE /v1/jobs/{id}``: remove the output from storage before the 7-day auto-delete (204)."""
+        return RequestSpec("DELETE", self.id_path(self.status_path, job_id))
+
+    def _allowance_spent(self, status: int, payload: object) -> bool:
+        text = self.error_text(payload)[0] or ""
+        return status == 429 and "allowance" in text.lower()
+
+    def is_retryable(self, status: int, payload: object) -> bool:
+        return not self._allowance_spent(status, payload) and super().is_retryable(status, payload)
+
+    def error_class(self, status: int, payload: object) -> type[ApiError] | None:
+        return PaymentRequiredError if self._allowance_spent(status, payload) else super().error_class(status, payload)
+
+
+ZSKY = ZSkyAdapter()

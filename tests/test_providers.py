@@ -1,0 +1,302 @@
+"""Provider adapters without a server: the capability table's "no"s raise before anything is read or
+sent, each API's status words / error shapes / rate-limit signals map onto the shared client's policy,
+requests are built as each seed documents, and the neutral key ignores where media were uploaded."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ltxkit.errors import (
+    ApiConnectionError,
+    BadRequestError,
+    InputError,
+    PaymentRequiredError,
+)
+from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig
+from ltxkit.jobs.providers import (
+    PROVIDERS,
+    TABLE,
+    ExtendRequest,
+    capabilities,
+    combine_request,
+    from_media_input,
+    get_provider,
+    markdown_table,
+    prepare_extend,
+    prepare_submission,
+    quote,
+    upload,
+)
+from ltxkit.jobs.providers import cancel as cancel_job
+from ltxkit.jobs.providers.capabilities import CAPABILITY_NAMES
+from ltxkit.jobs.providers.request import fit_option, neutral_digest
+
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: any request would be an ApiConnectionError, not an InputError
+PROMPT = "the lighthouse beam keeps sweeping"
+
+
+def offline(name: str) -> Client:
+    return Client(provider=get_provider(name), base_url=NOWHERE, api_key="k-offline-123", max_retries=0,
+                  progress=False)
+
+
+# ---- the capability table matches behaviour: every "no" is an honest InputError, nothing sent ----------------
+
+NO_CASES: dict[str, Any] = {
+    "overlap_frames": lambda name: prepare_extend(name, ExtendRequest(PROMPT, overlap_frames=["a.png", "b.png"])),
+    "last_frame": lambda name: prepare_extend(name, ExtendRequest(PROMPT, last_frame="missing.png")),
+    "server_extend": lambda name: prepare_extend(name, ExtendRequest(PROMPT, source_job_id="job-1")),
+    "reference_audio": lambda name: prepare_extend(name, ExtendRequest(PROMPT, reference_audio="missing.wav")),
+    "combine": lambda name: combine_request(name, ["https://x/a.mp4", "https://x/b.mp4"]),
+    "uploads": lambda name: upload(offline(name), "missing.png"),
+    "cancel": lambda name: cancel_job(offline(name), "job-1"),
+    "quote": lambda name: quote(offline(name), ExtendRequest(PROMPT)),
+}
+NO_CELLS = [(name, cap) for name, caps in TABLE.items() for cap in CAPABILITY_NAMES if not caps.supports(cap)]
+
+
+@pytest.mark.parametrize(("name", "capability"), NO_CELLS)
+def test_every_no_in_the_table_raises_an_input_error_naming_the_provider(name: str, capability: str) -> None:
+    with pytest.raises(InputError, match=f"provider {name}") as info:
+        NO_CASES[capability](name)
+    assert not isinstance(info.value, ApiConnectionError)
+
+
+def test_the_table_has_every_provider_and_both_kinds_of_cell() -> None:
+    assert list(TABLE) == list(PROVIDERS) == ["media-jobs", "zsky", "apex", "zooop", "kubeez"]
+    assert len(NO_CELLS) == 28  # and 12 yes cells, each exercised against the emulator in test_providers_live
+    lines = markdown_table().splitlines()
+    assert lines[0] == ("| provider | frames overlap | last frame | server-side extend | reference audio | combine "
+                        "| uploads | cancel | quote |")
+    assert len(lines) == 2 + len(TABLE)
+    assert lines[5].startswith("| zooop | no (one start frame only) | yes: `first_frame`")
+
+
+def test_the_errors_say_what_to_do_instead() -> None:
+    with pytest.raises(InputError, match=r"provider zooop conditions on one last frame only; pass --overlap 1 or use "
+                                         r"media-jobs$"):
+        prepare_extend("zooop", ExtendRequest(PROMPT, overlap_frames=["a.png", "b.png"]))
+    with pytest.raises(InputError, match=r"provider zsky cannot start from a frame \(image-to-video is promised for "
+                                         r"v2\); use media-jobs or zooop or kubeez$"):
+        prepare_extend("zsky", ExtendRequest(PROMPT, last_frame="a.png"))
+    with pytest.raises(InputError, match=r"provider apex cannot extend a job by its id .* use zooop or kubeez$"):
+        prepare_extend("apex", ExtendRequest(PROMPT, source_job_id="j"))
+    with pytest.raises(InputError, match="a server-side extend takes the source job id and a prompt only"):
+        prepare_extend("kubeez", ExtendRequest(PROMPT, source_job_id="j", last_frame="a.png"))
+    with pytest.raises(InputError, match="unknown provider 'runway'; known: media-jobs, zsky, apex, zooop, kubeez"):
+        capabilities("runway")
+
+
+# ---- registry, configuration defaults, auth header ------------------------------------------------------------
+
+
+def test_get_provider_by_name_env_and_default() -> None:
+    assert get_provider("ZOOOP").name == "zooop"
+    assert get_provider(env={"LTXKIT_PROVIDER": "kubeez"}).name == "kubeez"
+    assert get_provider(env={}).name == "media-jobs"
+    with pytest.raises(InputError, match="unknown provider 'nope'"):
+        get_provider("nope")
+
+
+def test_each_provider_brings_its_base_url_and_pacing_but_env_and_options_win() -> None:
+    with Client(provider=get_provider("zsky"), api_key="k-1234567890") as c:
+        assert (c.config.base_url, c.config.concurrency) == ("https://zsky.ai", 3)
+    assert ClientConfig.from_env({}, get_provider("kubeez").config_defaults).poll == \
+        ClientConfig(poll_interval=5.0, poll_max_interval=30.0).poll
+    env = {"LTXKIT_API_BASE": "http://127.0.0.1:8787/apex", "LTXKIT_POLL_INTERVAL": "0.5"}
+    config = ClientConfig.from_env(env, get_provider("kubeez").config_defaults, poll_max_interval=2.0)
+    assert (config.base_url, config.poll_interval, config.poll_max_interval) == \
+        ("http://127.0.0.1:8787/apex", 0.5, 2.0)
+    assert ClientConfig.from_env({}, MEDIA_JOBS.config_defaults).base_url == "https://api.killatamata.com"
+
+
+@pytest.mark.parametrize(("name", "configured", "header"), [
+    ("zsky", "bearer", "x-api-key"), ("apex", "x-api-key", "Authorization"), ("zooop", "x-api-key", "Authorization"),
+    ("kubeez", "x-api-key", "x-api-key"), ("kubeez", "bearer", "Authorization"),
+])
+def test_the_auth_header_is_the_one_the_api_takes(name: str, configured: str, header: str) -> None:
+    with Client(provider=get_provider(name), api_key="k-1234567890", auth=configured) as c:
+        assert list(c._auth_headers()) == [header]
+
+
+# ---- status words, ids, outputs, error shapes -------------------------------------------------------------------
+
+JOB_PAYLOADS = [
+    ("zsky", {"job_id": "8a1", "status": "completed", "kind": "video", "result_url": "https://r2/x.mp4?sig=1"},
+     ("8a1", "done", ("https://r2/x.mp4?sig=1",), None)),
+    ("zsky", {"job_id": "8a1", "status": "blocked", "error": "Sorry — our safety check stopped this video"},
+     ("8a1", "failed", (), "Sorry — our safety check stopped this video")),
+    ("apex", {"data": {"jobId": "u-1", "status": "completed", "outputUrl": "https://cdn/o.mp4"}},
+     ("u-1", "done", ("https://cdn/o.mp4",), None)),
+    ("apex", {"data": {"jobId": "u-1", "status": "failed", "error": "Generation failed"}},
+     ("u-1", "failed", (), "Generation failed")),
+    ("zooop", {"taskId": "t", "status": "succeeded", "outputs": [{"url": "https://s/a.mp4", "thumbnailUrl": None}],
+               "error": None}, ("t", "done", ("https://s/a.mp4",), None)),
+    ("zooop", {"taskId": "t", "status": "cancelled", "error": {"message": "stopped", "code": "cancelled"}},
+     ("t", "failed", (), "stopped")),
+    ("kubeez", {"generation_id": "g", "status": "queued"}, ("g", "running", (), None)),
+    ("kubeez", {"id": "g", "status": "completed", "outputs": [{"url": "https://k/v.mp4", "media_type": "video"}]},
+     ("g", "done", ("https://k/v.mp4",), None)),
+]
+
+
+@pytest.mark.parametrize(("name", "payload", "expected"), JOB_PAYLOADS)
+def test_documented_job_answers_map_to_jobs(name: str, payload: dict[str, Any], expected: tuple[Any, ...]) -> None:
+    job = get_provider(name).parse_job(payload)
+    assert (job.id, job.state, job.outputs, job.error) == expected
+
+
+@pytest.mark.parametrize(("name", "word"), [("zsky", "running"), ("apex", "processing"), ("zooop", "running"),
+                                            ("kubeez", "processing"), ("zooop", "moderating")])
+def test_running_and_unknown_words_keep_polling(name: str, word: str) -> None:
+    assert get_provider(name).map_status(word) == "running"
+
+
+@pytest.mark.parametrize(("name", "body", "text", "details"), [
+    ("zsky", {"error": "job not found"}, "job not found", None),
+    ("apex", {"error": "Too many requests", "code": "RATE_LIMITED"}, "Too many requests", {"code": "RATE_LIMITED"}),
+    ("zooop", {"error": {"message": "Missing required parameters: first_frame", "type": "invalid_request_error",
+                         "code": "missing_required_params", "params": [{"id": "first_frame"}]}},
+     "Missing required parameters: first_frame",
+     {"code": "missing_required_params", "type": "invalid_request_error", "params": [{"id": "first_frame"}]}),
+    ("kubeez", {"error": "rate_limit_exceeded", "message": "too many", "retry_after": 3}, "too many",
+     {"code": "rate_limit_exceeded"}),
+])
+def test_error_shapes(name: str, body: dict[str, Any], text: str, details: object) -> None:
+    assert get_provider(name).error_text(body) == (text, details)
+
+
+@pytest.mark.parametrize(("name", "status", "body", "retryable", "error"), [
+    ("zsky", 429, {"error": "concurrent job limit reached: 3 jobs per API key"}, True, None),
+    ("zsky", 429, {"error": "monthly video allowance reached (300 videos)"}, False, PaymentRequiredError),
+    ("zsky", 451, {"error": "Generation blocked by safety filter"}, False, BadRequestError),
+    ("zsky", 503, {"error": "workers unavailable"}, True, None),
+    ("zooop", 429, {"error": {"code": "rate_limited", "message": "slow"}}, True, None),
+    ("zooop", 429, {"error": {"code": "token_daily_cap_reached", "message": "cap"}}, False, PaymentRequiredError),
+    ("zooop", 451, {"error": {"code": "moderation_blocked", "message": "no"}}, False, BadRequestError),
+    ("apex", 429, {"error": "Too many requests", "code": "RATE_LIMITED"}, True, None),
+    ("kubeez", 413, {"error": "file_too_large", "message": "over 500 MB"}, False, BadRequestError),
+])
+def test_which_answers_are_retried_and_how_the_rest_are_typed(name: str, status: int, body: dict[str, Any],
+                                                              retryable: bool, error: type | None) -> None:
+    provider = get_provider(name)
+    assert provider.is_retryable(status, body) is retryable
+    assert provider.error_class(status, body) is error
+
+
+def test_rate_limit_hints_beyond_retry_after() -> None:
+    now = 1_700_000_000.0
+    apex, kubeez = get_provider("apex"), get_provider("kubeez")
+    exhausted = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 7)}
+    assert apex.retry_hint(exhausted, b"", now) == 7.0
+    assert apex.retry_hint({**exhausted, "retry-after": "2"}, b"", now) == 2.0  # Retry-After wins
+    assert apex.retry_hint({"x-ratelimit-remaining": "3", "x-ratelimit-reset": str(int(now) + 7)}, b"", now) is None
+    body = json.dumps({"error": "rate_limit_exceeded", "message": "slow", "retry_after": 1.5}).encode()
+    assert kubeez.retry_hint({}, body, now) == 1.5
+    assert kubeez.retry_hint({"retry-after": "4"}, body, now) == 4.0
+    assert kubeez.retry_hint({}, b"not json", now) is None
+    assert get_provider("zsky").retry_hint({"retry-after": "3"}, b"", now) == 3.0
+
+
+# ---- requests as the seeds document them --------------------------------------------------------------------
+
+
+def test_submit_and_status_requests() -> None:
+    zsky, apex, zooop, kubeez = (get_provider(n) for n in ("zsky", "apex", "zooop", "kubeez"))
+    spec = zsky.submit_request("videos.generate", {"prompt": "p", "length": 121}, "k1")
+    assert (spec.path, spec.json, dict(spec.headers), spec.idempotent) == \
+        ("/v1/videos/generate", {"prompt": "p", "length": 121}, {}, False)
+    assert zsky.status_request("a/b").path == "/v1/jobs/a%2Fb"
+    assert (apex.status_request("u-1").path, dict(apex.status_request("u-1").params)) == ("/api/jobs", {"id": "u-1"})
+    spec = zooop.submit_request("tasks", {"interfaceId": "m"}, "ltxkit-key")
+    assert (spec.path, dict(spec.headers), spec.idempotent) == ("/v1/tasks", {"Idempotency-Key": "ltxkit-key"}, True)
+    assert kubeez.status_request("g-1").path == "/v1/generate/media/g-1"
+    assert kubeez.health_request().path == "/health" and not kubeez.health_request().auth
+    with pytest.raises(InputError, match="provider zooop documents no health endpoint"):
+        zooop.health_request()
+    with pytest.raises(InputError, match=r"provider apex has no task 'tasks'; known: video\.generate \(translated\), "
+                                         r"video, text2video"):
+        prepare_submission("apex", "tasks", {})
+
+
+def test_zsky_takes_prompt_and_length_and_says_what_it_drops() -> None:
+    sub = prepare_extend("zsky", ExtendRequest(PROMPT, frames=121, fps=24, size=(768, 512), seed=3))
+    assert sub.ready is not None
+    assert dict(sub.ready.input) == {"prompt": PROMPT, "length": 121}
+    assert sub.ready.validated.adjustments == ["zsky v1 takes no size: 768x512 not sent, zsky chooses",
+                                               "zsky v1 takes no fps: 24 not sent, zsky chooses",
+                                               "zsky v1 takes no seed: 3 not sent, zsky chooses"]
+
+
+def test_apex_maps_length_and_size_or_refuses() -> None:
+    sub = prepare_extend("apex", ExtendRequest(PROMPT, frames=121, fps=24, size=(1280, 720), model="veo-3.1"))
+    assert sub.ready is not None and sub.task == "video"
+    assert dict(sub.ready.input) == {"script": PROMPT, "duration": 5, "resolution": "720p", "model": "veo-3.1"}
+    assert sub.ready.validated.adjustments == ["apex takes whole seconds: duration=5 for 121 frames at 24 fps "
+                                               "(5.042 s)"]
+    with pytest.raises(InputError, match=r"provider apex renders 1280x720 or 1920x1080 \(720p/1080p\) only, "
+                                         r"got 768x512"):
+        prepare_extend("apex", ExtendRequest(PROMPT, size=(768, 512)))
+    with pytest.raises(InputError, match="provider apex makes videos of 3-60 s; 25 frames at 24 fps is 1 s"):
+        prepare_extend("apex", ExtendRequest(PROMPT, frames=25, fps=24))
+
+
+def test_media_jobs_builds_video_generate_with_the_shared_schema(tmp_path: Path) -> None:
+    frame = tmp_path / "f.png"
+    frame.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    sub = prepare_extend(MEDIA_JOBS, ExtendRequest(PROMPT, overlap_frames=[frame, "https://x/f2.png"], frames=49,
+                                                   fps=Fraction(30000, 1001), size=(256, 256), seed=7,
+                                                   extra={"interpolationFps": 0}))
+    assert sub.ready is not None and sub.ready.task == "video.generate"
+    inp = dict(sub.ready.input)
+    assert inp["overlapFrameImages"][1] == "https://x/f2.png"
+    assert inp["overlapFrameImages"][0]["mimeType"] == "image/png"
+    assert {k: inp[k] for k in ("durationFrames", "sampledFps", "width", "height", "seed", "interpolationFps")} == \
+        {"durationFrames": 49, "sampledFps": "30000/1001", "width": 256, "height": 256, "seed": 7,
+         "interpolationFps": 0}
+    with pytest.raises(InputError, match=r"input\.durationFrames: 50 is not 8n\+1"):
+        prepare_extend(MEDIA_JOBS, ExtendRequest(PROMPT, frames=50))
+
+
+def test_the_neutral_key_follows_content_not_names(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    a.write_bytes(b"\x89PNG\r\n\x1a\nsame")
+    b.write_bytes(b"\x89PNG\r\n\x1a\nsame")
+    first = prepare_extend("zooop", ExtendRequest(PROMPT, last_frame=a, frames=24, fps=24))
+    assert prepare_extend("zooop", ExtendRequest(PROMPT, last_frame=str(b), frames=24, fps=24)).key == first.key
+    b.write_bytes(b"\x89PNG\r\n\x1a\nother")
+    assert prepare_extend("zooop", ExtendRequest(PROMPT, last_frame=b, frames=24, fps=24)).key != first.key
+    assert prepare_extend("kubeez", ExtendRequest(PROMPT, last_frame=a, frames=24, fps=24)).key != first.key
+    assert first.key.startswith("ltxkit-") and len(first.input_hash) == 64
+    assert first.input_hash == neutral_digest("zooop", ExtendRequest(PROMPT, last_frame=a, frames=24, fps=24))
+    assert prepare_extend("zooop", ExtendRequest(PROMPT), key="mine-1").key == "mine-1"
+    with pytest.raises(InputError, match="--idempotency-key must be"):
+        prepare_extend("zooop", ExtendRequest(PROMPT), key="has space")
+
+
+def test_a_media_jobs_input_translates_for_other_providers() -> None:
+    raw = {"prompt": PROMPT, "durationSeconds": 2, "startFrameImageUrl": "https://x/f.png", "width": 480,
+           "height": 480, "seed": 5}
+    request = from_media_input("zooop", raw)
+    assert (request.frames, request.fps, request.size, request.seed, request.last_frame) == \
+        (57, Fraction(30), (480, 480), 5, "https://x/f.png")
+    with pytest.raises(InputError, match=r"provider kubeez: input\.finalFrameImageUrl has no equivalent there"):
+        from_media_input("kubeez", {**raw, "finalFrameImageUrl": "https://x/z.png"})
+    with pytest.raises(InputError, match=r"input\.width: 481 must be a positive multiple of 32"):
+        prepare_submission("zooop", "video.generate", {**raw, "width": 481})
+    with pytest.raises(InputError, match="provider zsky cannot start from a frame"):
+        prepare_submission("zsky", "video.generate", raw)
+
+
+@pytest.mark.parametrize(("options", "value", "fitted"), [
+    (["16:9", "9:16"], "427:240", "16:9"), ([{"value": "1:1", "label": "1:1"}], "1:1", "1:1"),
+    (["16:9"], "4:3", None), ({"min": 1, "max": 10}, 4, 4), ({"min": 1, "max": 10}, 11, None),
+    ([4, 6, 8], 5, None), (None, "720p", "720p"),
+])
+def test_fit_option(options: object, value: object, fitted: object) -> None:
+    assert fit_option(options, "aspect_ratio" if isinstance(value, str) and ":" in value else "x", value) == fitted
