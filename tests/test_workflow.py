@@ -209,6 +209,26 @@ def test_image_opened_plan_combined_on_the_server(media: dict[str, Path], tmp_pa
     assert result["combine_job"] and [s["verdict"] for s in result["seams"]] == ["ok"]
 
 
+def test_extend_through_another_provider(tmp_path: Path) -> None:
+    # Kubeez conditions on one last frame (uploaded) and renders 24 fps: the same workflow, another API
+    clip = write_clip(tmp_path / "a.mp4", frames=48, fps=24, width=480, height=480, tone=TONE)
+    with emulator() as handle:
+        env = {**env_for(handle), "LTXKIT_API_BASE": f"{handle.base_url}/kubeez"}
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=1, frames=25, candidates=2, provider="kubeez",
+                                  env=env)
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        posts = [r.path for r in handle.requests() if r.method == "POST"]
+    assert spec.provider == "kubeez" and posts.count("/kubeez/v1/generate/media") == 2
+    assert probe(Path(result["output"])).frame_count == 48 + 25 - 1
+    for name, overlap, message in (("zsky", 1, "provider zsky cannot"),
+                                   ("zooop", 3, "provider zooop conditions on one last frame only")):
+        with pytest.raises(InputError, match=message):
+            spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=overlap, frames=25, provider=name,
+                                      env={"LTXKIT_API_KEY": "k"})
+            extend(spec, tmp_path / name, config)
+        assert not (tmp_path / name).exists()
+
+
 def test_plan_cli_and_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["plan", str(media["track"]), "--clip", str(media["clip"]), "--fps", "25",

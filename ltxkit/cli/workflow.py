@@ -50,6 +50,7 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--seed", type=int, default=1, show_default=True, help="Candidate k uses seed + k - 1.")
 @click.option("--extreme-quality", is_flag=True, help="The higher-fidelity path (+50% on the price).")
 @click.option("--combine", type=click.Choice(["local", "remote"]), default="local", show_default=True)
+@click.option("--provider", envvar="LTXKIT_PROVIDER", help="The API (default media-jobs): zsky, apex, zooop, kubeez.")
 @click.option("--pick", "picks", type=int, multiple=True, help="Candidate to keep (per segment, in order).")
 @click.option("--yes", is_flag=True, help="Do not ask before spending more than --confirm-usd.")
 @click.option("--confirm-usd", type=float, default=5.0, show_default=True)
@@ -59,8 +60,8 @@ def _summary(result: dict[str, Any]) -> str:
 def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int | None, sampled_fps: str | None,
                interpolation_fps: int | None, size: str | None, audio: Path | None, cut: str | None,
                plan_path: Path | None, candidates: int, seed: int, extreme_quality: bool, combine: str,
-               picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool, run_dir: Path,
-               as_json: bool) -> None:
+               provider: str | None, picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool,
+               run_dir: Path, as_json: bool) -> None:
     """Extend CLIP with K candidates per segment, keep the best seams, splice into RUN_DIR/extended.mp4."""
     from ltxkit.workflow.extend import ExtendOptions, extend
     from ltxkit.workflow.inputs import build_spec
@@ -68,7 +69,7 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
     spec, config = build_spec(clip=clip, prompt=prompt, overlap=overlap, frames=frames, sampled_fps=sampled_fps,
                               interpolation_fps=interpolation_fps, size=size, audio=audio, cut=cut,
                               plan_path=plan_path, candidates=candidates, seed=seed,
-                              extreme_quality=extreme_quality, combine=combine)
+                              extreme_quality=extreme_quality, combine=combine, provider=provider)
     options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
                             confirm=lambda q: click.confirm(q, err=True, default=False))
     emit(extend(spec, run_dir, config, options), as_json, _summary)

@@ -36,6 +36,7 @@ from ltxkit.workflow.run import RunDir, open_run
 DEFAULT_CONFIRM_USD = 5.0
 BILLING_FIELDS = ("billing.chargedUsd", "billing.amountUsd", "chargedUsd", "costUsd", "priceUsd")
 VERDICT_ORDER = ("ok", "check", "bad")
+MEDIA_JOBS = "media-jobs"
 T = TypeVar("T")
 
 
@@ -65,6 +66,7 @@ class ExtendSpec:
     audio: Path | None = None
     extreme_quality: bool = False
     combine: str = "local"
+    provider: str = "media-jobs"  # ltxkit.jobs.providers: what "extend" means there, or an honest refusal
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -116,6 +118,10 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
             raise InputError(f"--size: {name} {value} must be a positive multiple of 32 (the API's rule)")
     if spec.image is not None:
         check_image(spec.image)
+    if spec.combine == "remote":
+        from ltxkit.jobs.providers.capabilities import require
+
+        require(spec.provider, "combine")
     _check_requests(spec)
     if spec.clip is not None:
         info = probe(spec.clip)
@@ -164,9 +170,16 @@ def check_image(path: Path) -> None:
 def _check_requests(spec: ExtendSpec) -> None:
     """Run the API's own input rules on every segment's request (media as placeholders) before any output."""
     from ltxkit.api_schema import validate_task_input
+    from ltxkit.jobs.providers import check_request
 
     url = "https://placeholder.invalid/media"
     fps = spec.sampled_fps
+    if spec.provider != MEDIA_JOBS:
+        for i, seg in enumerate(spec.segments):
+            from_image = i == 0 and spec.image is not None
+            check_request(spec.provider, _neutral(spec, seg, spec.seed, [url] * (0 if from_image else spec.overlap),
+                                                  url if from_image else None, url if spec.audio else None))
+        return
     for i, seg in enumerate(spec.segments):
         inp: dict[str, Any] = {
             "prompt": spec.prompt, "durationFrames": seg.frames, "width": spec.width, "height": spec.height,
@@ -283,7 +296,8 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
     from ltxkit.assembly import review_seam
     from ltxkit.audio.window import extract_window
     from ltxkit.frames.tail import extract_tail
-    from ltxkit.jobs import JobRequest, VideoGenerate
+    from ltxkit.jobs import VideoGenerate, overlap_frame_files
+    from ltxkit.jobs.providers import adapter_for, prepare_extend, prepare_submission
 
     record = _segment_record(run, index)
     seg_dir = run.segment_dir(index)
@@ -303,18 +317,21 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
                                                          "end_sample", "sample_rate") if k in window}
     run.save()
 
-    requests = [
-        JobRequest.build(VideoGenerate(
-            prompt=spec.prompt,
-            start_frame=spec.image if from_image else None,
-            overlap_frames=None if from_image else overlap_dir,
-            reference_audio=audio_file if spec.audio is not None else None,
+    overlap_files = [] if from_image else overlap_frame_files(overlap_dir)
+    audio_src = audio_file if spec.audio is not None else None
+    adapter = adapter_for(spec.provider)
+    if spec.provider == MEDIA_JOBS:
+        requests = [prepare_submission(adapter, "video.generate", VideoGenerate(
+            prompt=spec.prompt, start_frame=spec.image if from_image else None,
+            overlap_frames=overlap_files or None, reference_audio=audio_src,
             duration_frames=segment.frames, width=spec.width, height=spec.height,
             sampled_fps=spec.sampled_fps, interpolation_fps=spec.interpolation_fps, seed=spec.seed + k,
             extreme_quality=spec.extreme_quality or None,
-        ))
-        for k in range(spec.candidates)
-    ]
+        ).to_input()) for k in range(spec.candidates)]
+    else:
+        requests = [prepare_extend(adapter, _neutral(spec, segment, spec.seed + k, overlap_files,
+                                                     spec.image if from_image else None, audio_src))
+                    for k in range(spec.candidates)]
     if not record["candidates"]:
         record["candidates"] = [{"candidate": k + 1, "seed": spec.seed + k, "idempotency_key": r.key,
                                  "job_id": None, "status": "pending", "file": None, "url": None,
@@ -373,22 +390,14 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
 async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[Any], config: Any,
                     opts: ExtendOptions) -> list[Any]:
     """Estimate the cost from the server's own answer, confirm if needed, run all candidates concurrently."""
-    from ltxkit.jobs import AsyncClient, Journal, asubmit_and_collect
+    from ltxkit.jobs import AsyncClient, Journal
+    from ltxkit.jobs.providers import adapter_for, arun_submission
 
     record = run.data["segments"][index]
     with Journal.in_dir(run.path) as journal:
-        async with AsyncClient(config) as client:
+        async with AsyncClient(config, provider=adapter_for(spec.provider)) as client:
             if "estimate" not in record:
-                # The price comes from the server's answer to the first candidate (journaled like any submit;
-                # repeating it is safe, its key makes it the same paid job); a resumed run asks its status.
-                req = requests[0]
-                row = journal.begin(req.key, req.task, req.input_hash, client.context.provider.name)
-                if row.job_id is None:
-                    first = await client.submit(req.task, req.input, key=req.key)
-                    journal.record_job(row.row, first)
-                else:
-                    first = await client.status(row.job_id)
-                price = _charged(first.payload)
+                price = await _first_price(client, journal, requests[0])
                 remaining = len(spec.segments) - index
                 total = None if price is None else price * spec.candidates * remaining
                 record["estimate"] = {"per_candidate_usd": price, "segment_usd": None if price is None
@@ -397,22 +406,46 @@ async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[An
                          f"{'an unreported price' if price is None else f'${price:.2f} each'}"
                          + ("" if total is None else f"; about ${total:.2f} for the remaining segments"))
                 if not opts.yes and (total is None or total > opts.confirm_usd):
-                    question = (f"Submit {spec.candidates - 1} more candidate(s) for segment {index + 1}"
+                    question = (f"Submit {spec.candidates} candidate(s) for segment {index + 1}"
                                 f"{'' if total is None else f' (about ${total:.2f} in all)'}?")
                     if not opts.confirm(question):
                         del record["estimate"]
-                        raise LtxkitError("stopped before submitting more candidates (pass --yes to skip "
-                                          "the question); the first candidate was submitted, --resume continues")
+                        raise LtxkitError("stopped before submitting (pass --yes to skip the question); "
+                                          "--resume continues")
                 run.save()
             slots = asyncio.Semaphore(config.concurrency)
 
             async def one(k: int) -> Any:
                 async with slots:
-                    return await asubmit_and_collect(client, requests[k], journal=journal,
-                                                     download_dir=candidate_dir(run, index, k))
+                    return await arun_submission(client, requests[k], journal=journal,
+                                                 download_dir=candidate_dir(run, index, k))
 
             # errors come back in place: one failed candidate must not cancel the other paid jobs
             return list(await asyncio.gather(*(one(k) for k in range(len(requests))), return_exceptions=True))
+
+
+async def _first_price(client: Any, journal: Any, submission: Any) -> float | None:
+    """The media-jobs API bills at submit and says so in its answer: the first candidate is submitted
+    (journaled like any submit; repeating it is safe, its key makes it the same paid job) and its charge
+    read. A resumed run asks the job's status instead. Other providers report no price up front."""
+    req = submission.ready
+    if client.provider.name != MEDIA_JOBS or req is None:
+        return None
+    row = journal.begin(req.key, req.task, req.input_hash, client.provider.name)
+    if row.job_id is None:
+        first = await client.submit(req.task, req.input, key=req.key)
+        journal.record_job(row.row, first)
+    else:
+        first = await client.status(row.job_id)
+    return _charged(first.payload)
+
+
+def _neutral(spec: ExtendSpec, segment: Segment, seed: int, overlap: Sequence[Any], first: Any, audio: Any) -> Any:
+    """The provider-neutral request for one candidate (another provider's adapter translates or refuses it)."""
+    from ltxkit.jobs.providers import ExtendRequest
+
+    return ExtendRequest(prompt=spec.prompt, overlap_frames=tuple(overlap), last_frame=first, reference_audio=audio,
+                         frames=segment.frames, fps=spec.sampled_fps, size=(spec.width, spec.height), seed=seed)
 
 
 def candidate_dir(run: RunDir, index: int, k: int) -> Path:

@@ -20,12 +20,16 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
                sampled_fps: str | Fraction | None = None, interpolation_fps: int | None = None,
                size: str | None = None, audio: Path | None = None, cut: str | Fraction | None = None,
                plan_path: Path | None = None, candidates: int = 3, seed: int = 1, extreme_quality: bool = False,
-               combine: str = "local", env: dict[str, str] | None = None) -> tuple[ExtendSpec, Any]:
-    """Resolve defaults and the plan; the client config comes from ``LTXKIT_API_BASE``/``LTXKIT_API_KEY``."""
+               combine: str = "local", provider: str | None = None,
+               env: dict[str, str] | None = None) -> tuple[ExtendSpec, Any]:
+    """Resolve defaults and the plan; the client config comes from ``LTXKIT_API_BASE``/``LTXKIT_API_KEY``
+    over the provider's defaults (``provider`` or ``LTXKIT_PROVIDER``, default media-jobs)."""
     from ltxkit.frames.probe import probe
     from ltxkit.jobs import ClientConfig
+    from ltxkit.jobs.providers import get_provider
 
-    config = ClientConfig.from_env(env)
+    adapter = get_provider(provider, env)
+    config = ClientConfig.from_env(env, defaults=adapter.config_defaults)
     config.require_key()  # before any file is read: no key, no run
     image: Path | None = None
     if plan_path is not None:
@@ -74,5 +78,6 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
         segments = (Segment(frames=frames, cut_seconds=cut_at),)
     spec = ExtendSpec(prompt=prompt, overlap=overlap, sampled_fps=fps, interpolation_fps=interpolation_fps,
                       width=width, height=height, segments=segments, candidates=candidates, seed=seed,
-                      clip=clip, image=image, audio=audio, extreme_quality=extreme_quality, combine=combine)
+                      clip=clip, image=image, audio=audio, extreme_quality=extreme_quality, combine=combine,
+                      provider=adapter.name)
     return spec, config
