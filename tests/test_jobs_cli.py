@@ -284,3 +284,20 @@ def test_the_key_appears_nowhere(server: JobsServer, tmp_path: Path, caplog: pyt
         c.submit("video.generate", GEN)
     assert API_KEY not in str(info.value) and API_KEY not in repr(info.value) and API_KEY not in repr(c.config)
     assert API_KEY not in repr(c) and "***" in repr(c.config)
+
+
+def test_the_same_command_against_another_server_submits_there(tmp_path: Path) -> None:
+    # regression: the journal was keyed by the idempotency key alone, so the same command run against a
+    # second server (emulator, then the real API) printed the first server's job and submitted nothing
+    from ltxkit.emulator.config import EmulatorConfig
+    from ltxkit.emulator.server import run_in_thread
+
+    ids = []
+    for _ in range(2):
+        with run_in_thread(EmulatorConfig(queued_seconds=0.01, running_seconds=0.01)) as emu:
+            env = {"LTXKIT_API_BASE": emu.base_url, "LTXKIT_API_KEY": emu.api_key, "LTXKIT_POLL_INTERVAL": "0.05"}
+            result = CliRunner().invoke(main, [*submit_args(tmp_path), "--wait", "--json"], env=env)
+            assert result.exit_code == 0, result.stderr
+            ids.append(json.loads(result.stdout)["jobId"])
+            assert [r.method for r in emu.requests() if r.path == "/api/v1/media/jobs"].count("POST") == 1
+    assert ids[0] != ids[1]

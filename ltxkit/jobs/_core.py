@@ -126,6 +126,9 @@ class Context:
     poll: PollPolicy
     base_url: str
     scrub: Callable[[str], str]
+    # journal rows belong to one server and account: the provider's name @ a fingerprint of both, so the
+    # same command run against the emulator and then the real API (or another account) never mixes jobs
+    scope: str = "media-jobs"
     rand: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -82,7 +83,9 @@ class _BaseClient:
         self.config = config
         self.provider = provider
         self._progress = Progress(progress)
-        self.context = Context(provider, config.retry, config.poll, config.base_url, self._scrub)
+        account = hashlib.sha256(f"{config.base_url}\n{config.api_key or ''}".encode()).hexdigest()[:12]
+        self.context = Context(provider, config.retry, config.poll, config.base_url, self._scrub,
+                               scope=f"{provider.name}@{account}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, provider={self.provider.name!r})"

@@ -31,7 +31,7 @@ def check_download_dir(download_dir: Path | None) -> None:
 def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, download_dir: Path | None = None,
                  wait: bool = True, details: bool = False) -> Plan[JobRecord]:
     check_download_dir(download_dir)
-    record = journal.begin(request.key, request.task, request.input_hash, ctx.provider.name)
+    record = journal.begin(request.key, request.task, request.input_hash, ctx.scope)
     if record.job_id is None:
         # Killed before the answer last time (or never sent): the same key makes this the same job.
         job = yield from submit_plan(ctx, request.task, request.input, request.key)
@@ -43,7 +43,7 @@ def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Pat
                details: bool = False) -> Plan[JobRecord]:
     """Wait for (and download) a job by id, journaled too so its downloads resume."""
     check_download_dir(download_dir)
-    record = journal.adopt(job_id, ctx.provider.name)
+    record = journal.adopt(job_id, ctx.scope)
     return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=True, details=details))
 
 

@@ -33,8 +33,8 @@ FILENAME = "ltxkit-jobs.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     row INTEGER PRIMARY KEY,
-    idempotency_key TEXT UNIQUE,
-    provider TEXT NOT NULL,
+    idempotency_key TEXT,
+    provider TEXT NOT NULL,  -- the provider's name @ a fingerprint of its base URL and account
     task TEXT,
     input_hash TEXT,
     job_id TEXT,
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_id ON jobs (provider, job_id);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_key ON jobs (provider, idempotency_key);
 CREATE TABLE IF NOT EXISTS downloads (
     row INTEGER NOT NULL REFERENCES jobs(row),
     idx INTEGER NOT NULL,
@@ -172,7 +173,7 @@ class Journal:
     def find(self, *, key: str | None = None, job_id: str | None = None,
              provider: str = "media-jobs") -> JobRecord | None:
         if key is not None:
-            cur = self._db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
+            cur = self._db.execute("SELECT * FROM jobs WHERE provider = ? AND idempotency_key = ?", (provider, key))
         else:  # a job may have a row from `submit` and one from an earlier `wait ID`: prefer the first
             cur = self._db.execute("SELECT * FROM jobs WHERE provider = ? AND job_id = ? "
                                    "ORDER BY idempotency_key IS NULL, row LIMIT 1", (provider, job_id))
@@ -188,13 +189,14 @@ class Journal:
         """The row for ``key``, created if new. A key already used for another input is refused:
         sending it would make the server return (and bill) the other job."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
+            select = "SELECT * FROM jobs WHERE provider = ? AND idempotency_key = ?"
+            row = db.execute(select, (provider, key)).fetchone()
             if row is None:
                 now = _now()
                 db.execute("INSERT INTO jobs (idempotency_key, provider, task, input_hash, state, created_at, "
                            "updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
                            (key, provider, task, input_hash, now, now))
-                row = db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
+                row = db.execute(select, (provider, key)).fetchone()
             elif (row["task"], row["input_hash"]) != (task, input_hash):
                 raise InputError(f"idempotency key {key!r} was already used for a different {row['task']} input "
                                  f"(job {row['job_id'] or 'not yet acknowledged'}); choose another "

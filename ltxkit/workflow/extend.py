@@ -431,7 +431,7 @@ async def _first_price(client: Any, journal: Any, submission: Any) -> float | No
     req = submission.ready
     if client.provider.name != MEDIA_JOBS or req is None:
         return None
-    row = journal.begin(req.key, req.task, req.input_hash, client.provider.name)
+    row = journal.begin(req.key, req.task, req.input_hash, client.context.scope)
     if row.job_id is None:
         first = await client.submit(req.task, req.input, key=req.key)
         journal.record_job(row.row, first)

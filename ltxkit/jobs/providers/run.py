@@ -83,7 +83,7 @@ def submission_plan(ctx: Context, submission: Submission, journal: Journal, *, d
     if ctx.provider.name != submission.provider.name:
         raise InputError(f"this client talks to {ctx.provider.name}; the request was prepared for "
                          f"{submission.provider.name}")
-    record = journal.begin(submission.key, submission.task, submission.input_hash, ctx.provider.name)
+    record = journal.begin(submission.key, submission.task, submission.input_hash, ctx.scope)
     if record.job_id is not None:  # submitted before: only wait and download
         return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details))
     request = yield from build_plan(ctx, submission)
