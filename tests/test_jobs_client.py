@@ -378,3 +378,25 @@ def test_wait_many_returns_each_result_in_order(server: JobsServer) -> None:
     assert (done.state, done2.state) == ("done", "done")
     assert isinstance(failed, JobFailedError) and "upstream crashed" in str(failed)
     assert isinstance(missing, NotFoundError)
+
+
+def test_key_echoed_by_the_server_is_scrubbed_before_shortening(server: JobsServer) -> None:
+    # regression: the text was shortened to 500 characters first, so a key straddling the cut leaked in part
+    echo = "x" * 458 + f"Authorization: Bearer {API_KEY}"  # in the details JSON the key starts at 490
+    server.fault("create", Fault("status", 400, {"error": echo, "details": {"echo": echo, "n": [API_KEY]}}))
+    with client(server) as c, pytest.raises(BadRequestError) as info:
+        c.submit("video.generate", GEN)
+    for text in (str(info.value), repr(info.value.details), info.value.error or ""):
+        assert API_KEY not in text and API_KEY[:8] not in text
+
+
+def test_failed_job_error_is_scrubbed_in_the_journal(server: JobsServer, tmp_path: Path) -> None:
+    # regression: a failed job's error text went to the journal (and the re-run's message) unscrubbed
+    server.next_statuses = ["queued", "failed"]
+    server.next_error = f"upstream said: bad token {API_KEY}"
+    with client(server) as c, Journal.in_dir(tmp_path) as journal:
+        for _ in range(2):  # the second run raises the journaled failure
+            with pytest.raises(JobFailedError) as info:
+                submit_and_collect(c, "video.generate", GEN, journal=journal)
+            assert API_KEY not in str(info.value) and "bad token ***" in str(info.value)
+    assert API_KEY.encode() not in (tmp_path / "ltxkit-jobs.sqlite").read_bytes()

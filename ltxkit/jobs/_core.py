@@ -10,6 +10,7 @@ same plan, with the same retry policy, status mapping and error texts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -142,9 +143,18 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
 }
 
 
-def _short(value: object, limit: int = 500) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+def _short(ctx: Context, value: object, limit: int = 500) -> str:
+    """Server text for a message: the key scrubbed from the *whole* text first, then shortened (shortening
+    first could cut the key in two and leave a part that no longer matches)."""
+    text = ctx.scrub(value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scrubbed(ctx: Context, value: object) -> object:
+    """``details`` as the exception carries them: the same structure with the key scrubbed out."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return json.loads(ctx.scrub(json.dumps(value, default=str)))
 
 
 def error_for_reply(ctx: Context, reply: Reply, what: str, cls: type[ApiError] | None = None) -> ApiError:
@@ -152,9 +162,10 @@ def error_for_reply(ctx: Context, reply: Reply, what: str, cls: type[ApiError] |
     payload = reply.json()
     error, details = ctx.provider.error_text(payload) if isinstance(payload, Mapping) else (None, None)
     if error is None:
-        error = reply.body[:500].decode("utf-8", "replace").strip() or _reason(reply.status)
-    error = ctx.scrub(error)
-    detail_text = None if details in (None, "", [], {}) else ctx.scrub(_short(details))
+        error = reply.body[:65536].decode("utf-8", "replace").strip() or _reason(reply.status)
+    error = _short(ctx, error)
+    details = _scrubbed(ctx, details)
+    detail_text = None if details in (None, "", [], {}) else _short(ctx, details)
     message = f"{what}: HTTP {reply.status}: {error}" + (f" ({detail_text})" if detail_text else "")
     if cls is None:
         cls = ctx.provider.error_class(reply.status, payload) or \
@@ -225,21 +236,27 @@ def submit_plan(ctx: Context, task: str, input_: Mapping[str, Any], key: str) ->
     spec = ctx.provider.submit_request(task, input_, key)
     payload = yield from json_plan(ctx, spec)
     try:
-        return ctx.provider.parse_job(payload)
+        return _clean(ctx, ctx.provider.parse_job(payload))
     except ValueError:
         raise ApiError(f"{spec.label}: the answer has no job id ({', '.join(ctx.provider.job_id_fields)}): "
-                       f"{ctx.scrub(_short(payload))}") from None
+                       f"{_short(ctx, payload)}") from None
 
 
 def status_plan(ctx: Context, job_id: str, details: bool = False) -> Plan[Job]:
     payload = yield from json_plan(ctx, ctx.provider.status_request(job_id, details))
-    return ctx.provider.parse_job(payload, job_id)
+    return _clean(ctx, ctx.provider.parse_job(payload, job_id))
+
+
+def _clean(ctx: Context, job: Job) -> Job:
+    """The job with its error text scrubbed: it is journaled and printed."""
+    return job if job.error is None else dataclasses.replace(job, error=ctx.scrub(job.error))
 
 
 def failed_error(ctx: Context, job: Job) -> JobFailedError:
     raw_error, details = ctx.provider.error_text(job.payload)
-    error = ctx.scrub(job.error or raw_error or "no error text given")
-    detail_text = None if details in (None, "", [], {}) else ctx.scrub(_short(details))
+    error = _short(ctx, job.error or raw_error or "no error text given")
+    details = _scrubbed(ctx, details)
+    detail_text = None if details in (None, "", [], {}) else _short(ctx, details)
     return JobFailedError(f"job {job.id} {job.raw_status or 'failed'}: {error}"
                           + (f" ({detail_text})" if detail_text else ""),
                           error=error, details=details)

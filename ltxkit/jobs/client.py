@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import json
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -92,7 +93,9 @@ class _BaseClient:
 
     def _scrub(self, text: str) -> str:
         key = self.config.api_key
-        return text.replace(key, "***") if key else text
+        if not key:
+            return text
+        return text.replace(key, "***").replace(json.dumps(key)[1:-1], "***")  # also as a JSON string holds it
 
     def _auth_headers(self) -> dict[str, str]:
         key = self.config.require_key()
