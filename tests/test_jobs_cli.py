@@ -301,3 +301,15 @@ def test_the_same_command_against_another_server_submits_there(tmp_path: Path) -
             ids.append(json.loads(result.stdout)["jobId"])
             assert [r.method for r in emu.requests() if r.path == "/api/v1/media/jobs"].count("POST") == 1
     assert ids[0] != ids[1]
+
+
+def test_wait_with_a_repeated_id_downloads_once(server: JobsServer, tmp_path: Path) -> None:
+    # regression: two coroutines claimed the same download and raced on one .part file (traceback, exit 1)
+    with Client(**client_env_options(server)) as c:
+        job_id = c.submit("video.generate", GEN).id
+    result = cli(server, "jobs", "wait", job_id, job_id, "--download", str(tmp_path / "out"), "--state",
+                 str(tmp_path), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["clip.mp4"]
+    assert (tmp_path / "out" / "clip.mp4").read_bytes() == DATA
+    assert len([r for r in server.seen("GET") if "clip.mp4" in r.path]) == 1

@@ -55,6 +55,7 @@ from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
 from ltxkit.jobs.provider import MEDIA_JOBS, Job, Provider
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 _RETRYABLE_HTTPX = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _UNSENT_HTTPX = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no connection: nothing was sent
 
@@ -328,44 +329,45 @@ class AsyncClient(_BaseClient):
 
     # ---- many jobs, bounded --------------------------------------------------------------------------
 
-    async def _bounded(self, jobs: Iterable[Callable[[], Awaitable[T]]],
+    async def _bounded(self, items: Iterable[Item], key: Callable[[Item], str], make: Callable[[Item], Awaitable[T]],
                        concurrency: int | None) -> list[T | LtxkitError]:
-        """Run the callables at most ``concurrency`` at a time; results in input order. One job's
-        ltxkit error is returned in its place, so it cannot cancel the (paid) others."""
+        """``make(item)`` at most ``concurrency`` at a time; results in input order. Items with the same
+        ``key`` run once and share the result (two downloads of one job must not share a ``.part``
+        file). One job's ltxkit error is returned in its place, so it cannot cancel the (paid) others."""
         limit = asyncio.Semaphore(concurrency or self.config.concurrency)
+        items = list(items)
+        unique = {key(item): item for item in reversed(items)}  # the first of each key wins
 
-        async def one(make: Callable[[], Awaitable[T]]) -> T | LtxkitError:
+        async def one(item: Item) -> T | LtxkitError:
             async with limit:
                 try:
-                    return await make()
+                    return await make(item)
                 except LtxkitError as exc:
                     return exc
 
-        return list(await asyncio.gather(*(one(make) for make in jobs)))
+        keys = list(dict.fromkeys(key(item) for item in items))
+        done = dict(zip(keys, await asyncio.gather(*(one(unique[k]) for k in keys)), strict=True))
+        return [done[key(item)] for item in items]
 
     async def run_many(self, requests: Iterable[JobRequest], *, journal: Journal, download_dir: Path | None = None,
                        wait: bool = True, details: bool = False,
                        concurrency: int | None = None) -> list[JobRecord | LtxkitError]:
         """Submit (and wait for, and download) many requests, ``concurrency`` at a time (default 4)."""
-        def make(request: JobRequest) -> Callable[[], Awaitable[JobRecord]]:
-            return lambda: self.run(collect_plan(self.context, request, journal, download_dir=download_dir,
-                                                 wait=wait, details=details))
-
-        return await self._bounded([make(r) for r in requests], concurrency)
+        return await self._bounded(
+            requests, lambda r: r.key,
+            lambda r: self.run(collect_plan(self.context, r, journal, download_dir=download_dir, wait=wait,
+                                            details=details)),
+            concurrency)
 
     async def wait_many(self, job_ids: Iterable[str], *, details: bool = False,
                         concurrency: int | None = None) -> list[Job | LtxkitError]:
         """Wait for many job ids, ``concurrency`` polls in flight at a time."""
-        def make(job_id: str) -> Callable[[], Awaitable[Job]]:
-            return lambda: self.wait(job_id, details=details)
-
-        return await self._bounded([make(j) for j in job_ids], concurrency)
+        return await self._bounded(job_ids, str, lambda j: self.wait(j, details=details), concurrency)
 
     async def collect_many(self, job_ids: Iterable[str], *, journal: Journal, download_dir: Path | None = None,
                            details: bool = False, concurrency: int | None = None) -> list[JobRecord | LtxkitError]:
         """:meth:`collect` for many ids (``ltxkit jobs wait ID...``)."""
-        def make(job_id: str) -> Callable[[], Awaitable[JobRecord]]:
-            return lambda: self.collect(job_id, journal=journal, download_dir=download_dir, details=details)
-
-        return await self._bounded([make(j) for j in job_ids], concurrency)
+        return await self._bounded(
+            job_ids, str, lambda j: self.collect(j, journal=journal, download_dir=download_dir, details=details),
+            concurrency)
 
