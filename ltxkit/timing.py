@@ -169,14 +169,16 @@ def map_frames(frames: int, from_fps: Fraction, to_fps: Fraction) -> FrameMappin
 def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fraction) -> list[int]:
     """Source frame indices for the last ``n`` frames on the sampled grid, oldest first.
 
-    The grid is anchored on the clip's last frame and steps back 1/sampledFps; each instant takes the
-    nearest source frame (ties to the earlier one). When ``fps == sampled_fps`` this is exactly the
-    last ``n`` frames.
+    The clip re-timed to the sampled fps keeps its duration ``D = frame_count / fps``, so its last ``n``
+    sampled frames start at ``D - k / sampledFps`` (k = n … 1); each takes the source frame starting
+    nearest that instant (ties to the later one). This is the same time model as the splice (B's frame 0
+    lies ``n / sampledFps`` before A's end) and the audio window (``overlap / sampledFps`` before the cut).
+    When ``fps == sampled_fps`` it is exactly the last ``n`` frames.
     """
     if n <= 0:
         raise InputError(f"-n must be ≥ 1, got {n}")
-    last = frame_count - 1
-    indices = [last - round_half_up(Fraction(k) * fps / sampled_fps) for k in range(n - 1, -1, -1)]
+    indices = [min(frame_count - 1, round_half_up(frame_count - Fraction(k) * fps / sampled_fps))
+               for k in range(n, 0, -1)]
     if indices[0] < 0:
         raise InputError(
             f"the clip has {frame_count} frames at {format_fps(fps)} fps, too few for {n} frames "

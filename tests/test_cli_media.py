@@ -61,7 +61,7 @@ def test_frames_tail(clip60: Path, tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [str(out / n) for n in names]
     assert sorted(p.name for p in out.iterdir()) == sorted([*names, "frames.json"])
     manifest = json.loads((out / "frames.json").read_text())
-    assert [f["source_index"] for f in manifest["frames"]] == [114, 117, 119]
+    assert [f["source_index"] for f in manifest["frames"]] == [113, 115, 118]
     assert (manifest["fps"], manifest["sampled_fps"], manifest["seek"]) == ("60", "25", "keyframe")
 
 

@@ -132,9 +132,13 @@ def test_tail_indices_equal_fps_are_last_n() -> None:
 
 
 def test_tail_indices_resampled() -> None:
-    # 60 fps clip, sampled 25: the grid steps back 2.4 source frames per sampled frame.
-    assert tail_source_indices(120, Fraction(60), 3, Fraction(25)) == [114, 117, 119]
-    assert tail_source_indices(120, Fraction(60), 6, Fraction(25)) == [107, 109, 112, 114, 117, 119]
+    # 60 fps clip, sampled 25: the clip re-timed to 25 fps keeps its 2 s, so its last sampled frames start
+    # at 2 s - k/25: source frames 120 - 2.4k = 112.8, 115.2, 117.6 → 113, 115, 118. (Anchoring on the last
+    # frame instead gave 114, 117, 119, one frame off the splice's trim of 3/25 s: a regression.)
+    assert tail_source_indices(120, Fraction(60), 3, Fraction(25)) == [113, 115, 118]
+    assert tail_source_indices(120, Fraction(60), 6, Fraction(25)) == [106, 108, 110, 113, 115, 118]
+    # slower than the sampled rate: frames repeat, as a re-timed clip holds them
+    assert tail_source_indices(50, Fraction(10), 2, Fraction(25)) == [49, 49]
     # 30000/1001 clip sampled at 24000/1001: 1.25 frames per step.
     assert tail_source_indices(50, Fraction(30000, 1001), 4, Fraction(24000, 1001)) == [45, 46, 48, 49]
     with pytest.raises(InputError, match="too few"):

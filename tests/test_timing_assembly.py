@@ -40,8 +40,8 @@ def test_overlap_pairs_same_rate_are_the_last_frames_and_the_first_frames() -> N
 
 
 def test_overlap_pairs_map_b_frames_in_time_when_b_is_60_fps_and_sampled_25() -> None:
-    # A at 60 fps sampled at 25: tail 94, 97, 99 (anchored on the last frame); B at 60: 0, 2.4→2, 4.8→5.
-    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(94, 0), (97, 2), (99, 5)]
+    # A at 60 fps sampled at 25: tail 100 - 2.4k = 92.8, 95.2, 97.6 → 93, 95, 98; B at 60: 0, 2.4→2, 4.8→5.
+    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(93, 0), (95, 2), (98, 5)]
 
 
 def test_overlap_pairs_reject_an_a_too_short_for_the_overlap() -> None:
