@@ -26,6 +26,15 @@ _NTSC = {Fraction(Decimal(k)): Fraction(v * 1000, 1001) for k, v in
 _RATIO = re.compile(r"^\s*([0-9]+)\s*[/:]\s*([0-9]+)\s*$")
 
 
+def _decimal(text: str) -> Decimal:
+    """A decimal with a sane exponent: ``Fraction(Decimal("1e-999999999"))`` would build a number with a
+    billion digits (a hang), and no frame rate or time needs more than a few dozen."""
+    value = Decimal(text)
+    if value.is_finite() and value and not -40 <= value.adjusted() <= 40:
+        raise ValueError(f"{text!r} is out of range")
+    return value
+
+
 def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
     """Parse a frame rate exactly: ``25``, ``"30000/1001"``, ``"23.976"`` (NTSC spellings map to x/1001).
 
@@ -49,7 +58,7 @@ def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
                     raise InputError(f"{name} must be a positive number, got {value!r}")
                 fps = Fraction(num, den)
             else:
-                fps = Fraction(Decimal(text))
+                fps = Fraction(_decimal(text))
     except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
         raise InputError(f"{name} must be a positive number like 25 or 30000/1001, got {value!r}") from exc
     if not 0 < fps <= MAX_FPS:
@@ -289,7 +298,7 @@ def parse_seconds(value: Number, *, name: str = "seconds") -> Fraction:
         elif (m := _RATIO.match(text)) is not None:
             seconds = Fraction(int(m.group(1)), int(m.group(2)))
         else:
-            seconds = Fraction(Decimal(text))
+            seconds = Fraction(_decimal(text))
     except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
         raise InputError(f"{name} must be a number of seconds like 4.04 or 1001/250, got {value!r}") from exc
     if seconds < 0:

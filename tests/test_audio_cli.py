@@ -137,3 +137,21 @@ def test_bad_plan_inputs_exit_2(wav: Path, extra: list[object], message: str) ->
     result = run(*args, *extra)
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and message in result.stderr
+
+
+def test_window_refuses_to_overwrite_its_source(wav: Path, tmp_path: Path) -> None:
+    # regression: -o SRC silently replaced the source track with the window
+    src = tmp_path / "song.wav"
+    src.write_bytes(wav.read_bytes())
+    result = run(*window_args(src, src))
+    assert result.exit_code == 2 and "is the source itself" in result.stderr
+    assert src.read_bytes() == wav.read_bytes()
+
+
+def test_an_output_path_that_cannot_be_made_is_one_line_exit_2(wav: Path, tmp_path: Path) -> None:
+    # regression: FileExistsError / FileNotFoundError tracebacks for impossible output paths
+    for out in (wav / "x.wav", Path("/proc/ltxkit-nope/x.wav")):
+        result = run(*window_args(wav, out))
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("ltxkit: error: ") and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr

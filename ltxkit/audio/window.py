@@ -319,6 +319,8 @@ def extract_window(src: Path | str, out_path: Path | str, cut_seconds: Number, o
                    **options: Unpack[WindowOptions]) -> dict[str, Any]:
     """``ltxkit audio window``: validate the output first, cut the window, write it, describe both."""
     output_format(Path(out_path), rate=rate)
+    if Path(out_path).resolve() == Path(src).resolve():
+        raise InputError(f"-o {out_path} is the source itself; write the window to another file")
     clip = audio_window(src, cut_seconds, overlap_frames, sampled_fps, **options)
     written = write_audio(clip, out_path, rate=rate, mono=mono)
     return {**clip.to_json(), "output": written.to_json()}

@@ -6,6 +6,7 @@ Every subcommand is thin: parse, call one library function, print. Errors derive
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from typing import Any
@@ -14,6 +15,8 @@ import click
 
 from ltxkit import __version__
 from ltxkit.errors import LtxkitError
+
+_PATH_ERRORS = (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 # command name -> "module:attribute"; each module owns one area of the toolkit.
 COMMANDS = {
@@ -57,6 +60,10 @@ class LazyGroup(click.Group):
         except LtxkitError as exc:
             click.echo(f"ltxkit: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # an output path that cannot be made: the user's to fix
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"ltxkit: error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(2 if isinstance(exc, _PATH_ERRORS) or exc.errno == errno.ENAMETOOLONG else 1)
         except click.exceptions.Abort:
             click.echo("ltxkit: aborted", err=True)
             sys.exit(1)
