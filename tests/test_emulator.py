@@ -176,6 +176,9 @@ def test_malformed_json_and_wrong_shapes(emu: EmulatorHandle) -> None:
         assert r.status_code == 400 and r.json()["error"] == "malformed JSON body"
         r = c.post(JOBS, json={**IMAGE, "idempotencyKey": 5})
         assert r.status_code == 400 and r.json()["error"] == "invalid idempotencyKey"
+        # regression: absurd nesting raised RecursionError, answered as a plain-text 500 (and retried)
+        r = c.post(JOBS, content=b"[" * 100_000 + b"]" * 100_000)
+        assert r.status_code == 400 and r.json()["error"] == "malformed JSON body"
         assert c.get(JOBS).json() == {"error": "missing jobId", "details": "GET /api/v1/media/jobs?jobId=<id>"}
 
 

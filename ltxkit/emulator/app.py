@@ -194,7 +194,7 @@ class Emulator:
             *provider_routes(self),  # /zsky, /apex, /zooop, /kubeez: the seeds' other APIs, same jobs and files
         ]
         starlette = Starlette(routes=routes, lifespan=self._lifespan, exception_handlers={
-            ApiProblem: self._problem, HTTPException: self._http_problem})
+            ApiProblem: self._problem, HTTPException: self._http_problem, Exception: self._crash})
         self.app: ASGIApp = FaultMiddleware(starlette, self)
 
     @contextlib.asynccontextmanager
@@ -212,6 +212,11 @@ class Emulator:
             await self.runner.close()
 
     # --- errors and auth ---------------------------------------------------------------------------
+
+    @staticmethod
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        """Even a bug answers in the documented error shape (uvicorn still logs the traceback)."""
+        return problem_response(500, "internal error", type(exc).__name__)
 
     async def _problem(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiProblem)
@@ -343,8 +348,8 @@ class Emulator:
             chunks.append(chunk)
         try:
             body = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiProblem(400, "malformed JSON body", str(exc)) from exc
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
+            raise ApiProblem(400, "malformed JSON body", str(exc) or type(exc).__name__) from exc
         if not isinstance(body, dict):
             raise ApiProblem(400, "malformed JSON body", "the body must be a JSON object {task, input}")
         return body
