@@ -300,3 +300,10 @@ def test_a_media_jobs_input_translates_for_other_providers() -> None:
 ])
 def test_fit_option(options: object, value: object, fitted: object) -> None:
     assert fit_option(options, "aspect_ratio" if isinstance(value, str) and ":" in value else "x", value) == fitted
+
+
+def test_readme_capability_table_is_the_code_table() -> None:
+    from ltxkit.jobs.providers import markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert markdown_table().strip() in readme
