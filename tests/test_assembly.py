@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from ltxkit.assembly.otio_export import MISSING_NOTE
-from ltxkit.assembly.seam import best_lag
+from ltxkit.assembly.report import review_seam
+from ltxkit.assembly.seam import best_lag, scaled_size
 from ltxkit.assembly.splice import SpliceResult, splice
 from ltxkit.frames.join import AudioReader, VideoReader
 from ltxkit.frames.probe import probe
@@ -259,3 +262,54 @@ def test_without_opentimelineio_the_splice_notes_it_and_writes_no_otio(
     result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25))
     assert result.otio is None and result.notes == [MISSING_NOTE]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mp4"]
+
+
+# --- head-trimmed and Matroska inputs ---------------------------------------------------------------
+
+
+def test_head_trimmed_a_splices_and_reviews_with_exact_frames(synthetic: dict[str, Path],
+                                                              remux: Callable[..., Path], tmp_path: Path) -> None:
+    # A cut with `ffmpeg -ss 0.2 -c copy`: an edit list hides frames 0-4 (and 0.2 s of audio), 95 are shown
+    a = remux(synthetic["a"], tmp_path / "a_trimmed.mp4", head_frames=5)
+    assert (probe(a).frame_count, probe(a).duration_seconds) == (95, Fraction(19, 5))
+    out = tmp_path / "s.mp4"
+    result = splice([a, synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
+    assert codes(out) == list(range(5, 150))
+    assert (result.frame_count, result.audio_samples, result.joints[0].cut_frame) == (145, 145 * 1920, 95)
+    audio = samples(out, 145 * 1920)  # the tone from A's first shown instant (its sample 9600) on
+    for start in (0, 92 * 1920 - 4800, 92 * 1920, 140 * 1920):
+        assert same_audio(Tone().samples(start + 9600, 4800, RATE, 1)[0], audio[start:start + 4800]) == (0, True)
+    seam = review_seam(a, synthetic["b"], overlap=3, sampled_fps=Fraction(25))
+    assert seam["seam"]["metrics"]["overlap_fidelity"]["pairs"] == [[92, 0], [93, 1], [94, 2]]
+    assert seam["verdict"] == "ok"
+
+
+def _longest_zero_run(channel: np.ndarray) -> int:
+    zero = np.concatenate([[False], channel == 0, [False]])
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    return int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
+
+
+def test_matroska_clips_splice_with_continuous_audio(tmp_path: Path) -> None:
+    # AAC in mkv is stamped in whole ms; placing each frame by its stamp left 32-sample holes every 64 ms
+    a = rendered(tmp_path / "a.mkv", 25, range(0, 50), tone=Tone())
+    b = rendered(tmp_path / "b.mkv", 25, range(47, 80), tone=ShiftedTone(offset=47 * 1920))
+    out = tmp_path / "s.mkv"
+    result = splice([a, b], out, overlap=3, sampled_fps=Fraction(25), codec="ffv1", otio=False)
+    assert codes(out) == list(range(80)) and result.audio_samples == 80 * 1920
+    with av.open(str(out)) as container:  # PCM: the samples as the splice wrote them
+        pcm = np.concatenate([f.to_ndarray().reshape(-1, 2) for f in container.decode(audio=0)])
+    assert pcm.shape == (80 * 1920, 2)
+    # a 440 Hz tone at half scale crosses zero ~470 levels a sample: never two zeros in a row
+    assert [_longest_zero_run(pcm[:, c]) for c in (0, 1)] == [1, 1]
+    audio = pcm[:, 0].astype(np.float64) / 32768
+    for start in (0, 47 * 1920 - 4800, 47 * 1920, 75 * 1920):
+        assert same_audio(Tone().samples(start, 4800, RATE, 1)[0], audio[start:start + 4800]) == (0, True)
+
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ((160, 96), (160, 96)), ((81, 61), (80, 60)), ((1, 1), (2, 2)),  # no shrinking: odd sizes lose a pixel
+    ((1920, 1080), (640, 360)), ((1281, 721), (640, 360)), ((641, 3), (640, 4)),
+])
+def test_review_and_analysis_sizes_are_always_even(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    assert scaled_size(*size, 640) == expected

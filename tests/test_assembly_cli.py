@@ -98,3 +98,64 @@ def test_seam_rates_without_writing_a_splice(clips: dict[str, Path], tmp_path: P
 def test_seam_with_an_overlap_longer_than_b_exits_2(clips: dict[str, Path]) -> None:
     code, _, stderr = run("seam", str(clips["a"]), str(clips["b_short"]), "--overlap", "5", "--sampled-fps", "25")
     assert code == 2 and stderr.count("\n") == 1 and "larger than clip B" in stderr
+
+
+@pytest.fixture(scope="module")
+def odd_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """81x61 clips (FFV1 in mkv takes any size) where B repeats A's last 3 frames."""
+    d = tmp_path_factory.mktemp("odd")
+    return {name: write_clip(d / f"{name}.mkv", frames=len(frames), fps=25, width=81, height=61, codec="ffv1",
+                             tone=Tone(), render=(render_frame(i, 81, 61) for i in frames))
+            for name, frames in (("a", range(0, 30)), ("b", range(27, 50)))}
+
+
+def test_odd_size_h264_splice_exits_2_before_writing(odd_clips: dict[str, Path], tmp_path: Path) -> None:
+    code, stdout, stderr = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3",
+                               "--sampled-fps", "25", "-o", str(tmp_path / "new" / "out.mp4"), "--report",
+                               str(tmp_path / "rep"))
+    assert (code, stdout) == (2, "")
+    assert stderr == ("ltxkit: error: h264 needs even width and height, the output is 81x61; "
+                      "use --codec ffv1 or prores, or --scale\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_size_splice_with_scale_rounds_down_to_even(odd_clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    code, _, stderr = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
+                          "25", "-o", str(out), "--scale", "--no-otio")
+    assert code == 0 and "ltxkit: note: scaled from 81x61 to 80x60: h264 needs an even size" in stderr
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (80, 60, 50)
+
+
+def test_odd_size_clips_splice_to_ffv1_and_review(odd_clips: dict[str, Path], tmp_path: Path) -> None:
+    # the review clips are h264 at an even size cut from the odd one
+    out = tmp_path / "out.mkv"
+    code, stdout, _ = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
+                          "25", "-o", str(out), "--codec", "ffv1", "--no-otio", "--report", str(tmp_path / "rep"),
+                          "--json")
+    assert code == 0 and json.loads(stdout)["verdict"] == "ok"
+    assert (probe(out).width, probe(out).height) == (81, 61)
+    review = probe(tmp_path / "rep" / "seam-1-review.mp4")
+    assert (review.width, review.height, review.frame_count) == (80, 60, 50)
+    code, stdout, _ = run("seam", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
+                          "25", "--report", str(tmp_path / "seam"), "--json")
+    assert code == 0 and json.loads(stdout)["seam"]["metrics"]["overlap_fidelity"]["pairs"] == [
+        [27, 0], [28, 1], [29, 2]]
+    assert sorted(p.name for p in (tmp_path / "seam").iterdir()) == [
+        "report.html", "report.json", "seam-1-review.mp4", "seam-1-sheet.png"]
+
+
+def test_a_failed_report_leaves_no_splice_behind(clips: dict[str, Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltxkit.assembly import report
+    from ltxkit.errors import MediaError
+
+    def broken(*args: object, **kwargs: object) -> Path:
+        raise MediaError("cannot write report.html: disk full")
+
+    monkeypatch.setattr(report, "html_report", broken)
+    code, stdout, stderr = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                               "-o", str(tmp_path / "s.mp4"), "--report", str(tmp_path / "rep"))
+    assert (code, stdout, stderr) == (1, "", "ltxkit: error: cannot write report.html: disk full\n")
+    assert list(tmp_path.iterdir()) == []  # no s.mp4, no s.otio, no report, no temporaries

@@ -393,3 +393,71 @@ def test_a_failed_write_leaves_no_partial_file(pcm_sources: dict[tuple[int, str]
         write_audio(clip, tmp_path / "w.wav")
     assert [p.name for p in tmp_path.iterdir()] == ["w.wav"]
     assert (tmp_path / "w.wav").read_bytes() == b"previous"
+
+
+# --- placing decoded frames; damaged files -----------------------------------------------------------------
+
+
+def test_frames_are_placed_back_to_back_unless_the_gap_is_real() -> None:
+    # Matroska's 1 ms clock is 48 samples at 48 kHz: timestamps within 49 samples of the count are the count
+    assert (audio_source.timestamp_slack(Fraction(1, 1000), 48000),
+            audio_source.timestamp_slack(Fraction(1, 48000), 48000)) == (49, 2)
+    place = audio_source.frame_position
+    assert (place(None, 1008, 49), place(None, None, 49)) == (1008, 0)  # the first frame: its own timestamp
+    assert [place(1024, 1008, 49), place(2048, 2064, 49), place(3072, 3121, 49), place(100, None, 49)] == \
+        [1024, 2048, 3072, 100]  # rounded timestamps (21, 43, ... ms) and none at all: back to back
+    assert (place(3072, 3122, 49), place(25600, 30384, 49)) == (3122, 30384)  # a gap: the caller adds silence
+
+
+def test_a_real_gap_in_matroska_audio_reads_as_silence(tmp_path: Path) -> None:
+    # AAC frames from 0.5 s of an mp4 moved 100 ms later in an mkv (its picture, the origin, starts at
+    # 21 ms = sample 1008): frames 0-24 back to back, frame 25 at 633 ms = sample 30384
+    src = tmp_path / "src.mp4"
+    from ltxkit.frames.synth import write_clip
+
+    write_clip(src, frames=25, fps=25, width=64, height=48, tone=Tone())
+    gapped = tmp_path / "gapped.mkv"
+    with av.open(str(src)) as source, av.open(str(gapped), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None or packet.pts is None:
+                continue  # the flush packets
+            if packet.stream.type == "audio" and packet.pts >= 24000:
+                packet.pts, packet.dts = packet.pts + 4800, packet.dts + 4800
+            packet.stream = streams[packet.stream_index]
+            out.mux(packet)
+    with av.open(str(gapped)) as container:
+        plain = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T.astype(np.float64)
+    gap_from, gap_to = 25600 - 1008, 30384 - 1008
+    with open_audio(gapped, reader="pyav") as source:
+        got = source.read(0, gap_to + len(plain) - 25600, until=2**62)
+    assert (got.first, got.total_samples, len(got.samples)) == (0, gap_to + len(plain) - 25600,
+                                                                gap_to + len(plain) - 25600)
+    assert np.array_equal(got.samples[:gap_from], plain[1008:25600])
+    assert not got.samples[gap_from:gap_to].any()
+    assert np.array_equal(got.samples[gap_to:], plain[25600:])
+
+
+def test_a_truncated_mp4_is_a_one_line_input_error(make_clip: ClipFactory, remux: Callable[..., Path],
+                                                   tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ltxkit.cli import main
+
+    # the index first (faststart), then 60% of the bytes: the track's header still promises 2 s
+    data = remux(make_clip(fps=25, frames=50, audio=True), tmp_path / "fast.mp4", faststart=True).read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) * 6 // 10])
+    decoded = 0
+    with av.open(str(truncated)) as container, pytest.raises(av.error.InvalidDataError):
+        for frame in container.decode(audio=0):
+            decoded += frame.samples
+    assert 0 < decoded < 72000
+    out = tmp_path / "w.wav"
+    result = CliRunner().invoke(main, ["audio", "window", str(truncated), "--cut", "1.5", "--overlap", "3",
+                                       "--fps", "25", "--seconds", "0.4", "-o", str(out)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"ltxkit: error: {truncated}: decoding failed at audio sample {decoded} (Invalid data found when "
+        "processing input); the file looks truncated or corrupt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.mp4", "truncated.mp4"]

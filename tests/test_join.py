@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
+import av
 import numpy as np
 import pytest
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 
 from ltxkit.assembly.seam import best_lag
 from ltxkit.errors import InputError, MediaError
@@ -179,3 +184,105 @@ def test_missing_output_directories_are_made_but_a_file_in_the_way_is_refused(cl
         concat_clips([clips["silent"]], tmp_path / "file" / "o.mp4", trim_head_seconds=[0], audio=False)
     with pytest.raises(InputError, match="would overwrite an input"):
         concat_clips([clips["silent"]], clips["silent"], trim_head_seconds=[0], audio=False)
+
+
+# --- Matroska audio, rotation, odd sizes --------------------------------------------------------------
+
+
+def _webm(path: Path, frames: int, fps: int, tone: Tone) -> Path:
+    """VP8 + Opus (WebM): Opus frames of 960 samples after a 648-sample first one, stamped in ms."""
+    with av.open(str(path), "w") as out:
+        vs = cast(VideoStream, out.add_stream("libvpx", rate=fps))
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.options = {"deadline": "realtime", "cpu-used": "8"}
+        aus = cast(AudioStream, out.add_stream("libopus", rate=RATE))
+        aus.layout = "stereo"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(render_frame(i, 64, 48), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+        total = frames * RATE // fps
+        for start in range(0, total, 960):
+            af = av.AudioFrame.from_ndarray(tone.samples(start, min(960, total - start), RATE, 2), format="fltp",
+                                            layout="stereo")
+            af.sample_rate, af.pts, af.time_base = RATE, start, Fraction(1, RATE)
+            out.mux(aus.encode(af))
+        out.mux(aus.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(("ext", "stamps"), [("mkv", [0, 21, 43, 64]), ("webm", [0, 14, 34, 54])])
+def test_matroska_audio_reads_back_to_back_like_a_plain_decode(tmp_path: Path, ext: str,
+                                                               stamps: list[int]) -> None:
+    path = tmp_path / f"clip.{ext}"
+    if ext == "mkv":  # AAC: 1024 samples = 21.33 ms per frame
+        write_clip(path, frames=50, fps=25, width=64, height=48, tone=Tone())
+    else:
+        _webm(path, 50, 25, Tone())
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(audio=0))
+        plain = np.concatenate([f.to_ndarray() for f in decoded], axis=1)
+    assert [f.pts for f in decoded[:4]] == stamps  # milliseconds: off the sample count by up to 0.5 ms
+    with AudioReader(path, RATE, "stereo") as reader:
+        read = reader.read(0, plain.shape[1])
+        assert reader.padded == 0
+    # every sample in place: placing each frame by its own stamp dropped or zero-filled up to 24 a joint
+    assert read.dtype == plain.dtype and np.array_equal(read, plain)
+
+
+def test_a_real_gap_in_matroska_audio_is_still_silence(tmp_path: Path) -> None:
+    # AAC frames from 0.5 s of an mp4 moved 100 ms later in an mkv. In the mkv the encoder's 1024 priming
+    # samples come first and the picture starts at 21 ms (sample 1008, the reader's sample 0); frames 0-24
+    # sit back to back, frame 25 is stamped 633 ms = sample 30384: a real gap of 4784 samples.
+    src = write_clip(tmp_path / "src.mp4", frames=25, fps=25, width=64, height=48, tone=Tone())
+    gapped = tmp_path / "gapped.mkv"
+    with av.open(str(src)) as source, av.open(str(gapped), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None or packet.pts is None:
+                continue  # the flush packets
+            if packet.stream.type == "audio" and packet.pts >= 24000:
+                packet.pts, packet.dts = packet.pts + 4800, packet.dts + 4800
+            packet.stream = streams[packet.stream_index]
+            out.mux(packet)
+    with av.open(str(gapped)) as container:
+        assert container.streams.video[0].start_time == 21
+        decoded = list(container.decode(audio=0))
+        plain = np.concatenate([f.to_ndarray() for f in decoded], axis=1)
+    assert [f.pts for f in decoded[23:27]] == [490, 512, 633, 654]
+    gap_from, gap_to = 25600 - 1008, 30384 - 1008
+    with AudioReader(gapped, RATE, "stereo") as reader:
+        read = reader.read(0, gap_to + plain.shape[1] - 25600)
+    assert np.array_equal(read[:, :gap_from], plain[:, 1008:25600])
+    assert not read[:, gap_from:gap_to].any()
+    assert np.array_equal(read[:, gap_to:], plain[:, 25600:])
+
+
+@pytest.mark.parametrize(("codec", "name"), [("h264", "rot.mp4"), ("prores", "rot.mov"), ("ffv1", "rot.mkv")])
+def test_the_first_clips_rotation_is_kept(clips: dict[str, Path], remux: Callable[..., Path], tmp_path: Path,
+                                          codec: str, name: str) -> None:
+    # a phone clip: pixels stored landscape, a display matrix says "turn by -90°"
+    rotated = remux(clips["a"], tmp_path / "phone.mp4", rotation=-90)
+    assert probe(rotated).rotation == -90
+    out = tmp_path / name
+    concat_clips([rotated, clips["b"]], out, trim_head_seconds=[Fraction(0), Fraction(3, 25)], codec=codec)
+    info = probe(out)
+    assert (info.rotation, info.width, info.height, info.frame_count) == (-90, W, H, 80)
+    assert codes(out) == list(range(80))  # the pixels are as decoded, not turned
+
+
+def test_odd_size_h264_output_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    odd = [write_clip(inputs / f"{n}.mkv", frames=10, fps=25, width=81, height=61, codec="ffv1", tone=Tone())
+           for n in ("a", "b")]
+    out = tmp_path / "out" / "o.mp4"
+    with pytest.raises(InputError) as caught:
+        concat_clips(odd, out, trim_head_seconds=[Fraction(0), Fraction(0)])
+    assert str(caught.value) == ("h264 needs even width and height, the output is 81x61; "
+                                 "use --codec ffv1 or prores, or --scale")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.mkv", "b.mkv", "in"]
+    # the editing codecs take odd sizes as they are
+    result = concat_clips(odd, tmp_path / "o.mkv", trim_head_seconds=[Fraction(0), Fraction(0)], codec="ffv1")
+    assert (result.width, result.height, result.frame_count) == (81, 61, 20)

@@ -113,3 +113,20 @@ def test_errors(tmp_path: Path) -> None:
     soundfile.write(wav, np.zeros(800, dtype=np.int16), 8000)  # a real WAV, no video
     with pytest.raises(InputError, match="has no video stream"):
         probe(wav)
+
+
+@pytest.mark.parametrize("fps", [Fraction(25), Fraction(30000, 1001)], ids=str)
+def test_head_trimmed_mp4_counts_only_the_frames_it_shows(make_clip: ClipFactory, remux: Callable[..., Path],
+                                                          tmp_path: Path, fps: Fraction) -> None:
+    # `ffmpeg -ss … -c copy` and phone trims keep the GOP before the cut, discarded by an edit list
+    clip = make_clip(fps=fps, frames=50, audio=True, bframes=2, gop=12)
+    trimmed = remux(clip, tmp_path / "trimmed.mp4", head_frames=5)
+    with av.open(str(trimmed)) as container:
+        vs = container.streams.video[0]
+        assert (vs.frames, sum(e.is_discard for e in vs.index_entries)) == (50, 5)
+        shown = sum(1 for _ in container.decode(vs))
+    assert shown == 45
+    info = probe(trimmed)
+    assert (info.frame_count, info.duration_seconds) == (45, 45 / fps)
+    assert (info.start_seconds, info.vfr, info.fps) == (Fraction(0), False, fps)
+    assert json.loads(json.dumps(info.to_json()))["frame_count"] == 45

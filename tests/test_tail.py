@@ -106,35 +106,39 @@ def test_equal_fps_gives_exactly_the_last_n_frames(make_clip: ClipFactory, fps: 
 
 def test_60fps_clip_sampled_at_25_picks_the_nearest_frames(make_clip: ClipFactory) -> None:
     clip = make_clip(fps=60, frames=120, bframes=2, gop=12)
-    # by hand: instants k/25 s before the last frame = k * 2.4 frames back, rounded: 119-5, 119-2, 119
+    # by hand: the clip ends at frame 120; instants k/25 s before = 120 - 2.4k = 112.8, 115.2, 117.6
     result = read_tail(clip, 3, Fraction(25))
-    assert [f.source_index for f in result.frames] == [114, 117, 119] and codes(result) == [114, 117, 119]
-    # k = 7..0: 16.8, 14.4, 12, 9.6, 7.2, 4.8, 2.4, 0 frames back
+    assert [f.source_index for f in result.frames] == [113, 115, 118] and codes(result) == [113, 115, 118]
+    # k = 8..1: 100.8, 103.2, 105.6, 108, 110.4, 112.8, 115.2, 117.6
     result = read_tail(clip, 8, Fraction(25))
-    assert codes(result) == [102, 105, 107, 109, 112, 114, 117, 119]
+    assert codes(result) == [101, 103, 106, 108, 110, 113, 115, 118]
     assert [f.time_seconds for f in result.frames] == [Fraction(i, 60) for i in codes(result)]
 
 
 def test_sampled_fps_above_the_clip_fps_repeats_source_frames(make_clip: ClipFactory) -> None:
-    # 25 fps clip at 60: k * 25/60 frames back for k = 4..0 = 1.67, 1.25, 0.83, 0.42, 0 -> 2, 1, 1, 0, 0
+    # 25 fps clip at 60: instants 60 - k * 25/60 frames for k = 5..1 = 57.92, 58.33, 58.75, 59.17, 59.58
+    # -> nearest frame starts 58, 58, 59, 59, 60 (past the end: the last frame, 59)
     result = read_tail(make_clip(fps=25, frames=60, bframes=2, gop=12), 5, Fraction(60))
-    assert codes(result) == [57, 58, 58, 59, 59]
-    assert np.array_equal(result.frames[1].rgb, result.frames[2].rgb)
-    assert result.frames[1].rgb is not result.frames[2].rgb  # callers may modify one without the other
+    assert codes(result) == [58, 58, 59, 59, 59]
+    assert np.array_equal(result.frames[0].rgb, result.frames[1].rgb)
+    assert result.frames[0].rgb is not result.frames[1].rgb  # callers may modify one without the other
 
 
 def test_vfr_clip_uses_real_frame_times(vfr_clip: Path, full_decode: Decoder) -> None:
     result = read_tail(vfr_clip, 12, Fraction(25))
     times = [Fraction(ms, 1000) for ms in VFR_TIMES_MS]
-    # independent brute force: nearest frame time to each instant, ties to the earlier frame
-    instants = [times[-1] - Fraction(k, 25) for k in range(11, -1, -1)]
+    # independent brute force: the clip ends one interval after its last frame; the nearest frame start
+    # to each instant end - k/25, ties to the later frame
+    end = times[-1] + (times[-1] - times[-2])
+    instants = [end - Fraction(k, 25) for k in range(12, 0, -1)]
 
     def nearest(instant: Fraction) -> int:
-        return min(range(len(times)), key=lambda i: (abs(times[i] - instant), i))
+        return min(range(len(times)), key=lambda i: (abs(times[i] - instant), -i))
 
     expected = [nearest(t) for t in instants]
-    # by hand: 0.89 s lies midway between frames 24 (0.88) and 25 (0.90) -> 24; 1.25 s -> 41 (1.26)
-    assert expected == [24, 26, 28, 30, 32, 34, 36, 38, 40, 41, 42, 43]
+    # by hand: the clip ends at 1.37 s; 0.89 s lies midway between frames 24 (0.88) and 25 (0.90) -> 25;
+    # 1.25 s -> 41 (1.26)
+    assert expected == [25, 27, 29, 31, 33, 35, 37, 39, 40, 41, 42, 43]
     assert result.info.vfr and result.selection == "pts-time" and result.seek == "keyframe"
     assert [f.source_index for f in result.frames] == expected and codes(result) == expected
     assert [f.time_seconds for f in result.frames] == [times[i] for i in expected]
@@ -180,7 +184,8 @@ def test_seek_is_bit_exact_on_b_frame_clips(make_clip: ClipFactory, full_decode:
 
 @pytest.mark.parametrize(("count", "sampled", "expected"), [
     (3, None, [129, 130, 131]),
-    (4, Fraction(30000, 1001), [128, 129, 130, 131]),  # 25/29.97 = 0.834 frames a step: 2.5, 1.7, 0.8 back
+    # 25/29.97 = 0.834 frames a step: instants 132 - 3.34, 2.50, 1.67, 0.83 = 128.66, 129.50-, 130.33, 131.17
+    (4, Fraction(30000, 1001), [129, 129, 130, 131]),
 ])
 def test_real_clip_is_bit_exact(real_clip: Path, full_decode: Decoder, count: int, sampled: Fraction | None,
                                 expected: list[int]) -> None:
@@ -196,9 +201,9 @@ def test_real_ntsc_clip_is_bit_exact(real_clip_ntsc: Path, full_decode: Decoder)
     assert [f.source_index for f in result.frames] == [115, 116, 117, 118, 119]
     assert [f.time_seconds for f in result.frames] == [Fraction(i * 1001, 30000) for i in range(115, 120)]
     assert_bit_exact(result, full_decode(real_clip_ntsc))
-    # at 25: 1.1988 frames a step back -> 3.6, 2.4, 1.2, 0 -> 4, 2, 1, 0
+    # at 25: 1.1988 frames a step back from the end (120): 115.2, 116.4, 117.6, 118.8
     result = read_tail(real_clip_ntsc, 4, Fraction(25))
-    assert [f.source_index for f in result.frames] == [115, 117, 118, 119]
+    assert [f.source_index for f in result.frames] == [115, 116, 118, 119]
     assert_bit_exact(result, full_decode(real_clip_ntsc))
 
 
@@ -272,7 +277,7 @@ def test_extract_writes_frames_and_manifest(make_clip: ClipFactory, tmp_path: Pa
     assert manifest["frames"] == [
         {"file": f"{stem}-last-{k:02d}.webp", "from_end": k, "source_index": i, "pts": i * 256,
          "time_seconds": i / 60}
-        for k, i in ((3, 114), (2, 117), (1, 119))
+        for k, i in ((3, 113), (2, 115), (1, 118))
     ]
     for entry in manifest["frames"]:
         with Image.open(out / entry["file"]) as image:
@@ -345,7 +350,7 @@ def test_every_error_leaves_nothing_on_disk(make_clip: ClipFactory, tmp_path: Pa
     assert sorted(inputs.iterdir()) == before
     # the boundary cases next to "too many" succeed
     clip = make_clip(fps=60, frames=120, bframes=2, gop=12)
-    assert read_tail(clip, 50, Fraction(25)).frames[0].source_index == 119 - 118
+    assert read_tail(clip, 50, Fraction(25)).frames[0].source_index == 120 - 50 * 12 // 5  # frame 0
     assert read_tail(clip, 120).frames[0].source_index == 0
 
 
@@ -384,3 +389,83 @@ def test_a_probe_can_be_reused(make_clip: ClipFactory) -> None:
     assert result.info is info and codes(result) == [57, 58, 59]
     with pytest.raises(ValueError, match="not"):
         read_tail(make_clip(fps=30, frames=60, bframes=2, gop=12), 3, info=info)
+
+
+# --- truncated and head-trimmed files ---------------------------------------------------------------
+
+
+def _truncated(clip: Path, remux: Callable[..., Path], root: Path, name: str) -> Path:
+    """``clip`` with its index first (faststart), cut to 60% of its bytes: the index still lists every frame."""
+    data = remux(clip, root / f"fast-{name}.mp4", faststart=True).read_bytes()
+    path = root / f"{name}.mp4"
+    path.write_bytes(data[: len(data) * 6 // 10])
+    return path
+
+
+def _decodable(path: Path) -> tuple[int, str | None]:
+    """Frames a plain decode gets out of ``path`` before it ends or fails, and FFmpeg's reason if it fails."""
+    count = 0
+    with av.open(str(path)) as container:
+        try:
+            for _ in container.decode(video=0):
+                count += 1
+        except av.error.FFmpegError as exc:
+            return count, exc.strerror
+    return count, None
+
+
+def test_truncated_clip_is_refused_rather_than_answered_with_the_wrong_tail(
+    make_clip: ClipFactory, remux: Callable[..., Path], tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from ltxkit.cli import main
+
+    # with audio the cut falls between packets: the file decodes cleanly to fewer frames than its index lists
+    truncated = _truncated(make_clip(fps=25, frames=50, audio=True, bframes=2, gop=12), remux, tmp_path, "av")
+    assert probe(truncated).frame_count == 50
+    decoded, failure = _decodable(truncated)
+    assert failure is None and 0 < decoded < 47  # the old full decode answered with frames 27-29 (exit 0)
+    # video only, the cut falls inside a packet: FFmpeg fails on the partial one
+    video_only = _truncated(make_clip(fps=25, frames=50, bframes=2, gop=12), remux, tmp_path, "video")
+    video_decoded, video_failure = _decodable(video_only)
+    assert video_failure == "Invalid data found when processing input"
+    expected = {
+        truncated: f"{truncated}: decoded {decoded} of 50 frames; the file looks truncated or corrupt",
+        video_only: f"{video_only}: decoding failed after {video_decoded} frames ({video_failure}); "
+                    "the file looks truncated or corrupt",
+    }
+    for path, message in expected.items():
+        out = tmp_path / f"out-{path.stem}"
+        result = CliRunner().invoke(main, ["frames", "tail", str(path), "-n", "3", "-o", str(out)])
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr.splitlines() == [f"ltxkit: error: {message}"]
+        assert not out.exists()
+
+
+def test_truncated_vfr_clip_is_refused(vfr_clip: Path, remux: Callable[..., Path], tmp_path: Path) -> None:
+    truncated = _truncated(vfr_clip, remux, tmp_path, "vfr")
+    info = probe(truncated)
+    assert (info.vfr, info.frame_count) == (True, len(VFR_TIMES_MS))
+    with av.open(str(truncated)) as container:
+        found = sum(1 for p in container.demux(video=0) if p.size)
+    assert 0 < found < len(VFR_TIMES_MS)
+    with pytest.raises(InputError) as caught:
+        read_tail(truncated, 3)
+    assert str(caught.value) == (f"{truncated}: found {found} of {len(VFR_TIMES_MS)} frames; the file looks "
+                                 "truncated or corrupt")
+
+
+def test_head_trimmed_clip_is_read_from_its_first_shown_frame(
+    make_clip: ClipFactory, remux: Callable[..., Path], full_decode: Decoder, tmp_path: Path,
+) -> None:
+    # an edit list discards frames 0-4: frame 5 is shown first, so the clip has 45 frames
+    trimmed = remux(make_clip(fps=25, frames=50, bframes=2, gop=12), tmp_path / "trimmed.mp4", head_frames=5)
+    reference = full_decode(trimmed)
+    assert [read_frame_code(f) for f in reference] == list(range(5, 50))
+    for count in (3, 45):
+        result = read_tail(trimmed, count)
+        assert (result.seek, result.seek_attempts) == ("keyframe", 1)
+        assert [f.source_index for f in result.frames] == list(range(45 - count, 45))
+        assert codes(result) == list(range(50 - count, 50))
+        assert_bit_exact(result, reference)

@@ -11,16 +11,25 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
 from ltxkit.assembly.seam import LEVELS, load_seam, measure
-from ltxkit.assembly.splice import SplicePlan, plan_splice, prepare_splice, render_splice
+from ltxkit.assembly.splice import (
+    SplicePlan,
+    fit_codec,
+    plan_splice,
+    prepare_splice,
+    render_splice,
+    write_splice_otio,
+)
 from ltxkit.errors import InputError
 from ltxkit.frames.join import Timeline, check_location, check_output
 from ltxkit.frames.probe import probe
+from ltxkit.fsutil import atomic_path
 from ltxkit.timing import format_fps
 
 
@@ -80,14 +89,20 @@ def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sam
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade)
     check_output(output, [info.path for info in plan.infos], codec)
+    plan = fit_codec(plan, codec, scale=scale)
     if report_dir is not None:
         _check_report_dir(report_dir)
-    result = render_splice(plan, output, codec=codec, otio=otio)
-    written = file_timeline(probe(output), audio=audio)
-    data = result.to_json()
-    summary = {"output": str(output), "mode": mode, "frames": result.frame_count, "fps": format_fps(result.fps)}
-    seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary)
-    return {"verdict": _worst(seams), "splice": data, "seams": seams,
+    # The splice is rendered under a temporary name and appears only once its review is done: a review
+    # or report step that fails must not leave an unreviewed output behind.
+    with atomic_path(output) as staged:
+        result = render_splice(plan, staged, codec=codec, otio=False)
+        written = file_timeline(probe(staged), audio=audio)
+        summary = {"output": str(output), "mode": mode, "frames": result.frame_count,
+                   "fps": format_fps(result.fps)}
+        seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary)
+        otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
+    result = replace(result, output=output, otio=otio_path, notes=[*result.notes, *notes])
+    return {"verdict": _worst(seams), "splice": result.to_json(), "seams": seams,
             "report": None if page is None else str(page)}
 
 

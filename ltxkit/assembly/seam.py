@@ -167,11 +167,15 @@ class SeamFrames:
 
 
 def scaled_size(width: int, height: int, max_width: int) -> tuple[int, int]:
-    """``width``×``height`` shrunk to at most ``max_width`` wide, aspect kept, both even (yuv420p)."""
+    """``width``×``height`` shrunk to at most ``max_width`` wide, aspect kept, both even (yuv420p).
+
+    Even in every case, also for a clip that needs no shrinking: the review clip is h264 4:2:0, which
+    cannot be opened at an odd size, so an odd clip loses its last row or column instead.
+    """
     if width <= max_width:
-        return width, height
+        return max(2, width - width % 2), max(2, height - height % 2)
     h = round(height * max_width / width)
-    return max_width - max_width % 2, h + (h % 2)
+    return max(2, max_width - max_width % 2), max(2, h + (h % 2))
 
 
 def _decode(reader: VideoReader, indices: set[int], size: tuple[int, int]) -> dict[int, np.ndarray]:

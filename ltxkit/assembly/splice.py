@@ -16,7 +16,7 @@ continue from the reference window), with ``'a'`` at its end; a crossfade also c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from ltxkit.frames.join import (
     audio_format_of,
     check_inputs,
     check_output,
+    codec_profile,
     output_json,
     plan_concat,
     render,
@@ -237,6 +238,23 @@ def prepare_splice(clips: Sequence[Path], *, overlap: int, sampled_fps: Fraction
     return plan
 
 
+def fit_codec(plan: SplicePlan, codec: str, *, scale: bool = False) -> SplicePlan:
+    """``plan`` at a size ``codec`` can encode: h264 needs an even width and height.
+
+    With ``scale`` an odd size is rounded down to even (every clip is scaled to it, with a warning);
+    without, the splice is refused before anything is written.
+    """
+    profile = codec_profile(codec)
+    tl = plan.timeline
+    if not profile.even_size or (tl.width % 2 == 0 and tl.height % 2 == 0):
+        return plan
+    if not scale:
+        profile.check_size(tl.width, tl.height)
+    width, height = max(2, tl.width - tl.width % 2), max(2, tl.height - tl.height % 2)
+    warning = f"scaled from {tl.width}x{tl.height} to {width}x{height}: {codec} needs an even size"
+    return replace(plan, timeline=replace(tl, width=width, height=height), warnings=[*plan.warnings, warning])
+
+
 def splice(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction, mode: str = "trim-b",
            audio_from: str = "b", codec: str = "h264", scale: bool = False, audio: bool = True,
            audio_fade: str = "linear", otio: bool = True) -> SpliceResult:
@@ -249,7 +267,16 @@ def splice(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fr
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade)
     check_output(output, [info.path for info in plan.infos], codec)
+    plan = fit_codec(plan, codec, scale=scale)
     return render_splice(plan, output, codec=codec, otio=otio)
+
+
+def write_splice_otio(plan: SplicePlan, output: Path) -> tuple[Path | None, list[str]]:
+    """``<output>.otio`` describing the edit, or a note when ``opentimelineio`` is not installed."""
+    from ltxkit.assembly.otio_export import write_otio
+
+    otio_path, note = write_otio(plan, output)
+    return otio_path, [note] if note else []
 
 
 def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: bool = True) -> SpliceResult:
@@ -259,11 +286,7 @@ def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: 
     notes: list[str] = []
     otio_path = None
     if otio:
-        from ltxkit.assembly.otio_export import write_otio
-
-        otio_path, note = write_otio(plan, output)
-        if note:
-            notes.append(note)
+        otio_path, notes = write_splice_otio(plan, output)
     clips_json = [{"path": str(info.path), "frames": info.frame_count, "placed_at_frame": plan.placements[i],
                    "kept": list(plan.kept[i])} for i, info in enumerate(plan.infos)]
     return SpliceResult(output=output, frame_count=rendered.frame_count, fps=rendered.fps,

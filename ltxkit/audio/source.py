@@ -144,6 +144,31 @@ def source_duration(path: Path, *, stream: int | None = None, reader: Reader = "
         return total, source.info.sample_rate
 
 
+def timestamp_slack(time_base: Fraction, sample_rate: int) -> int:
+    """Samples a frame's timestamp may stray from the running sample count and still mean "no gap".
+
+    One tick of the container's clock (Matroska/WebM: 1 ms, 48 samples at 48 kHz) plus one sample: 1024
+    AAC samples last 21.33 ms, stored as 21 or 22 ms, so every timestamp is off by up to half a tick.
+    """
+    return math.ceil(time_base * sample_rate) + 1
+
+
+def frame_position(expected: int | None, stamped: int | None, slack: int) -> int:
+    """The sample where a decoded audio frame starts, in a stream read forward.
+
+    The first frame (``expected`` None) is placed by its timestamp ``stamped`` (in samples); every later
+    one follows the previous frame back to back, since decoded sample counts are exact and timestamps may
+    be rounded (see :func:`timestamp_slack`). Only a timestamp later than ``expected`` by more than
+    ``slack`` is a real gap in the stream, which the caller fills with silence. Shared by
+    :class:`AudioSource` and the splice's ``ltxkit.frames.join.AudioReader`` so both read alike.
+    """
+    if expected is None:
+        return 0 if stamped is None else stamped
+    if stamped is not None and stamped - expected > slack:
+        return stamped
+    return expected
+
+
 def _stream_error(path: Path, count: int, stream: int) -> InputError:
     return InputError(f"{path} has {count} audio stream{'s' if count != 1 else ''}; "
                       f"--stream {stream} is out of range (0..{count - 1})")
@@ -240,6 +265,7 @@ class _PyAVSource(AudioSource):
         else:
             origin = max(Fraction(0), Fraction(st.start_time or 0) * tb)
         self._tb = tb
+        self._slack = timestamp_slack(tb, rate)
         self._cap: int | None = None
         fmt = container.format.name
         if fmt in _SEEKABLE_FORMATS and st.duration:
@@ -268,39 +294,53 @@ class _PyAVSource(AudioSource):
         )
 
     def read(self, start: int, stop: int, *, until: int | None = None) -> SampleRange:
+        import av
+
         rate = self.info.sample_rate
         lo = max(start, 0)
         until = max(stop, until or 0)
         cap = self._cap if self._cap is not None else math.inf
         seek_from = Fraction(lo, rate) - SEEK_PREROLL_SECONDS
         container, st = self._container, self._stream
-        if self._seekable and seek_from >= SEEK_MIN_SECONDS:
-            target = math.floor((self.info.origin_seconds + seek_from) / self._tb)
-            container.seek(target, stream=st, backward=True, any_frame=False)
-        elif self._used:
-            container.seek(0)
-        self._used = True
         chunks: list[np.ndarray] = []
         first: int | None = None
         pos: int | None = None
         decoded_from = 0
         at_eof = True
-        for frame in container.decode(st):
-            if pos is None:
+        try:
+            if self._seekable and seek_from >= SEEK_MIN_SECONDS:
+                target = math.floor((self.info.origin_seconds + seek_from) / self._tb)
+                container.seek(target, stream=st, backward=True, any_frame=False)
+            elif self._used:
+                container.seek(0)
+            self._used = True
+            for frame in container.decode(st):
                 # Anchor once on the first frame's timestamp, then count: later timestamps can be rounded
                 # (Matroska: milliseconds) while the decoded sample count is exact.
-                pts = frame.pts if frame.pts is not None else 0
-                pos = round_half_up((Fraction(pts) * self._tb - self.info.origin_seconds) * rate)
-                decoded_from = pos
-            n = frame.samples
-            a, b = max(pos, lo), min(pos + n, stop, cap)
-            if a < b:
-                first = a if first is None else first
-                chunks.append(_frame_samples(frame)[a - pos : b - pos])
-            pos += n
-            if pos >= until:
-                at_eof = pos >= cap
-                break
+                stamped = None if frame.pts is None else round_half_up(
+                    (Fraction(frame.pts) * self._tb - self.info.origin_seconds) * rate)
+                at = frame_position(pos, stamped, self._slack)
+                if pos is None:
+                    decoded_from = at
+                elif at > pos:  # a real gap in the stream: silence
+                    a, b = max(pos, lo), min(at, stop, cap)
+                    if a < b:
+                        first = a if first is None else first
+                        chunks.append(np.zeros((int(b - a), self.info.channels), dtype=np.float64))
+                pos = at
+                n = frame.samples
+                a, b = max(pos, lo), min(pos + n, stop, cap)
+                if a < b:
+                    first = a if first is None else first
+                    chunks.append(_frame_samples(frame)[a - pos : b - pos])
+                pos += n
+                if pos >= until:
+                    at_eof = pos >= cap
+                    break
+        except av.error.FFmpegError as exc:
+            where = "its first audio frame" if pos is None else f"audio sample {pos}"
+            raise InputError(f"{self.info.path}: decoding failed at {where} ({exc.strerror or type(exc).__name__}); "
+                             "the file looks truncated or corrupt") from exc
         end = 0 if pos is None else max(pos, 0)
         if at_eof:
             total: int | None = end if self._cap is None else min(end, self._cap)

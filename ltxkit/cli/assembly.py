@@ -23,7 +23,8 @@ audio_from_option = click.option("--audio-from", type=click.Choice(AUDIO_FROM), 
                                  help="Whose audio plays through the overlap (trim modes).")
 audio_fade_option = click.option("--audio-fade", type=click.Choice(AUDIO_FADES), default="linear",
                                  show_default=True, help="Audio curve of a crossfade.")
-scale_option = click.option("--scale", is_flag=True, help="Scale clips to the first clip's size.")
+scale_option = click.option("--scale", is_flag=True,
+                            help="Scale clips to the first clip's size (rounded down to even for h264).")
 
 
 def _seam_line(n: int, seam: dict[str, Any]) -> str:

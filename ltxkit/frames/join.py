@@ -27,6 +27,7 @@ import numpy as np
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
+from ltxkit.audio.source import frame_position, timestamp_slack
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.fsutil import atomic_path
@@ -53,6 +54,7 @@ class CodecProfile:
     audio_codec: str
     audio_format: str
     containers: dict[str, str]  # accepted output suffix -> muxer
+    even_size: bool = False  # libx264 refuses odd sizes in 4:2:0 (its encoder fails to open)
 
     def container_for(self, output: Path) -> str:
         fmt = self.containers.get(output.suffix.lower())
@@ -61,11 +63,17 @@ class CodecProfile:
                              f"not {output.name!r}")
         return fmt
 
+    def check_size(self, width: int, height: int) -> None:
+        """Refuse a frame size the encoder cannot open with, before any output exists."""
+        if self.even_size and (width % 2 or height % 2):
+            raise InputError(f"{self.name} needs even width and height, the output is {width}x{height}; "
+                             "use --codec ffv1 or prores, or --scale")
+
 
 CODECS: dict[str, CodecProfile] = {
     # (no .mkv for h264+AAC: Matroska keeps the encoder's trailing padding, so the sample count is off)
     "h264": CodecProfile("h264", "libx264", "yuv420p", {"crf": "18", "preset": "fast"}, "aac", "fltp",
-                         {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}),
+                         {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}, even_size=True),
     "prores": CodecProfile("prores", "prores_ks", "yuv422p10le", {"profile": "3"}, "pcm_s16le", "s16",
                            {".mov": "mov"}),
     "ffv1": CodecProfile("ffv1", "ffv1", "yuv420p", {"level": "3"}, "pcm_s16le", "s16",
@@ -296,6 +304,7 @@ class AudioReader(_MediaReader):
         self._buf = np.zeros((self.channels, 0), np.float32)
         self._buf_start = 0
         self._placed = False  # has the first frame after (re)opening fixed the buffer position?
+        self._slack = 1  # samples a timestamp may be off (the stream's timestamp resolution), set on opening
         self._eof = False
         self._end: int | None = None
 
@@ -309,6 +318,8 @@ class AudioReader(_MediaReader):
             self.close()
             self._container = open_media(self.path)
             stream = self._container.streams.audio[0]
+            self._slack = timestamp_slack(Fraction(stream.time_base or Fraction(1, self.sample_rate)),
+                                          self.sample_rate)
             if self._end is None and stream.duration and stream.time_base:
                 end_seconds = Fraction((stream.start_time or 0) + stream.duration) * stream.time_base
                 self._end = round_half_up((end_seconds - self.info.start_seconds) * self.sample_rate)
@@ -327,18 +338,22 @@ class AudioReader(_MediaReader):
             back *= 2
 
     def _append(self, frame: av.AudioFrame, source_pts: Fraction | None) -> None:
+        """Place a decoded frame: by its timestamp after (re)opening, then back to back.
+
+        Timestamps can be coarser than a sample (Matroska/WebM: 1 ms, so 1024-sample AAC frames sit at
+        21 or 22 ms); placing every frame by its own would drop or zero-fill up to half a millisecond
+        at each boundary. Only a gap wider than the timestamp resolution is silence (the same rule as
+        :class:`ltxkit.audio.source.AudioSource`).
+        """
         data = frame.to_ndarray().astype(np.float32, copy=False)
+        stamped = None if source_pts is None else round_half_up(source_pts * self.sample_rate)
+        pos = frame_position(self._buf_end if self._placed else None, stamped, self._slack)
         if not self._placed:
-            pos = 0 if source_pts is None else round_half_up(source_pts * self.sample_rate)
             self._buf_start, self._buf, self._placed = pos, data, True
             return
-        if source_pts is not None:
-            pos = round_half_up(source_pts * self.sample_rate)
-            if pos > self._buf_end:  # a gap in the stream: silence
-                gap = np.zeros((self.channels, pos - self._buf_end), np.float32)
-                self._buf = np.concatenate([self._buf, gap], axis=1)
-            elif pos < self._buf_end:  # overlapping frames: keep what we have
-                data = data[:, self._buf_end - pos:]
+        if pos > self._buf_end:  # a real gap in the stream: silence
+            gap = np.zeros((self.channels, pos - self._buf_end), np.float32)
+            self._buf = np.concatenate([self._buf, gap], axis=1)
         self._buf = np.concatenate([self._buf, data], axis=1)
 
     def _decode_more(self) -> None:
@@ -531,6 +546,11 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
         vs.width, vs.height, vs.pix_fmt = tl.width, tl.height, profile.pix_fmt
         vs.codec_context.time_base = 1 / tl.fps
         vs.options = {**profile.options, **(video_options or {})}
+        # the pixels are written as decoded, so the display rotation (a phone clip's display matrix)
+        # must travel with them or the result plays sideways; the first clip's is the output's
+        rotation = readers.info(tl.video[0].source).rotation if tl.video else 0
+        if rotation:
+            vs.set_display_rotation(rotation)
         aus: AudioStream | None = None
         cursor = None
         if tl.audio is not None:
@@ -577,6 +597,7 @@ def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: di
     fmt = profile.container_for(output)
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
+    profile.check_size(tl.width, tl.height)
     readers = _Readers(sample_rate=tl.sample_rate, layout=tl.layout)
     try:
         with atomic_path(output) as tmp:

@@ -94,12 +94,28 @@ def _frame_dts(container: av.container.InputContainer, stream: av.video.stream.V
 def _all_dts(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> list[int]:
     entries = stream.index_entries
     if stream.frames and len(entries) == stream.frames:
-        return sorted(e.timestamp for e in entries)
+        return sorted(e.timestamp for e in entries if not e.is_discard)
     # by pts: mkv stores no dts, so its first B-frame packets come out with dts None (and were lost)
     stamps = (p.pts if p.pts is not None else p.dts for p in container.demux(stream) if p.size > 0)
     dts = sorted(t for t in stamps if t is not None)
     container.seek(0)
     return dts
+
+
+def _index_frame_count(stream: av.video.stream.VideoStream, fps: Fraction, tb: Fraction) -> int:
+    """Frames a full sample index (mp4/mov) will decode to: its samples minus those an edit list discards.
+
+    A head-trimmed mp4 (``ffmpeg -ss … -c copy``, phone trims) keeps the samples before the cut, from
+    the keyframe on, and flags them discard; ``stream.frames`` counts them. Counting the flags walks the
+    index, so it is done only when the file hints at discards: an index end flagged, or a stream
+    duration (the edit list's) that is not ``stream.frames`` frames long.
+    """
+    entries = stream.index_entries
+    frames = int(stream.frames)
+    spans = round(Fraction(stream.duration) * tb * fps) if stream.duration else frames
+    if spans == frames and not entries[0].is_discard and not entries[-1].is_discard:
+        return frames
+    return sum(1 for e in entries if not e.is_discard)
 
 
 def probe(path: Path) -> ProbeResult:
@@ -116,7 +132,7 @@ def probe(path: Path) -> ProbeResult:
         tb = Fraction(vs.time_base) if vs.time_base else 1 / fps
         sampled = _frame_dts(container, vs)
         full_index = bool(vs.frames) and len(vs.index_entries) == vs.frames
-        frame_count = int(vs.frames) if full_index else len(sampled)
+        frame_count = _index_frame_count(vs, fps, tb) if full_index else len(sampled)
         if frame_count == 0:
             raise InputError(f"{path} has no video frames")
         pairs = zip(sampled[::2], sampled[1::2], strict=False) if full_index else itertools.pairwise(sampled)

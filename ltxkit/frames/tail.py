@@ -13,14 +13,15 @@ forward to the end. Three pitfalls shape the code:
 * Leading frames of an open GOP (pts before the keyframe's) may reference the previous GOP; they are
   dropped, since only frames at or after the keyframe decode identically to a full decode.
 
-If the seek cannot be proven right after a few attempts we fall back to a full decode, which counts
-frames from the start, and say so in the result (``seek: "full-decode"``).
+If the seek cannot be proven right after a few attempts we fall back to a full decode, which
+identifies frames by pts the same way, and say so in the result (``seek: "full-decode"``). A clip that
+decodes to fewer (or other) frames than its container lists is truncated or corrupt: it is refused
+with an :class:`InputError`, never answered with the wrong tail.
 """
 
 from __future__ import annotations
 
 import bisect
-import collections
 import functools
 import itertools
 from collections.abc import Iterator, Sequence
@@ -33,7 +34,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from ltxkit.errors import InputError, MediaError
+from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.fsutil import atomic_path, write_json_atomic
 from ltxkit.timing import format_fps, round_half_up, tail_source_indices
@@ -84,27 +85,29 @@ class TailResult:
 
 
 def tail_indices_for_times(times: Sequence[Fraction], count: int, sampled_fps: Fraction) -> list[int]:
-    """Indices of the frames nearest the last ``count`` sampled instants, for frames at ``times``.
+    """Indices of the frames starting nearest the last ``count`` sampled instants, for frames at ``times``.
 
     The VFR counterpart of :func:`ltxkit.timing.tail_source_indices` and identical to it on a constant
-    grid (proven in the tests): instants step back ``1/sampled_fps`` from the last frame's time, ties go
-    to the earlier frame, and an instant nearer a virtual frame one interval before the first frame
-    means the clip is too short.
+    grid (proven in the tests): the clip ends one frame interval after its last frame, instants step
+    back ``1/sampled_fps`` from that end, ties go to the later frame, and an instant nearer a virtual
+    frame one interval before the first frame means the clip is too short.
     """
     if count <= 0:
         raise InputError(f"-n must be ≥ 1, got {count}")
     if not times:
         raise InputError("the clip has no frames")
     first_step = times[1] - times[0] if len(times) > 1 else 1 / sampled_fps
+    last_step = times[-1] - times[-2] if len(times) > 1 else 1 / sampled_fps
+    end = times[-1] + last_step
     grid = [times[0] - first_step, *times]  # grid[0] is the virtual frame before the clip
     picks: list[int] = []
-    for k in range(count - 1, -1, -1):
-        instant = times[-1] - Fraction(k) / sampled_fps
+    for k in range(count, 0, -1):
+        instant = end - Fraction(k) / sampled_fps
         hi = min(max(bisect.bisect_left(grid, instant), 1), len(grid) - 1)
-        pick = hi - 1 if instant - grid[hi - 1] <= grid[hi] - instant else hi
+        pick = hi - 1 if instant - grid[hi - 1] < grid[hi] - instant else hi
         if pick == 0:
             raise InputError(
-                f"the clip has {len(times)} frames ({float(times[-1] - times[0] + first_step):.3f} s), "
+                f"the clip has {len(times)} frames ({float(end - times[0]):.3f} s), "
                 f"too few for {count} frames at {format_fps(sampled_fps)} fps"
             )
         picks.append(pick - 1)
@@ -156,7 +159,8 @@ def _rgb(frame: av.VideoFrame) -> np.ndarray:
 
 def _demux_pts(container: av.container.InputContainer, vs: av.video.stream.VideoStream) -> tuple[int, ...]:
     """Every frame's pts in presentation order, from a demux-only scan (VFR clips need real times)."""
-    return tuple(sorted(p.pts for p in container.demux(vs) if p.size and p.pts is not None))
+    # packets an edit list discards (a head-trimmed mp4) are demuxed but never decoded into frames
+    return tuple(sorted(p.pts for p in container.demux(vs) if p.size and p.pts is not None and not p.is_discard))
 
 
 def _decode_from_keyframe(
@@ -168,7 +172,7 @@ def _decode_from_keyframe(
     wanted: set[int],
 ) -> dict[int, tuple[int, np.ndarray]] | None:
     """Decode from the keyframe to the end; None unless the pts→index mapping is proven on the way."""
-    expected = key_index
+    expected = max(key_index, 0)  # frames before the clip's start (edit-list discards) never come out
     got: dict[int, tuple[int, np.ndarray]] = {}
     for packet in packets:
         for frame in vs.decode(packet):
@@ -236,33 +240,49 @@ def _seek_decode(
     return _SeekOutcome(None, SEEK_ATTEMPTS, -1)
 
 
-def _full_decode(
-    video: Path, info: ProbeResult, count: int, sampled_fps: Fraction, keep: int,
-) -> tuple[_Timeline, list[int], dict[int, tuple[int, np.ndarray]]]:
-    """Decode every frame, counting from the start: the reference path and the last resort.
+def _corrupt(video: Path, decoded: int, exc: av.error.FFmpegError) -> InputError:
+    reason = exc.strerror or type(exc).__name__
+    return InputError(f"{video}: decoding failed after {decoded} frames ({reason}); "
+                      "the file looks truncated or corrupt")
 
-    Only the last ``keep`` frames are held; the selection is recomputed from what was really decoded,
-    so a container whose index disagrees with its frames still yields the right tail.
+
+def _full_decode(video: Path, timeline: _Timeline, wanted: list[int]) -> dict[int, tuple[int, np.ndarray]]:
+    """Decode every frame from the start: the reference path and the last resort.
+
+    Each frame is identified by its pts through ``timeline``, as on the seek path, never by a counter:
+    counting would renumber every frame after a lost one. A frame count other than the container's
+    (a truncated or corrupt file) is refused, since the tail it would give is not the clip's tail.
     """
+    want = set(wanted)
+    got: dict[int, tuple[int, np.ndarray]] = {}
+    decoded = 0
+    index = -1
     with open_media(video) as container:
         vs = container.streams.video[0]
-        all_pts: list[int] = []
-        recent: collections.deque[tuple[int, av.VideoFrame]] = collections.deque(maxlen=keep)
-        for frame in container.decode(vs):
-            pts = frame.pts if frame.pts is not None else (all_pts[-1] + 1 if all_pts else 0)
-            all_pts.append(pts)
-            recent.append((pts, frame))
-    if not all_pts:
-        raise MediaError(f"{video}: no frame could be decoded")
-    timeline = _Timeline(start_pts=all_pts[0], time_base=info.time_base, fps=info.fps,
-                         frame_count=len(all_pts), vfr_pts=tuple(all_pts) if info.vfr else None)
-    wanted = timeline.select(count, sampled_fps)
-    offset = len(all_pts) - len(recent)
-    if wanted[0] < offset:
-        raise MediaError(f"{video}: decoded {len(all_pts)} frames but the container reports "
-                         f"{info.frame_count}; cannot place the tail")
-    frames = {i: (recent[i - offset][0], _rgb(recent[i - offset][1])) for i in set(wanted)}
-    return timeline, wanted, frames
+        try:
+            for frame in container.decode(vs):
+                decoded += 1
+                # no pts (rare, raw streams): the frame after the previous one
+                found = index + 1 if frame.pts is None else timeline.index_of(frame.pts)
+                if found is None or not 0 <= found < timeline.frame_count:
+                    raise InputError(f"{video}: a decoded frame (pts {frame.pts}) is not one of the "
+                                     f"{timeline.frame_count} frames the container lists; the file looks "
+                                     "corrupt")
+                index = found
+                if index in want:
+                    pts = frame.pts if frame.pts is not None else timeline.pts_of(index)
+                    got[index] = (pts, _rgb(frame))
+        except av.error.FFmpegError as exc:
+            raise _corrupt(video, decoded, exc) from exc
+    # (a VFR clip's frames are known by their exact pts: only the wanted ones must be there)
+    if timeline.vfr_pts is None and decoded != timeline.frame_count:
+        raise InputError(f"{video}: decoded {decoded} of {timeline.frame_count} frames; the file looks "
+                         "truncated or corrupt")
+    missing = sorted(want - got.keys())
+    if missing:
+        raise InputError(f"{video}: frame {missing[0]} of its {timeline.frame_count} frames was not decoded; "
+                         "the file looks corrupt")
+    return got
 
 
 def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
@@ -286,14 +306,19 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
         timeline = _Timeline(
             start_pts=vfr_pts[0] if vfr_pts else int(vs.start_time or 0), time_base=info.time_base,
             fps=info.fps, frame_count=len(vfr_pts) if vfr_pts else info.frame_count, vfr_pts=vfr_pts)
+        if vfr_pts is not None and len(vfr_pts) != info.frame_count:
+            raise InputError(f"{video}: found {len(vfr_pts)} of {info.frame_count} frames; the file looks "
+                             "truncated or corrupt")
         wanted = timeline.select(count, sampled)  # InputError here when the clip is too short
-        outcome = _seek_decode(container, vs, timeline, wanted)
+        try:
+            outcome = _seek_decode(container, vs, timeline, wanted)
+        except av.error.FFmpegError:  # damaged data after the seek: the full decode says where, or copes
+            outcome = _SeekOutcome(None, SEEK_ATTEMPTS, -1)
     seek: SeekMode = "keyframe"
     frames, decoded_from = outcome.frames, outcome.decoded_from
     if frames is None:
         seek, decoded_from = "full-decode", 0
-        timeline, wanted, frames = _full_decode(video, info, count, sampled,
-                                                keep=timeline.frame_count - wanted[0] + 1)
+        frames = _full_decode(video, timeline, wanted)
     out: list[TailFrame] = []
     seen: set[int] = set()
     for k, index in enumerate(wanted):
