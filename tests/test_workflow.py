@@ -24,7 +24,7 @@ from PIL import Image
 from ltxkit.cli import main
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
-from ltxkit.errors import InputError
+from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 from ltxkit.timing import is_valid_ltx_frames
@@ -125,7 +125,14 @@ def test_resume_cannot_change_a_choice_a_later_segment_was_made_from(media: dict
         with pytest.raises(InputError, match="start a new run"):
             extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True, picks=(other,)))
         again = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True))
-    assert again["picks"] == first["picks"]
+        assert again["picks"] == first["picks"]
+        # the locked choice's output lost locally and on the server: say so instead of crashing
+        chosen = first["segments"][0]["candidates"][first["picks"][0] - 1]
+        Path(chosen["file"]).unlink()
+        for served in (handle.data_dir / "files" / chosen["job_id"]).iterdir():
+            served.unlink()
+        with pytest.raises(LtxkitError, match="is gone"):
+            extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True))
 
 
 def test_resume_skips_a_candidate_whose_output_is_gone(media: dict[str, Path], tmp_path: Path) -> None:

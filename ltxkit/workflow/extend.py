@@ -379,6 +379,9 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
             raise InputError(f"--pick {pick}: segment {index + 2} was generated from candidate {record['chosen']} "
                              f"of segment {index + 1}; to continue from another one, start a new run (-o)")
         choice = record["chosen"]
+        if record["candidates"][choice - 1]["file"] is None:
+            raise LtxkitError(f"segment {index + 1}: candidate {choice}, which segment {index + 2} was generated "
+                              "from, is gone (locally and on the server); start a new run (-o)")
     record["ranking"] = [c["candidate"] for c in ranked]
     record["chosen"] = choice
     run.save()
