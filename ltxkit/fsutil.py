@@ -39,9 +39,14 @@ def json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_json_atomic(target: Path, data: Any) -> None:
-    """Write JSON (sorted, indented) via :func:`atomic_path` and fsync, for manifests that resume runs."""
+def write_json_atomic(target: Path, data: Any, *, private: bool = False) -> None:
+    """Write JSON (sorted, indented) via :func:`atomic_path` and fsync, for manifests that resume runs.
+
+    ``private`` makes the file owner-only (0600), for manifests holding possibly signed output URLs.
+    """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        if private:
+            os.chmod(tmp, 0o600)
         json.dump(data, fh, indent=2, sort_keys=True, default=json_default)
         fh.write("\n")
         fh.flush()

@@ -38,3 +38,8 @@ def test_write_json_atomic(tmp_path: Path) -> None:
     write_json_atomic(tmp_path / "run.json", {"b": 1, "a": [1, 2]})
     text = (tmp_path / "run.json").read_text()
     assert json.loads(text) == {"a": [1, 2], "b": 1} and text.index('"a"') < text.index('"b"')
+
+
+def test_private_json_is_owner_only(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "run.json", {"url": "https://cdn.example/signed?sig=x"}, private=True)
+    assert (tmp_path / "run.json").stat().st_mode & 0o777 == 0o600

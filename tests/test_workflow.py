@@ -87,6 +87,7 @@ def test_extend_end_to_end_with_faults(media: dict[str, Path], tmp_path: Path) -
     # splice shows A's frames 0..49, then B's 50..71 without the repeated 47..49
     assert codes(out) == list(range(72))
     assert Path(result["report"]).name == "report.html" and Path(result["report"]).exists()
+    assert (tmp_path / "run" / "run.json").stat().st_mode & 0o777 == 0o600  # holds output URLs, like the journal
     manifest = json.loads((tmp_path / "run" / "run.json").read_text())
     seg = manifest["segments"][0]
     assert [c["seed"] for c in seg["candidates"]] == [5, 6]

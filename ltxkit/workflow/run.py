@@ -30,7 +30,7 @@ class RunDir:
         return self.path / MANIFEST
 
     def save(self) -> None:
-        write_json_atomic(self.manifest, self.data)
+        write_json_atomic(self.manifest, self.data, private=True)  # output URLs may be signed, as in the journal
 
     def segment_dir(self, index: int) -> Path:
         return self.path / f"segment-{index + 1:02d}"
