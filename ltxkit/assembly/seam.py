@@ -64,11 +64,11 @@ AUDIO_WINDOW_SECONDS = Fraction(1, 10)
 AV_MAX_LAG_SECONDS = Fraction(3, 50)
 
 
-def _higher_is_better(value: float, limits: tuple[float, float]) -> str:
+def higher_is_better(value: float, limits: tuple[float, float]) -> str:
     return "ok" if value >= limits[0] else "check" if value >= limits[1] else "bad"
 
 
-def _lower_is_better(value: float, limits: tuple[float, float]) -> str:
+def lower_is_better(value: float, limits: tuple[float, float]) -> str:
     return "ok" if value <= limits[0] else "check" if value <= limits[1] else "bad"
 
 
@@ -247,8 +247,8 @@ def measure(data: SeamFrames) -> dict[str, Any]:
             "psnr_db_mean": round(float(np.mean(ps)), 2), "psnr_db_min": round(min(ps), 2),
             "ssim_mean": round(float(np.mean(ss)), 4), "ssim_min": round(min(ss), 4),
         }
-        levels["overlap_psnr"] = _higher_is_better(float(np.mean(ps)), PSNR_DB)
-        levels["overlap_ssim"] = _higher_is_better(float(np.mean(ss)), SSIM)
+        levels["overlap_psnr"] = higher_is_better(float(np.mean(ps)), PSNR_DB)
+        levels["overlap_ssim"] = higher_is_better(float(np.mean(ss)), SSIM)
     # seam jump and flicker from luma around the cut
     a_l = [luma(data.a_frames[i]) for i in data.a_window]
     b_l = [luma(data.b_frames[i]) for i in data.b_window]
@@ -259,7 +259,7 @@ def measure(data: SeamFrames) -> dict[str, Any]:
     metrics["seam_jump"] = {"a_frame": j.a_last_frame, "b_frame": j.b_first_frame,
                             "cut_levels": round(jump, 3), "median_neighbour_levels": round(motion, 3),
                             "ratio": round(ratio, 3)}
-    levels["seam_jump"] = "ok" if jump <= SEAM_JUMP_FLOOR else _lower_is_better(ratio, SEAM_JUMP_RATIO)
+    levels["seam_jump"] = "ok" if jump <= SEAM_JUMP_FLOOR else lower_is_better(ratio, SEAM_JUMP_RATIO)
     a_y = [float(y.mean()) for y in a_l]
     b_y = [float(y.mean()) for y in b_l]
     step = b_y[0] - a_y[-1]
@@ -269,7 +269,7 @@ def measure(data: SeamFrames) -> dict[str, Any]:
     metrics["brightness_flicker"] = {"luma_step": round(step, 3), "local_variation": round(variation, 3),
                                      "ratio": round(f_ratio, 3)}
     levels["brightness_flicker"] = ("ok" if abs(step) <= FLICKER_FLOOR
-                                    else _lower_is_better(f_ratio, FLICKER_RATIO))
+                                    else lower_is_better(f_ratio, FLICKER_RATIO))
     # colour drift over the overlap (same content on both sides); without an overlap, across the cut
     a_set = [data.a_frames[a] for a, _ in data.pairs] or [data.a_frames[data.a_window[-1]]]
     b_set = [data.b_frames[b] for _, b in data.pairs] or [data.b_frames[data.b_window[0]]]
@@ -281,7 +281,7 @@ def measure(data: SeamFrames) -> dict[str, Any]:
     metrics["colour_drift"] = {"rgb_shift": [round(float(d), 3) for d in delta],
                                "chroma_shift": [round(b_cb - a_cb, 3), round(b_cr - a_cr, 3)],
                                "max_levels": round(drift, 3)}
-    levels["colour_drift"] = _lower_is_better(drift, COLOUR_DRIFT_LEVELS)
+    levels["colour_drift"] = lower_is_better(drift, COLOUR_DRIFT_LEVELS)
     if data.audio is not None and data.sample_rate:
         _audio_metrics(data.audio, data.sample_rate, metrics, levels)
     else:
@@ -300,7 +300,7 @@ def _audio_metrics(audio: dict[str, np.ndarray], rate: int, metrics: dict[str, A
     metrics["audio_level_jump"] = {"before_db": round(before, 2), "after_db": round(after, 2),
                                    "jump_db": round(jump, 2)}
     silent = max(before, after) < AUDIO_SILENCE_DB
-    levels["audio_level_jump"] = "ok" if silent else _lower_is_better(abs(jump), AUDIO_JUMP_DB)
+    levels["audio_level_jump"] = "ok" if silent else lower_is_better(abs(jump), AUDIO_JUMP_DB)
     a, b = audio["a_overlap"].mean(axis=0), audio["b_overlap"].mean(axis=0)
     if len(a) < 32:
         metrics["av_offset"] = None
@@ -312,7 +312,7 @@ def _audio_metrics(audio: dict[str, np.ndarray], rate: int, metrics: dict[str, A
     metrics["av_offset"] = {"offset_ms": round(ms, 2), "correlation": round(corr, 3), "reliable": reliable,
                             "search_ms": round(1000 * max_lag / rate, 1)}
     if reliable:
-        levels["av_offset"] = _lower_is_better(abs(ms), AV_OFFSET_MS)
+        levels["av_offset"] = lower_is_better(abs(ms), AV_OFFSET_MS)
 
 
 def seam_metrics(plan: SplicePlan, *, window: int = 6) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from ltxkit.timing import (
     format_fps,
     frames_to_seconds,
     overlap_seconds,
-    round_half_up,
 )
 from ltxkit.workflow.run import RunDir, open_run
 
@@ -224,7 +223,7 @@ def anchor_review(video: Path, image: Path) -> dict[str, Any]:
     import numpy as np
     from PIL import Image
 
-    from ltxkit.assembly.seam import PSNR_DB, psnr
+    from ltxkit.assembly.seam import PSNR_DB, higher_is_better, psnr
     from ltxkit.frames.probe import open_media
 
     with open_media(video) as container:
@@ -232,8 +231,8 @@ def anchor_review(video: Path, image: Path) -> dict[str, Any]:
     with Image.open(image) as im:
         ref = np.asarray(im.convert("RGB").resize((first.shape[1], first.shape[0])))
     value = psnr(first, ref)
-    verdict = "ok" if value >= PSNR_DB[0] else "check" if value >= PSNR_DB[1] else "bad"
-    return {"verdict": verdict, "score": round(min(value, 50.0), 3), "anchor_psnr_db": round(value, 2)}
+    return {"verdict": higher_is_better(value, PSNR_DB), "score": round(min(value, 50.0), 3),
+            "anchor_psnr_db": round(value, 2)}
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -523,10 +522,6 @@ def _copy(src: Path, dest: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def single_segment(frames: int, cut_seconds: Fraction) -> tuple[Segment, ...]:
-    return (Segment(frames=frames, cut_seconds=cut_seconds),)
-
-
 def parse_size(text: str) -> tuple[int, int]:
     """``1280x704`` → (1280, 704)."""
     try:
@@ -534,10 +529,5 @@ def parse_size(text: str) -> tuple[int, int]:
         return int(w), int(h)
     except ValueError as exc:
         raise InputError(f"--size must look like 1280x704, got {text!r}") from exc
-
-
-def opening_frames(duration: Fraction, sampled_fps: Fraction) -> int:
-    """Whole sampled frames covered by an opening clip (its end is the first cut)."""
-    return round_half_up(duration * sampled_fps)
 
 
