@@ -394,11 +394,24 @@ def test_a_probe_can_be_reused(make_clip: ClipFactory) -> None:
 # --- truncated and head-trimmed files ---------------------------------------------------------------
 
 
-def _truncated(clip: Path, remux: Callable[..., Path], root: Path, name: str) -> Path:
-    """``clip`` with its index first (faststart), cut to 60% of its bytes: the index still lists every frame."""
-    data = remux(clip, root / f"fast-{name}.mp4", faststart=True).read_bytes()
+def _video_packet_positions(path: Path) -> list[tuple[int, int]]:
+    """(byte offset, size) of each video packet in file order, as the container's index states them."""
+    with av.open(str(path)) as container:
+        return sorted((p.pos, p.size) for p in container.demux(video=0) if p.size and p.pos is not None)
+
+
+def _truncated(clip: Path, remux: Callable[..., Path], root: Path, name: str, *, inside: bool = False) -> Path:
+    """``clip`` with its index first (faststart), cut at a known video packet past the middle.
+
+    The index still lists every frame. The cut lands exactly at the packet's first byte (the file holds
+    whole packets only: a moov listing more samples than there are), or with ``inside`` halfway through
+    that packet. Either way the fixture is fixed by the index, not by how one FFmpeg reads the bytes.
+    """
+    fast = remux(clip, root / f"fast-{name}.mp4", faststart=True)
+    packets = _video_packet_positions(fast)
+    pos, size = packets[len(packets) * 6 // 10]
     path = root / f"{name}.mp4"
-    path.write_bytes(data[: len(data) * 6 // 10])
+    path.write_bytes(fast.read_bytes()[: pos + (size // 2 if inside else 0)])
     return path
 
 
@@ -414,6 +427,16 @@ def _decodable(path: Path) -> tuple[int, str | None]:
     return count, None
 
 
+def _refusal(path: Path, frames: int) -> str:
+    """The one line ltxkit must print for a truncated ``path``: which one depends on whether this FFmpeg
+    reports the cut as an error or as an early end, so ask it (both readings are refusals)."""
+    decoded, failure = _decodable(path)
+    assert decoded < frames, f"precondition: a plain decode of {path} returned all {frames} frames"
+    if failure is None:
+        return f"{path}: decoded {decoded} of {frames} frames; the file looks truncated or corrupt"
+    return f"{path}: decoding failed after {decoded} frames ({failure}); the file looks truncated or corrupt"
+
+
 def test_truncated_clip_is_refused_rather_than_answered_with_the_wrong_tail(
     make_clip: ClipFactory, remux: Callable[..., Path], tmp_path: Path,
 ) -> None:
@@ -421,26 +444,21 @@ def test_truncated_clip_is_refused_rather_than_answered_with_the_wrong_tail(
 
     from ltxkit.cli import main
 
-    # with audio the cut falls between packets: the file decodes cleanly to fewer frames than its index lists
-    truncated = _truncated(make_clip(fps=25, frames=50, audio=True, bframes=2, gop=12), remux, tmp_path, "av")
-    assert probe(truncated).frame_count == 50
-    decoded, failure = _decodable(truncated)
-    assert failure is None and 0 < decoded < 47  # the old full decode answered with frames 27-29 (exit 0)
-    # video only, the cut falls inside a packet: FFmpeg fails on the partial one
-    video_only = _truncated(make_clip(fps=25, frames=50, bframes=2, gop=12), remux, tmp_path, "video")
-    video_decoded, video_failure = _decodable(video_only)
-    assert video_failure == "Invalid data found when processing input"
-    expected = {
-        truncated: f"{truncated}: decoded {decoded} of 50 frames; the file looks truncated or corrupt",
-        video_only: f"{video_only}: decoding failed after {video_decoded} frames ({video_failure}); "
-                    "the file looks truncated or corrupt",
-    }
-    for path, message in expected.items():
+    with_audio = make_clip(fps=25, frames=50, audio=True, bframes=2, gop=12)
+    video_only = make_clip(fps=25, frames=50, bframes=2, gop=12)
+    cases = [_truncated(with_audio, remux, tmp_path, "av"), _truncated(video_only, remux, tmp_path, "video"),
+             _truncated(with_audio, remux, tmp_path, "av-inside", inside=True),
+             _truncated(video_only, remux, tmp_path, "video-inside", inside=True)]
+    for path in cases:
+        assert probe(path).frame_count == 50  # the index still lists every frame
+        message = _refusal(path, 50)
         out = tmp_path / f"out-{path.stem}"
         result = CliRunner().invoke(main, ["frames", "tail", str(path), "-n", "3", "-o", str(out)])
         assert (result.exit_code, result.stdout) == (2, "")
         assert result.stderr.splitlines() == [f"ltxkit: error: {message}"]
         assert not out.exists()
+    # cut at a packet boundary, the file holds exactly the packets before the cut: 30 of 50 frames
+    assert [len(_video_packet_positions(p)) for p in cases[:2]] == [30, 30]
 
 
 def test_truncated_vfr_clip_is_refused(vfr_clip: Path, remux: Callable[..., Path], tmp_path: Path) -> None:
