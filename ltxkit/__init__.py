@@ -30,7 +30,7 @@ _EXPORTS = {
     "splice": "ltxkit.assembly.splice",
     "splice_with_report": "ltxkit.assembly.report",
     "review_seam": "ltxkit.assembly.report",
-    "concat_clips": "ltxkit.frames.join",
+    "concat_clips": "ltxkit.frames.concat",
     "run_in_thread": "ltxkit.emulator.server",
     "EmulatorConfig": "ltxkit.emulator.config",
     "extend": "ltxkit.workflow.extend",
@@ -80,7 +80,7 @@ if TYPE_CHECKING:
     from ltxkit.audio.window import audio_window, extract_window, write_audio
     from ltxkit.emulator.config import EmulatorConfig
     from ltxkit.emulator.server import run_in_thread
-    from ltxkit.frames.join import concat_clips
+    from ltxkit.frames.concat import concat_clips
     from ltxkit.frames.probe import probe
     from ltxkit.frames.tail import extract_tail, read_tail
     from ltxkit.jobs import AsyncClient, Client, ClientConfig, Journal, VideoCombine, VideoGenerate, submit_and_collect

@@ -245,6 +245,34 @@ def reference_audio_window(
     )
 
 
+# --- decoded audio frames: where each one starts --------------------------------------------------
+
+
+def timestamp_slack(time_base: Fraction, sample_rate: int) -> int:
+    """Samples a frame's timestamp may stray from the running sample count and still mean "no gap".
+
+    One tick of the container's clock (Matroska/WebM: 1 ms, 48 samples at 48 kHz) plus one sample: 1024
+    AAC samples last 21.33 ms, stored as 21 or 22 ms, so every timestamp is off by up to half a tick.
+    """
+    return math.ceil(time_base * sample_rate) + 1
+
+
+def frame_position(expected: int | None, stamped: int | None, slack: int) -> int:
+    """The sample where a decoded audio frame starts, in a stream read forward.
+
+    The first frame (``expected`` None) is placed by its timestamp ``stamped`` (in samples); every later
+    one follows the previous frame back to back, since decoded sample counts are exact and timestamps may
+    be rounded (see :func:`timestamp_slack`). Only a timestamp later than ``expected`` by more than
+    ``slack`` is a real gap in the stream, which the caller fills with silence. The one rule of
+    :class:`ltxkit.frames.readers.AudioDecoder`, so every audio read in ltxkit places frames alike.
+    """
+    if expected is None:
+        return 0 if stamped is None else stamped
+    if stamped is not None and stamped - expected > slack:
+        return stamped
+    return expected
+
+
 # --- assembly: trims, sample spans, overlap pairs ---------------------------------------------------
 
 

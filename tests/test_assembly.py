@@ -17,8 +17,8 @@ from ltxkit.assembly.otio_export import MISSING_NOTE
 from ltxkit.assembly.report import review_seam
 from ltxkit.assembly.seam import best_lag, scaled_size
 from ltxkit.assembly.splice import SpliceResult, splice
-from ltxkit.frames.join import AudioReader, VideoReader
 from ltxkit.frames.probe import probe
+from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.synth import Tone, draw_frame_code, read_frame_code, render_frame, write_clip
 
 W, H, RATE = 160, 96, 48000

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from ltxkit.assembly.modes import OUTPUT_CODECS
 from ltxkit.cli import main
-from ltxkit.frames.join import CODECS
+from ltxkit.frames.codecs import CODECS
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import Tone, render_frame, write_clip
 

@@ -395,18 +395,7 @@ def test_a_failed_write_leaves_no_partial_file(pcm_sources: dict[tuple[int, str]
     assert (tmp_path / "w.wav").read_bytes() == b"previous"
 
 
-# --- placing decoded frames; damaged files -----------------------------------------------------------------
-
-
-def test_frames_are_placed_back_to_back_unless_the_gap_is_real() -> None:
-    # Matroska's 1 ms clock is 48 samples at 48 kHz: timestamps within 49 samples of the count are the count
-    assert (audio_source.timestamp_slack(Fraction(1, 1000), 48000),
-            audio_source.timestamp_slack(Fraction(1, 48000), 48000)) == (49, 2)
-    place = audio_source.frame_position
-    assert (place(None, 1008, 49), place(None, None, 49)) == (1008, 0)  # the first frame: its own timestamp
-    assert [place(1024, 1008, 49), place(2048, 2064, 49), place(3072, 3121, 49), place(100, None, 49)] == \
-        [1024, 2048, 3072, 100]  # rounded timestamps (21, 43, ... ms) and none at all: back to back
-    assert (place(3072, 3122, 49), place(25600, 30384, 49)) == (3122, 30384)  # a gap: the caller adds silence
+# --- gaps in the stream; damaged files -----------------------------------------------------------------
 
 
 def test_a_real_gap_in_matroska_audio_reads_as_silence(gapped_mkv: Path) -> None:

@@ -15,10 +15,12 @@ from av.video.stream import VideoStream
 
 from ltxkit.assembly.seam import best_lag
 from ltxkit.errors import InputError, MediaError
-from ltxkit.frames import join
-from ltxkit.frames.join import AudioReader, VideoReader, concat_clips
+from ltxkit.frames import render
+from ltxkit.frames.concat import concat_clips
 from ltxkit.frames.probe import probe
+from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
+from ltxkit.frames.timeline import Piece, Timeline, window_pieces
 
 W, H, RATE = 160, 96, 48000
 
@@ -153,10 +155,10 @@ def test_trim_that_leaves_nothing_is_an_input_error(clips: dict[str, Path], tmp_
 
 def test_a_failed_check_after_writing_leaves_no_file(clips: dict[str, Path], tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def wrong(path: Path, tl: join.Timeline) -> None:
+    def wrong(path: Path, tl: Timeline) -> None:
         raise MediaError("the written file is not what was planned: 79 frames instead of 80")
 
-    monkeypatch.setattr(join, "_verify", wrong)
+    monkeypatch.setattr(render, "_verify", wrong)
     with pytest.raises(MediaError, match="79 frames"):
         concat_clips([clips["a"], clips["b"]], tmp_path / "o.mp4", trim_head_seconds=[Fraction(0), Fraction(0)])
     assert list(tmp_path.iterdir()) == []
@@ -164,11 +166,11 @@ def test_a_failed_check_after_writing_leaves_no_file(clips: dict[str, Path], tmp
 
 def test_window_of_a_timeline_keeps_fade_weights_and_sample_spans() -> None:
     a, b = Path("a.mp4"), Path("b.mp4")
-    piece = join.Piece(a, 10, 4, blend=b, blend_start=0, fade_length=4)
-    windowed = join.window_pieces([join.Piece(a, 0, 10), piece], 12, 2)
-    assert windowed == [join.Piece(a, 12, 2, blend=b, blend_start=2, fade_offset=2, fade_length=4)]
+    piece = Piece(a, 10, 4, blend=b, blend_start=0, fade_length=4)
+    windowed = window_pieces([Piece(a, 0, 10), piece], 12, 2)
+    assert windowed == [Piece(a, 12, 2, blend=b, blend_start=2, fade_offset=2, fade_length=4)]
     assert list(windowed[0].fade_weights(0, 2, centred=False)) == [0.6, 0.8]
-    tl = join.Timeline(Fraction(30000, 1001), 16, 16, (join.Piece(a, 0, 30),), (join.Piece(a, 0, 48048),))
+    tl = Timeline(Fraction(30000, 1001), 16, 16, (Piece(a, 0, 30),), (Piece(a, 0, 48048),))
     assert tl.sample_count == 48048
     w = tl.window(1, 2)
     assert w.audio is not None and w.audio[0].start == 1602 and w.audio[0].count == 3203

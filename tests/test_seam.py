@@ -15,8 +15,8 @@ from ltxkit.assembly import review_seam, splice_with_report
 from ltxkit.assembly.review import file_timeline, review_clip
 from ltxkit.assembly.seam import THRESHOLDS, best_lag, psnr, ssim
 from ltxkit.errors import InputError
-from ltxkit.frames.join import VideoReader
 from ltxkit.frames.probe import probe
+from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 
 W, H = 160, 96

@@ -1,7 +1,10 @@
-"""Exhaustive tests of the pure time model: every answer is checked against an independent brute force."""
+"""The pure time model (:mod:`ltxkit.timing`), by subject; answers checked against exact formulas and brute force."""
 
 from __future__ import annotations
 
+import itertools
+import math
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -10,22 +13,32 @@ from ltxkit.errors import InputError
 from ltxkit.timing import (
     check_ltx_frames,
     format_fps,
+    frame_position,
+    frame_to_sample,
     frames_to_seconds,
     is_valid_ltx_frames,
     ltx_frames_at_least,
     ltx_frames_for_seconds,
     map_frames,
+    overlap_pairs,
     overlap_seconds,
     parse_fps,
+    parse_seconds,
     reference_audio_window,
     require_ltx_frames,
     round_half_up,
+    seconds_to_frame_boundary,
     seconds_to_frames,
     seconds_to_sample,
     tail_source_indices,
+    timestamp_slack,
 )
 
 VALID = [8 * n + 1 for n in range(0, 200)]
+NTSC_FILM = Fraction(24000, 1001)
+
+
+# --- frame rates, seconds and rounding ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -62,6 +75,43 @@ def test_format_fps_round_trips() -> None:
     assert format_fps(Fraction(24000, 1001)) == "24000/1001"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("4.04", Fraction(101, 25)),
+    (" 3 ", Fraction(3)),
+    ("0", Fraction(0)),
+    ("1001/250", Fraction(1001, 250)),
+    ("0.000020833", Fraction(20833, 10**9)),
+    (0.1, Fraction(1, 10)),  # a float goes through its shortest repr, not its binary value
+    (7, Fraction(7)),
+    (Fraction(1, 3), Fraction(1, 3)),
+    (Decimal("2.5"), Fraction(5, 2)),
+])
+def test_parse_seconds_is_exact(text: object, expected: Fraction) -> None:
+    assert parse_seconds(text) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["-0.5", "abc", "1.2.3", "nan", "inf", "1/0", "", True, -1])
+def test_parse_seconds_rejects_bad_values_naming_the_option(bad: object) -> None:
+    with pytest.raises(InputError, match="--cut"):
+        parse_seconds(bad, name="--cut")  # type: ignore[arg-type]
+
+
+def test_frames_seconds_exact() -> None:
+    ntsc = Fraction(30000, 1001)
+    assert frames_to_seconds(257, Fraction(25)) == Fraction(257, 25)
+    assert frames_to_seconds(30, ntsc) == Fraction(1001, 1000)
+    assert seconds_to_frames(Fraction(1001, 1000), ntsc) == 30
+    assert seconds_to_frames(1, ntsc) == Fraction(30000, 1001)
+
+
+def test_round_half_up() -> None:
+    assert [round_half_up(Fraction(n, 2)) for n in range(-5, 6)] == [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]
+    assert round_half_up(Fraction(7, 5)) == 1 and round_half_up(Fraction(8, 5)) == 2
+
+
+# --- the LTX 8n+1 rule ----------------------------------------------------------------------------
+
+
 def test_valid_counts_match_brute_force() -> None:
     valid = set(VALID)
     for frames in range(-5, 1000):
@@ -85,19 +135,6 @@ def test_seed_examples() -> None:
     require_ltx_frames(257, Fraction(25))
 
 
-def test_frames_seconds_exact() -> None:
-    ntsc = Fraction(30000, 1001)
-    assert frames_to_seconds(257, Fraction(25)) == Fraction(257, 25)
-    assert frames_to_seconds(30, ntsc) == Fraction(1001, 1000)
-    assert seconds_to_frames(Fraction(1001, 1000), ntsc) == 30
-    assert seconds_to_frames(1, ntsc) == Fraction(30000, 1001)
-
-
-def test_round_half_up() -> None:
-    assert [round_half_up(Fraction(n, 2)) for n in range(-5, 6)] == [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]
-    assert round_half_up(Fraction(7, 5)) == 1 and round_half_up(Fraction(8, 5)) == 2
-
-
 def test_ltx_frames_at_least_and_for_seconds() -> None:
     for frames in range(1, 600):
         assert ltx_frames_at_least(frames) == min(v for v in VALID if v >= frames)
@@ -112,6 +149,9 @@ def test_ltx_frames_at_least_and_for_seconds() -> None:
         exact = seconds * 25
         best = min(VALID, key=lambda v: (abs(v - exact), -v))
         assert ltx_frames_for_seconds(seconds, Fraction(25)) == best
+
+
+# --- overlap frames: durations, tail indices, A/B pairs -------------------------------------------
 
 
 def test_overlap_seconds_and_mapping() -> None:
@@ -148,6 +188,56 @@ def test_tail_indices_resampled() -> None:
         tail_source_indices(100, Fraction(25), 0, Fraction(25))
 
 
+def test_overlap_pairs_same_rate_are_the_last_frames_and_the_first_frames() -> None:
+    assert overlap_pairs(100, Fraction(25), 3, Fraction(25), Fraction(25)) == [(97, 0), (98, 1), (99, 2)]
+
+
+def test_overlap_pairs_map_b_frames_in_time_when_b_is_60_fps_and_sampled_25() -> None:
+    # A at 60 fps sampled at 25: tail 100 - 2.4k = 92.8, 95.2, 97.6 → 93, 95, 98; B at 60: 0, 2.4→2, 4.8→5.
+    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(93, 0), (95, 2), (98, 5)]
+
+
+def test_overlap_pairs_reject_an_a_too_short_for_the_overlap() -> None:
+    with pytest.raises(InputError, match="too few"):
+        overlap_pairs(2, Fraction(25), 3, Fraction(25), Fraction(25))
+
+
+# --- trims and the audio of a frame span ----------------------------------------------------------
+
+
+def test_trim_of_3_frames_at_25_on_a_60_fps_clip_is_7_frames_minus_3_33_ms() -> None:
+    m = seconds_to_frame_boundary(Fraction(3, 25), Fraction(60))
+    assert (m.exact, m.rounded, m.whole) == (Fraction(36, 5), 7, False)
+    assert m.error_seconds == Fraction(-1, 300)
+    assert round(m.error_ms, 2) == -3.33
+
+
+def test_whole_trims_have_no_error_and_ties_round_to_the_longer_trim() -> None:
+    m = seconds_to_frame_boundary(Fraction(3, 25), Fraction(25))
+    assert (m.rounded, m.error_seconds, m.whole) == (3, 0, True)
+    half = seconds_to_frame_boundary(Fraction(1, 10), Fraction(25))  # 2.5 frames
+    assert half.rounded == 3 and half.error_seconds == Fraction(1, 50)
+
+
+def test_frame_to_sample_tiles_ntsc_audio_without_drift() -> None:
+    fps = Fraction(30000, 1001)
+    bounds = [frame_to_sample(k, fps, 48000) for k in range(0, 30001)]
+    spans = {b - a for a, b in itertools.pairwise(bounds)}
+    assert spans == {1601, 1602}
+    assert bounds[-1] == 48048000  # 30000 frames = 1001 s exactly
+    assert frame_to_sample(100, Fraction(25), 48000) == 192000
+    assert frame_to_sample(7, Fraction(60), 48000) == 5600
+
+
+# --- samples and the reference-audio window -------------------------------------------------------
+
+
+def test_seconds_to_sample() -> None:
+    assert seconds_to_sample(Fraction(1, 3), 48000) == 16000
+    assert seconds_to_sample(Fraction(1, 88200), 44100) == 1  # 0.5 → 1
+    assert seconds_to_sample(Fraction(-1, 88200), 44100) == 0  # -0.5 → 0
+
+
 def test_reference_audio_window() -> None:
     # Cut at 10 s, 3 overlap frames at 25 fps: start 9.88 s; 257 frames = 10.28 s.
     w = reference_audio_window(Fraction(10), 3, Fraction(25), Fraction(257, 25), 48000)
@@ -166,7 +256,59 @@ def test_reference_audio_window() -> None:
     assert (w.start_sample, w.num_samples) == (42673, 13243)  # 42672.63 and 13243.23
 
 
-def test_seconds_to_sample() -> None:
-    assert seconds_to_sample(Fraction(1, 3), 48000) == 16000
-    assert seconds_to_sample(Fraction(1, 88200), 44100) == 1  # 0.5 → 1
-    assert seconds_to_sample(Fraction(-1, 88200), 44100) == 0  # -0.5 → 0
+def test_window_samples_follow_the_exact_formula() -> None:
+    # 25 fps, 48 kHz: 8 frames = 0.32 s = 15360 samples; 49 frames = 94080 samples.
+    w = reference_audio_window(Fraction(101, 25), 8, Fraction(25), Fraction(49, 25), 48000)
+    assert (w.start_sample, w.num_samples, w.end_sample) == (178560, 94080, 272640)
+    assert w.start_seconds == Fraction(372, 100)
+
+
+def test_start_tie_rounds_half_up_where_python_round_would_round_to_even() -> None:
+    # 44100 Hz × (2 − 40·1001/24000) = 88200 − 73573.5 = 14626.5 exactly: a tie.
+    w = reference_audio_window(Fraction(2), 40, NTSC_FILM, Fraction(1), 44100)
+    exact = 44100 * (Fraction(2) - Fraction(40) / NTSC_FILM)
+    assert exact == Fraction(29253, 2)
+    assert w.start_sample == 14627
+    assert round(exact) == 14626  # the rule ltxkit does not use
+
+
+def test_negative_start_tie_rounds_toward_plus_infinity() -> None:
+    # 44100 − 73573.5 = −29473.5 → −29473 (half up), where round() gives the even −29474.
+    w = reference_audio_window(Fraction(1), 40, NTSC_FILM, Fraction(1), 44100)
+    assert w.start_sample == -29473
+    assert round(44100 * (1 - Fraction(40) / NTSC_FILM)) == -29474
+
+
+def test_length_tie_rounds_half_up() -> None:
+    # 40 frames at 24000/1001 fps and 44.1 kHz are 73573.5 samples.
+    duration = Fraction(40) / NTSC_FILM
+    w = reference_audio_window(Fraction(10), 8, NTSC_FILM, duration, 44100)
+    assert 44100 * duration == Fraction(147147, 2)
+    assert w.num_samples == 73574
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+@pytest.mark.parametrize("fps", [NTSC_FILM, Fraction(25), Fraction(30), Fraction(30000, 1001)])
+def test_rounding_is_floor_of_x_plus_half_on_a_grid(rate: int, fps: Fraction) -> None:
+    for cut_ms in range(300, 20000, 977):
+        for overlap in (0, 1, 8, 24):
+            cut = Fraction(cut_ms, 1000)
+            w = reference_audio_window(cut, overlap, fps, Fraction(97) / fps, rate)
+            assert w.start_sample == math.floor(rate * (cut - overlap / fps) + Fraction(1, 2))
+            assert w.num_samples == math.floor(rate * 97 / fps + Fraction(1, 2))
+            assert abs(w.start_sample - rate * (cut - overlap / fps)) <= Fraction(1, 2)
+            assert round_half_up(Fraction(w.start_sample)) == w.start_sample
+
+
+# --- placing decoded audio frames in samples ------------------------------------------------------
+
+
+def test_frames_are_placed_back_to_back_unless_the_gap_is_real() -> None:
+    # Matroska's 1 ms clock is 48 samples at 48 kHz: timestamps within 49 samples of the count are the count
+    assert (timestamp_slack(Fraction(1, 1000), 48000),
+            timestamp_slack(Fraction(1, 48000), 48000)) == (49, 2)
+    place = frame_position
+    assert (place(None, 1008, 49), place(None, None, 49)) == (1008, 0)  # the first frame: its own timestamp
+    assert [place(1024, 1008, 49), place(2048, 2064, 49), place(3072, 3121, 49), place(100, None, 49)] == \
+        [1024, 2048, 3072, 100]  # rounded timestamps (21, 43, ... ms) and none at all: back to back
+    assert (place(3072, 3122, 49), place(25600, 30384, 49)) == (3122, 30384)  # a gap: the caller adds silence

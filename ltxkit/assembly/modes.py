@@ -5,4 +5,4 @@ from __future__ import annotations
 MODES = ("trim-b", "trim-a", "crossfade")
 AUDIO_FROM = ("b", "a")
 AUDIO_FADES = ("linear", "equal-power")
-OUTPUT_CODECS = ("h264", "prores", "ffv1")  # the keys of ltxkit.frames.join.CODECS
+OUTPUT_CODECS = ("h264", "prores", "ffv1")  # the keys of ltxkit.frames.codecs.CODECS

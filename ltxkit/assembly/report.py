@@ -27,8 +27,9 @@ from ltxkit.assembly.splice import (
     write_splice_otio,
 )
 from ltxkit.errors import InputError
-from ltxkit.frames.join import Timeline, check_location, check_output
+from ltxkit.frames.checks import check_location, check_output
 from ltxkit.frames.probe import probe
+from ltxkit.frames.timeline import Timeline
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import format_fps
 

@@ -21,8 +21,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ltxkit.assembly.seam import SeamFrames, scaled_size
-from ltxkit.frames.join import Piece, RenderResult, Timeline, default_layout, render
+from ltxkit.frames.checks import default_layout
 from ltxkit.frames.probe import ProbeResult
+from ltxkit.frames.render import RenderResult, render
+from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import round_half_up
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ltxkit.assembly.splice import Joint, SplicePlan
-from ltxkit.frames.join import AudioReader, VideoReader
+from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.timing import format_fps, frame_to_sample, overlap_pairs, seconds_to_sample
 
 # --- thresholds (ok if better than the first value, bad if worse than the second) -----------------

@@ -23,19 +23,12 @@ from typing import Any
 
 from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, MODES
 from ltxkit.errors import InputError
-from ltxkit.frames.join import (
-    Piece,
-    Timeline,
-    audio_format_of,
-    check_inputs,
-    check_output,
-    codec_profile,
-    output_json,
-    plan_concat,
-    render,
-    snap_trim,
-)
+from ltxkit.frames.checks import audio_format_of, check_inputs, check_output
+from ltxkit.frames.codecs import codec_profile
+from ltxkit.frames.concat import plan_concat, snap_trim
 from ltxkit.frames.probe import ProbeResult
+from ltxkit.frames.render import output_json, render
+from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.timing import format_fps, frame_to_sample, overlap_seconds
 
 

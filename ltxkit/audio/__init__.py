@@ -6,7 +6,7 @@ long track into consecutive 8n+1 clips. soundfile and PyAV load on first use, in
 
 from __future__ import annotations
 
-from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, Segment, SegmentPlan, plan_segments, plan_source
+from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, PlannedSegment, SegmentPlan, plan_segments, plan_source
 from ltxkit.audio.source import AudioSource, SampleRange, SourceInfo, open_audio, source_duration
 from ltxkit.audio.window import (
     AudioClip,
@@ -22,8 +22,8 @@ __all__ = [
     "DEFAULT_MAX_FRAMES",
     "AudioClip",
     "AudioSource",
+    "PlannedSegment",
     "SampleRange",
-    "Segment",
     "SegmentPlan",
     "SourceInfo",
     "WrittenAudio",

@@ -33,12 +33,12 @@ DEFAULT_MAX_FRAMES = 257
 
 
 @dataclass(frozen=True)
-class Segment:
+class PlannedSegment:
     """One clip of the plan, in timeline frames at ``sampled_fps`` (exact seconds as properties)."""
 
     index: int
     frames: int  # the clip's LTX frame count (8n+1)
-    overlap_frames: int  # frames shared with the previous clip (0 for the first)
+    overlap_frames: int  # frames at sampled_fps shared with the previous clip (0 for the first)
     start_frame: int  # timeline frame of the clip's first frame (= cut_frame - overlap_frames)
     sampled_fps: Fraction
     total_seconds: Fraction  # length of the whole track, to report how far this clip runs past it
@@ -107,20 +107,20 @@ class Segment:
 class SegmentPlan:
     """The segments plus the totals a caller checks; iterate it like the list of segments."""
 
-    segments: tuple[Segment, ...]
+    segments: tuple[PlannedSegment, ...]
     total_seconds: Fraction
     sampled_fps: Fraction
-    overlap_frames: int
+    overlap_frames: int  # at sampled_fps
     max_frames: int
     opening_frames: int = 0  # frames of an existing opening clip the plan continues from
 
-    def __iter__(self) -> Iterator[Segment]:
+    def __iter__(self) -> Iterator[PlannedSegment]:
         return iter(self.segments)
 
     def __len__(self) -> int:
         return len(self.segments)
 
-    def __getitem__(self, index: int) -> Segment:
+    def __getitem__(self, index: int) -> PlannedSegment:
         return self.segments[index]
 
     @property
@@ -186,12 +186,12 @@ def plan_segments(total_seconds: Number, sampled_fps: Number, overlap: int,
     if opening_frames and opening_frames < overlap:
         raise InputError(f"the opening clip has {opening_frames} frames at {format_fps(fps)} fps, "
                          f"fewer than the {overlap} overlap frames")
-    segments: list[Segment] = []
+    segments: list[PlannedSegment] = []
     made = opening_frames  # timeline frames produced so far (the next clip's cut)
     while made < needed:
         shared = overlap if segments or opening_frames else 0
         frames = min(max_frames, ltx_frames_at_least(needed - made + shared))
-        segments.append(Segment(index=len(segments), frames=frames, overlap_frames=shared,
+        segments.append(PlannedSegment(index=len(segments), frames=frames, overlap_frames=shared,
                                 start_frame=made - shared, sampled_fps=fps, total_seconds=total))
         made += frames - shared
     return SegmentPlan(segments=tuple(segments), total_seconds=total, sampled_fps=fps,

@@ -16,10 +16,11 @@ origin, and :meth:`AudioSource.read` returns exactly the samples ``[start, stop)
   - for an audio-only file: the audio stream's ``start_time`` (0.025 s for an MP3 whose encoder delay
     FFmpeg reports that way), never negative: samples at negative timestamps are priming.
 
-  For MP4/MOV (a sample table gives every packet its exact timestamp) the reader seeks to
-  :data:`SEEK_PREROLL_SECONDS` before the window, places the first decoded frame by its timestamp in
-  samples and counts from there; the pre-roll lets the decoder's overlap state settle, so the seek
-  path is bit-identical to decoding from the start (tested). Other containers decode from the start:
+  Decoding goes through :class:`ltxkit.frames.readers.AudioDecoder`, the seekable reader the render
+  uses too. For MP4/MOV (a sample table gives every packet its exact timestamp) it seeks to
+  :data:`ltxkit.frames.readers.SEEK_PREROLL_SECONDS` before the window, places the first decoded frame
+  by its timestamp in samples and counts from there; the pre-roll lets the decoder's overlap state
+  settle, so the seek path is bit-identical to decoding from the start (tested). Other containers decode from the start:
   Matroska stores millisecond timestamps (coarser than a sample) and FFmpeg's MP3/ADTS seeks estimate
   the timestamp from the byte position, both of which would shift the window by up to a frame. MP4
   tracks are also cut at the edit list's duration, dropping the encoder's end padding.
@@ -40,12 +41,9 @@ if TYPE_CHECKING:
     import av
 
 from ltxkit.errors import InputError, MediaError
-from ltxkit.timing import round_half_up
 
 Reader = Literal["auto", "soundfile", "pyav"]
 
-SEEK_PREROLL_SECONDS = Fraction(1, 2)
-"""Decode this much before a window after seeking: ≥ 2 AAC frames and > Opus's 80 ms pre-roll."""
 SEEK_MIN_SECONDS = Fraction(2)
 """Windows starting earlier than this are decoded from the start (a seek would save nothing)."""
 
@@ -144,31 +142,6 @@ def source_duration(path: Path, *, stream: int | None = None, reader: Reader = "
         return total, source.info.sample_rate
 
 
-def timestamp_slack(time_base: Fraction, sample_rate: int) -> int:
-    """Samples a frame's timestamp may stray from the running sample count and still mean "no gap".
-
-    One tick of the container's clock (Matroska/WebM: 1 ms, 48 samples at 48 kHz) plus one sample: 1024
-    AAC samples last 21.33 ms, stored as 21 or 22 ms, so every timestamp is off by up to half a tick.
-    """
-    return math.ceil(time_base * sample_rate) + 1
-
-
-def frame_position(expected: int | None, stamped: int | None, slack: int) -> int:
-    """The sample where a decoded audio frame starts, in a stream read forward.
-
-    The first frame (``expected`` None) is placed by its timestamp ``stamped`` (in samples); every later
-    one follows the previous frame back to back, since decoded sample counts are exact and timestamps may
-    be rounded (see :func:`timestamp_slack`). Only a timestamp later than ``expected`` by more than
-    ``slack`` is a real gap in the stream, which the caller fills with silence. Shared by
-    :class:`AudioSource` and the splice's ``ltxkit.frames.join.AudioReader`` so both read alike.
-    """
-    if expected is None:
-        return 0 if stamped is None else stamped
-    if stamped is not None and stamped - expected > slack:
-        return stamped
-    return expected
-
-
 def _stream_error(path: Path, count: int, stream: int) -> InputError:
     return InputError(f"{path} has {count} audio stream{'s' if count != 1 else ''}; "
                       f"--stream {stream} is out of range (0..{count - 1})")
@@ -237,12 +210,14 @@ class _PyAVSource(AudioSource):
         self._container = open_media(path)
         self._used = False
         try:
-            self._stream, self.info = self._describe(path, stream if stream is not None else 0, av)
+            self.info = self._describe(path, stream if stream is not None else 0, av)
         except BaseException:
             self._container.close()
             raise
 
-    def _describe(self, path: Path, index: int, av: Any) -> tuple[Any, SourceInfo]:
+    def _describe(self, path: Path, index: int, av: Any) -> SourceInfo:
+        from ltxkit.frames.readers import AudioDecoder
+
         container = self._container
         streams = list(container.streams.audio)
         if not streams:
@@ -264,14 +239,13 @@ class _PyAVSource(AudioSource):
             origin = Fraction(vs.start_time or 0) * vtb
         else:
             origin = max(Fraction(0), Fraction(st.start_time or 0) * tb)
-        self._tb = tb
-        self._slack = timestamp_slack(tb, rate)
+        self._decoder = AudioDecoder(container, st, origin, rate=rate)
         self._cap: int | None = None
         fmt = container.format.name
-        if fmt in _SEEKABLE_FORMATS and st.duration:
-            end = (Fraction(st.start_time or 0) + st.duration) * tb
-            self._cap = max(0, round_half_up((end - origin) * rate))
-        self._seekable = fmt in _SEEKABLE_FORMATS and tb <= Fraction(1, rate)
+        end = self._decoder.end_sample
+        if fmt in _SEEKABLE_FORMATS and end is not None:
+            self._cap = max(0, end)
+        self._seekable = fmt in _SEEKABLE_FORMATS and self._decoder.time_base <= Fraction(1, rate)
         codec = str(ctx.name)
         lossless = codec.startswith("pcm_") or codec in ("flac", "alac", "wavpack", "tta", "mlp", "truehd")
         raw_bits = int(getattr(ctx, "bits_per_raw_sample", 0) or 0)
@@ -279,7 +253,7 @@ class _PyAVSource(AudioSource):
         if fmt == "aac":
             warnings = (f"{path} is raw ADTS AAC, which carries no encoder-delay information: the window "
                         "may be late by the encoder's priming (1024 samples for FFmpeg, 2112 for Apple)",)
-        return st, SourceInfo(
+        return SourceInfo(
             path=path,
             reader="pyav",
             stream=index,
@@ -296,12 +270,13 @@ class _PyAVSource(AudioSource):
     def read(self, start: int, stop: int, *, until: int | None = None) -> SampleRange:
         import av
 
+        from ltxkit.frames.readers import SEEK_PREROLL_SECONDS
+
         rate = self.info.sample_rate
         lo = max(start, 0)
         until = max(stop, until or 0)
         cap = self._cap if self._cap is not None else math.inf
         seek_from = Fraction(lo, rate) - SEEK_PREROLL_SECONDS
-        container, st = self._container, self._stream
         chunks: list[np.ndarray] = []
         first: int | None = None
         pos: int | None = None
@@ -309,17 +284,13 @@ class _PyAVSource(AudioSource):
         at_eof = True
         try:
             if self._seekable and seek_from >= SEEK_MIN_SECONDS:
-                target = math.floor((self.info.origin_seconds + seek_from) / self._tb)
-                container.seek(target, stream=st, backward=True, any_frame=False)
+                self._decoder.seek(lo)
             elif self._used:
-                container.seek(0)
+                self._container.seek(0)
             self._used = True
-            for frame in container.decode(st):
-                # Anchor once on the first frame's timestamp, then count: later timestamps can be rounded
-                # (Matroska: milliseconds) while the decoded sample count is exact.
-                stamped = None if frame.pts is None else round_half_up(
-                    (Fraction(frame.pts) * self._tb - self.info.origin_seconds) * rate)
-                at = frame_position(pos, stamped, self._slack)
+            # anchored once on the first frame's timestamp, then counted: later timestamps can be rounded
+            # (Matroska: milliseconds) while the decoded sample count is exact
+            for at, frame in self._decoder.frames():
                 if pos is None:
                     decoded_from = at
                 elif at > pos:  # a real gap in the stream: silence

@@ -56,7 +56,7 @@ class AudioClip:
     window: AudioWindow  # exact seconds and samples at the source's rate
     source: SourceInfo
     cut_seconds: Fraction
-    overlap_frames: int
+    overlap_frames: int  # a count at sampled_fps (as everywhere in audio/ and timing)
     sampled_fps: Fraction
     frames: int | None  # the clip's frame count when the duration was given in frames
     pad_before: int  # silent samples added before the source's first sample (pad=True)

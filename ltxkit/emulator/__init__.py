@@ -5,7 +5,7 @@ It answers the routes of the API document (``POST/GET /api/v1/media/jobs``, ``/a
 queued → running → completed in the background, charges a documented stand-in price at submit,
 and produces real files: ``video.generate`` renders an MP4 whose first frames are the given overlap /
 start frames and whose audio is the reference audio (see :mod:`ltxkit.emulator.generate`);
-``video.combine`` joins clips with :func:`ltxkit.frames.join.concat_clips`; every other task writes a
+``video.combine`` joins clips with :func:`ltxkit.frames.concat.concat_clips`; every other task writes a
 small plausible stand-in (:mod:`ltxkit.emulator.standins`).
 
 Modules: :mod:`~ltxkit.emulator.server` (``run_in_thread``, ``serve``, ``EmulatorConfig``),

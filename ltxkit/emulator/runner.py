@@ -237,8 +237,8 @@ def _video_generate(job: JobRecord, inputs: dict[str, Any], out_dir: Path,
 
 
 def _video_combine(job: JobRecord, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Concatenate with :func:`ltxkit.frames.join.concat_clips`, trimming ``overlapFrames`` from each later head."""
-    from ltxkit.frames.join import concat_clips
+    """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming ``overlapFrames`` from each later head."""
+    from ltxkit.frames.concat import concat_clips
     from ltxkit.frames.probe import probe
 
     videos: list[Path] = inputs["videos"]
