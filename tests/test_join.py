@@ -14,6 +14,7 @@ from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
 from ltxkit.assembly.seam import best_lag
+from ltxkit.audio.source import open_audio
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames import render
 from ltxkit.frames.concat import concat_clips
@@ -249,6 +250,26 @@ def test_a_real_gap_in_matroska_audio_is_still_silence(gapped_mkv: Path) -> None
     assert np.array_equal(read[:, :gap_from], plain[:, 1008:25600])
     assert not read[:, gap_from:gap_to].any()
     assert np.array_equal(read[:, gap_to:], plain[:, 25600:])
+
+
+def test_the_render_and_the_audio_window_read_a_seeked_aac_track_like_a_decode_from_the_start(
+        tmp_path: Path) -> None:
+    # one AudioDecoder under both: the render's AudioReader (resampling, here to the same format) and
+    # the reference-audio AudioSource seek 1/2 s before sample 8 s + 123 and give the same bits
+    path = write_clip(tmp_path / "long.mp4", frames=250, fps=25, width=64, height=48, tone=Tone())
+    start, n = 8 * RATE + 123, 4800
+    with AudioReader(path, RATE, "stereo") as reader:
+        whole = reader.read(0, start + n)[:, start:]
+        assert reader.seeks == 0
+    with AudioReader(path, RATE, "stereo") as reader:
+        seeked = reader.read(start, n)
+        assert (reader.seeks, reader.padded) == (1, 0)
+    assert np.array_equal(seeked, whole)
+    with open_audio(path, reader="pyav") as source:
+        window = source.read(start, start + n)
+    # decoding began at the start of the 1024-sample AAC frame holding the seek target, 1/2 s back
+    assert (window.first, window.decoded_from) == (start, (start - RATE // 2) // 1024 * 1024)
+    assert np.array_equal(window.samples.T.astype(np.float32), whole)
 
 
 @pytest.mark.parametrize(("codec", "name"), [("h264", "rot.mp4"), ("prores", "rot.mov"), ("ffv1", "rot.mkv")])

@@ -30,11 +30,12 @@ SEEK_AHEAD_SECONDS = Fraction(3)
 SEEK_PREROLL_SECONDS = Fraction(1, 2)
 """Decode at least this much before the wanted sample after an audio seek.
 
-MDCT codecs (AAC, Vorbis, Opus) rebuild each frame from the previous one's overlap, and a seek lands on
-a packet boundary, so the first frames after it are not yet exact. 1/2 s is ≥ 2 AAC frames (2 × 1024
-samples) at every rate down to 4096 Hz — 1/4 s, which the splice's reader used, is under 2 frames
-below 8192 Hz (8 kHz AAC) — and well over Opus's 80 ms pre-roll (RFC 7845); with it a seeked read of a long AAC track is
-bit-identical to decoding from the start (``tests/test_audio_window.py``).
+After a seek an MDCT decoder (AAC, Vorbis, Opus) has lost the previous frame's overlap, so the first
+frame it returns is wrong. AAC-LC needs one 1024-sample frame of pre-roll (measured at 8 kHz: 1/50 s
+reads wrong samples; 1/4 s and 1/2 s read what a decode from the start does, bit for bit), HE-AAC
+frames are 2048 samples plus the SBR filterbank's delay (two of them at 16 kHz are 0.256 s, just over
+the 1/4 s the splice's reader used) and Opus asks for 80 ms (RFC 7845). 1/2 s covers each with room to
+spare, for half a second of decoding per seek (a seek saves everything before it).
 """
 
 
