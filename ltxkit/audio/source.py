@@ -20,10 +20,11 @@ origin, and :meth:`AudioSource.read` returns exactly the samples ``[start, stop)
   uses too. For MP4/MOV (a sample table gives every packet its exact timestamp) it seeks to
   :data:`ltxkit.frames.readers.SEEK_PREROLL_SECONDS` before the window, places the first decoded frame
   by its timestamp in samples and counts from there; the pre-roll lets the decoder's overlap state
-  settle, so the seek path is bit-identical to decoding from the start (tested). Other containers decode from the start:
-  Matroska stores millisecond timestamps (coarser than a sample) and FFmpeg's MP3/ADTS seeks estimate
-  the timestamp from the byte position, both of which would shift the window by up to a frame. MP4
-  tracks are also cut at the edit list's duration, dropping the encoder's end padding.
+  settle, so the seek path is bit-identical to decoding from the start (tested). Other containers
+  decode from the start: Matroska stores millisecond timestamps (coarser than a sample) and FFmpeg's
+  MP3/ADTS seeks estimate the timestamp from the byte position, both of which would shift the window
+  by up to a frame. MP4 tracks are also cut at the edit list's duration, dropping the encoder's end
+  padding.
 """
 
 from __future__ import annotations
