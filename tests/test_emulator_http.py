@@ -42,7 +42,7 @@ def body_routes() -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         emulator = Emulator(EmulatorConfig(api_keys=KEYS[:1]), Path(tmp))
         try:
-            return list(walk(list(emulator.app.app.routes), ""))  # type: ignore[attr-defined]
+            return list(walk(list(emulator.app.app.routes), ""))  # app: the FaultMiddleware around Starlette
         finally:
             emulator.store.close()
 
