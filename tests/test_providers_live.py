@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from ltxkit.cli import main
-from ltxkit.emulator.providers import UNSAFE_OUTPUT, UNSAFE_PROMPT, EmulatedProviders, providers_of
+from ltxkit.emulator.providers import UNSAFE_OUTPUT, UNSAFE_PROMPT, EmulatedProviders
 from ltxkit.emulator.providers.apex import ApexLimits
 from ltxkit.emulator.providers.common import RateLimiter, Window
 from ltxkit.emulator.providers.kubeez import KubeezLimits
@@ -74,7 +74,7 @@ def emu() -> Iterator[EmulatorHandle]:
 @pytest.fixture
 def apis(emu: EmulatorHandle) -> EmulatedProviders:
     """The emulated providers with windows wide enough for fast polling; a test narrows what it checks."""
-    apis = providers_of(emu.emulator)
+    apis = emu.emulator.providers
     apis.zsky.limits = ZSkyLimits(burst=WIDE)
     apis.apex.limits = ApexLimits(generation=WIDE, reads=WIDE, webhook_delays=(0.05, 0.05, 0.05))
     apis.zooop.limits = ZooopLimits(tasks=WIDE, quote=WIDE, uploads=WIDE, upload_polls=WIDE, me=WIDE)

@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 from ltxkit.cli._output import json_option, log
+from ltxkit.emulator.config import DEFAULT_BALANCE, DEFAULT_MAX_BODY_BYTES, DEFAULT_PHASE_SECONDS, DEFAULT_PORT, KEY_ENV
 from ltxkit.errors import InputError
+
+MB = 1024 * 1024
 
 FAULTS_HELP = """\b
 Fault SPEC (also the per-request header X-Emulator-Faults):
@@ -38,19 +41,21 @@ def _balance(value: str) -> Decimal:
 
 @click.command("serve", epilog=FAULTS_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
-@click.option("--key", "keys", multiple=True, envvar="LTXKIT_EMULATOR_KEY", show_envvar=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="0 picks a free port.")
+@click.option("--key", "keys", multiple=True, envvar=KEY_ENV, show_envvar=True,
               help="Accepted API key (repeatable). Without one a key is generated and printed once.")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Directory for jobs, balances and outputs (kept across restarts). Default: a temporary "
                    "directory removed on exit.")
 @click.option("--faults", default="", help="Faults to inject, see below.")
-@click.option("--balance", "balance", default="25.00", show_default=True, help="Starting balance per key, USD.")
-@click.option("--queued-seconds", type=click.FloatRange(0), default=0.2, show_default=True)
-@click.option("--running-seconds", type=click.FloatRange(0), default=0.2, show_default=True,
+@click.option("--balance", "balance", default=str(DEFAULT_BALANCE), show_default=True,
+              help="Starting balance per key, USD.")
+@click.option("--queued-seconds", type=click.FloatRange(0), default=DEFAULT_PHASE_SECONDS, show_default=True)
+@click.option("--running-seconds", type=click.FloatRange(0), default=DEFAULT_PHASE_SECONDS, show_default=True,
               help="Minimum time in 'running' (longer if rendering takes longer).")
-@click.option("--max-body-mb", type=click.FloatRange(0, min_open=True), default=64, show_default=True,
-              help="Request body limit (larger bodies get 413).")
+@click.option("--max-body-mb", type=click.FloatRange(0, min_open=True), default=DEFAULT_MAX_BODY_BYTES // MB,
+              show_default=True, help="Request body limit (larger bodies get 413).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @json_option
@@ -63,11 +68,11 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     providers' APIs are served under /zsky, /apex, /zooop and /kubeez on the same port.
     """
     from ltxkit.emulator.server import EmulatorConfig
-    from ltxkit.emulator.server import serve as run_server
+    from ltxkit.emulator.server import serve as run_server  # uvicorn: loaded only when serving
 
     config = EmulatorConfig(api_keys=keys, data_dir=data_dir, host=host, port=port, faults=faults,
                             starting_balance=_balance(balance), queued_seconds=queued_seconds,
-                            running_seconds=running_seconds, max_body_bytes=int(max_body_mb * 1024 * 1024),
+                            running_seconds=running_seconds, max_body_bytes=int(max_body_mb * MB),
                             log_level=log_level)
 
     def ready(base_url: str, generated_key: str | None) -> None:

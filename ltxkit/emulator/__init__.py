@@ -9,9 +9,11 @@ start frames and whose audio is the reference audio (see :mod:`ltxkit.emulator.g
 small plausible stand-in (:mod:`ltxkit.emulator.standins`).
 
 Modules: :mod:`~ltxkit.emulator.server` (``run_in_thread``, ``serve``, ``EmulatorConfig``),
-:mod:`~ltxkit.emulator.app` (routes, auth, idempotency, staging), :mod:`~ltxkit.emulator.runner`
-(lifecycle, input fetching), :mod:`~ltxkit.emulator.store` (SQLite), :mod:`~ltxkit.emulator.pricing`
-(``price_usd``), :mod:`~ltxkit.emulator.faults` (fault injection).
+:mod:`~ltxkit.emulator.app` (the ``Emulator``: media-jobs routes, idempotency, staging, and the state of
+every API), :mod:`~ltxkit.emulator.web` (the request steps every API shares: keys, bodies and their
+limits, rate windows, faults, error shapes), :mod:`~ltxkit.emulator.providers` (the seeds' other APIs,
+one module each), :mod:`~ltxkit.emulator.runner` (lifecycle, input fetching), :mod:`~ltxkit.emulator.store`
+(SQLite), :mod:`~ltxkit.emulator.pricing` (``price_usd``), :mod:`~ltxkit.emulator.faults` (fault injection).
 
 Fault injection (``ltxkit serve --faults SPEC``, ``EmulatorConfig(faults=SPEC)``, or per request with
 the header ``X-Emulator-Faults: SPEC``; full rules in :mod:`ltxkit.emulator.faults`)::

@@ -12,19 +12,15 @@ conversion is skipped so overlap frames stay lossless) and replaced by that URL 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import mimetypes
 import secrets
 import shutil
-import socket
-import struct
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -35,95 +31,39 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ltxkit import __version__
+from ltxkit._version import __version__
 from ltxkit.api_schema import TASKS, SchemaError, decode_inline, validate_task_input
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.faults import HEADER as FAULT_HEADER
-from ltxkit.emulator.faults import FaultBook, FaultBudget
+from ltxkit.emulator.faults import FaultBook
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
-from ltxkit.emulator.providers import provider_routes
+from ltxkit.emulator.providers import EmulatedProviders
+from ltxkit.emulator.providers.common import Backend
 from ltxkit.emulator.runner import Files, Runner
-from ltxkit.emulator.store import InsufficientBalance, JobRecord, Store, account_id, utc_now
+from ltxkit.emulator.store import InsufficientBalance, Store, StoredJob, utc_now
+from ltxkit.emulator.web import EXTENSIONS, FAULTS_SCOPE, Connections, Dialect, Http, Problem, fault_budget, take_fault
 from ltxkit.errors import InputError
 
 log = logging.getLogger("ltxkit.emulator")
 
 PRICE_MODEL = "ltxkit emulator stand-in prices (ltxkit.emulator.pricing.price_usd), not the service's"
-_EXTENSIONS = {
-    "image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/webp": "webp",
-    "audio/ogg": "ogg", "audio/opus": "opus", "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav",
-    "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/flac": "flac", "audio/x-flac": "flac", "audio/aac": "aac",
-    "audio/mp4": "m4a", "audio/webm": "webm",
-}
 _CONTENT_TYPES = {".obj": "model/obj", ".webp": "image/webp", ".opus": "audio/ogg", ".m4a": "audio/mp4"}
 
 
-class ApiProblem(Exception):
-    """An error answer: HTTP ``status`` with ``{"error": error, "details": details}``."""
-
-    def __init__(self, status: int, error: str, details: object = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.status, self.error, self.details, self.headers = status, error, details, headers
+MEDIA_JOBS = Dialect()  # the base words are media-jobs' own
 
 
-def problem_response(status: int, error: str, details: object = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "details": details}, status_code=status, headers=headers)
+def problem(status: int, text: str, details: object = None) -> Problem:
+    return MEDIA_JOBS.problem(status, text, details)
 
 
 def money(value: Decimal) -> float:
     """Dollars as a JSON number (exact decimal text in the database; cents-level floats on the wire)."""
     return float(value)
-
-
-class Connections:
-    """Closing a client's connection from inside a request (the drop/reset/truncate faults).
-
-    ASGI has no "hang up" message, so this finds uvicorn's protocol object for the request's client
-    address in the server state and closes its transport: ``close`` (FIN, after flushing what was
-    written) or ``reset`` (SO_LINGER 0, so the kernel sends RST).
-    """
-
-    def __init__(self) -> None:
-        self.server_state: Any = None  # uvicorn.server.ServerState, set by the server once created
-
-    def _protocol(self, scope: Scope) -> Any:
-        client = tuple(scope.get("client") or ())
-        connections: Iterable[Any] = getattr(self.server_state, "connections", ())
-        return next((p for p in list(connections) if tuple(getattr(p, "client", None) or ()) == client), None)
-
-    async def hang_up(self, scope: Scope, *, reset: bool) -> bool:
-        protocol = self._protocol(scope)
-        if protocol is None:
-            return False
-        transport = protocol.transport
-        if reset:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort()
-        else:
-            transport.close()
-        # Let uvicorn see connection_lost before the endpoint returns, so it does not answer 500.
-        for _ in range(200):
-            if protocol not in getattr(self.server_state, "connections", ()):
-                break
-            await asyncio.sleep(0.001)
-        return True
-
-
-class NoResponse(Response):
-    """What an endpoint returns after hanging up: nothing is sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        return None
 
 
 class TruncatedFileResponse(FileResponse):
@@ -177,24 +117,26 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig, data_dir: Path) -> None:
         self.config = config
-        self.keys = {account_id(k): k for k in config.resolve_keys()}
         self.files = Files(data_dir / "files")
         self.files.root.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir, config.starting_balance)
         self.faults = FaultBook(config.faults)
         self.connections = Connections()
+        self.http = Http(config.resolve_keys(), config.max_body_bytes, self.connections)
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
         self.runner: Runner | None = None
+        # /zsky, /apex, /zooop, /kubeez: the seeds' other APIs, on the same jobs, files and request steps
+        self.providers = EmulatedProviders(Backend(config, self.store, self.files, self.http, self.start))
         routes = [
             Route("/api/v1/media/jobs", self.create_job, methods=["POST"]),
             Route("/api/v1/media/jobs", self.get_job, methods=["GET"]),
             Route("/api/v1/balance", self.balance, methods=["GET"]),
             Route("/api/v1/health", self.health, methods=["GET"]),
             Route("/files/{job_id}/{name}", self.file, methods=["GET", "HEAD"]),
-            *provider_routes(self),  # /zsky, /apex, /zooop, /kubeez: the seeds' other APIs, same jobs and files
+            *(Mount(f"/{name}", routes=api.routes()) for name, api in self.providers.items()),
         ]
         starlette = Starlette(routes=routes, lifespan=self._lifespan, exception_handlers={
-            ApiProblem: self._problem, HTTPException: self._http_problem, Exception: self._crash})
+            Problem: self._problem, HTTPException: self._http_problem, Exception: self._crash})
         self.app: ASGIApp = FaultMiddleware(starlette, self)
 
     @contextlib.asynccontextmanager
@@ -211,33 +153,30 @@ class Emulator:
         finally:
             await self.runner.close()
 
-    # --- errors and auth ---------------------------------------------------------------------------
+    def start(self, job: StoredJob) -> None:
+        assert self.runner is not None, "the emulator's lifespan has not started"
+        self.runner.start(job)
 
-    @staticmethod
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        """Even a bug answers in the documented error shape (uvicorn still logs the traceback)."""
-        return problem_response(500, "internal error", type(exc).__name__)
+    def dialect(self, path: str) -> Dialect:
+        """The API answering ``path``: a provider under its prefix, else media-jobs (files included)."""
+        name = path.split("/", 2)[1] if path.startswith("/") else ""
+        return self.providers.get(name, MEDIA_JOBS)
+
+    # --- errors -----------------------------------------------------------------------------------
+
+    async def _crash(self, request: Request, exc: Exception) -> JSONResponse:
+        """Even a bug answers in the API's error shape (uvicorn still logs the traceback)."""
+        return self.dialect(request.url.path).problem(500, "internal error", type(exc).__name__).response()
 
     async def _problem(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiProblem)
-        return problem_response(exc.status, exc.error, exc.details, exc.headers)
+        assert isinstance(exc, Problem)
+        return exc.response()
 
     async def _http_problem(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         error = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
-        return problem_response(exc.status_code, error, f"{request.method} {request.url.path}",
-                                dict(exc.headers or {}))
-
-    def account(self, request: Request) -> str:
-        """The account of the request's API key (``Authorization: Bearer`` or ``x-api-key``), else 401."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        key = token.strip() if scheme.lower() == "bearer" and token.strip() else request.headers.get("x-api-key")
-        if not key:
-            raise ApiProblem(401, "missing API key", "send 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
-        for account, known in self.keys.items():
-            if hmac.compare_digest(known.encode(), key.encode()):
-                return account
-        raise ApiProblem(401, "invalid API key", "this key is not configured on the emulator")
+        return self.dialect(request.url.path).problem(exc.status_code, error, f"{request.method} {request.url.path}",
+                                                      dict(exc.headers or {})).response()
 
     # --- routes -----------------------------------------------------------------------------------
 
@@ -245,18 +184,18 @@ class Emulator:
         return JSONResponse({"status": "ok", "service": "ltxkit-emulator", "version": __version__, "time": utc_now()})
 
     async def balance(self, request: Request) -> Response:
-        account = self.account(request)
+        account = self.http.account(request, MEDIA_JOBS)
         return JSONResponse({"balanceUsd": money(self.store.balance(account)), "currency": "USD"})
 
     async def create_job(self, request: Request) -> Response:
-        account = self.account(request)
-        body = await self._json_body(request)
+        account = self.http.account(request, MEDIA_JOBS)
+        body = await self.http.json(request, MEDIA_JOBS)
         idempotency_key = self._idempotency_key(request, body)
         try:
             validated = validate_task_input(body.get("task"), body.get("input"))
         except SchemaError as exc:
             known_task = isinstance(body.get("task"), str) and body["task"] in TASKS
-            raise ApiProblem(400, "invalid input", [
+            raise problem(400, "invalid input", [
                 {"field": f"input.{p.field}" if p.field else ("input" if known_task else "task"), "message": p.message}
                 for p in exc.problems]) from exc
         body_hash = _body_hash(body)
@@ -274,12 +213,11 @@ class Emulator:
         balance = self.store.balance(account)
         if balance < price:
             raise self._insufficient(balance, price)
-        budget = _budget(request)
         job_id = "job_" + secrets.token_hex(12)
         now = utc_now()
-        job = JobRecord(
+        job = StoredJob(
             id=job_id, account=account, task=task, status="queued", effective=effective, adjustments=adjustments,
-            price=price, faults=[f for f in ("fail-job", "odd-status") if budget.take(f)],
+            price=price, faults=[f for f in ("fail-job", "odd-status") if take_fault(request, f)],
             estimated_seconds=self._estimate(task, effective), idempotency_key=idempotency_key, created_at=now,
             updated_at=now,
         )
@@ -297,13 +235,13 @@ class Emulator:
         return await self._submit_answer(request, job, balance, replay=False)
 
     async def get_job(self, request: Request) -> Response:
-        account = self.account(request)
+        account = self.http.account(request, MEDIA_JOBS)
         job_id = request.query_params.get("jobId")
         if not job_id:
-            raise ApiProblem(400, "missing jobId", "GET /api/v1/media/jobs?jobId=<id>")
+            raise problem(400, "missing jobId", "GET /api/v1/media/jobs?jobId=<id>")
         job = self.store.get_job(job_id)
         if job is None or job.account != account:
-            raise ApiProblem(404, "job not found", {"jobId": job_id})
+            raise problem(404, "job not found", {"jobId": job_id})
         base = str(request.base_url).rstrip("/")
         answer: dict[str, Any] = {
             "jobId": job.id,
@@ -326,44 +264,24 @@ class Emulator:
     async def file(self, request: Request) -> Response:
         path = self.files.path(request.path_params["job_id"], request.path_params["name"])
         if path is None:
-            raise ApiProblem(404, "file not found", request.url.path)
+            raise problem(404, "file not found", request.url.path)
         media_type = _CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if request.method == "GET" and _budget(request).take("truncate"):
+        if request.method == "GET" and take_fault(request, "truncate"):
             return TruncatedFileResponse(path, self.connections, media_type=media_type)
         return FileResponse(path, media_type=media_type)
 
     # --- helpers ----------------------------------------------------------------------------------
-
-    async def _json_body(self, request: Request) -> dict[str, Any]:
-        limit = self.config.max_body_bytes
-        too_large = ApiProblem(413, "request body too large", f"the limit is {limit} bytes")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        try:
-            body = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurd nesting
-            raise ApiProblem(400, "malformed JSON body", str(exc) or type(exc).__name__) from exc
-        if not isinstance(body, dict):
-            raise ApiProblem(400, "malformed JSON body", "the body must be a JSON object {task, input}")
-        return body
 
     @staticmethod
     def _idempotency_key(request: Request, body: dict[str, Any]) -> str | None:
         header = request.headers.get("x-idempotency-key")
         in_body = body.get("idempotencyKey")
         if in_body is not None and (not isinstance(in_body, str) or not in_body.strip()):
-            raise ApiProblem(400, "invalid idempotencyKey", "idempotencyKey must be a non-empty string")
+            raise problem(400, "invalid idempotencyKey", "idempotencyKey must be a non-empty string")
         if header is not None and not header.strip():
-            raise ApiProblem(400, "invalid X-Idempotency-Key", "the header must not be empty")
+            raise problem(400, "invalid X-Idempotency-Key", "the header must not be empty")
         if header is not None and in_body is not None and header != in_body:
-            raise ApiProblem(400, "conflicting idempotency keys", {
+            raise problem(400, "conflicting idempotency keys", {
                 "X-Idempotency-Key": header, "idempotencyKey": in_body,
                 "hint": "send one key, or the same key in both places"})
         return header if header is not None else in_body
@@ -371,16 +289,16 @@ class Emulator:
     async def _replay(self, request: Request, account: str, key: str, body_hash: str, stored_hash: str,
                       job_id: str) -> Response:
         if stored_hash != body_hash:
-            raise ApiProblem(409, "idempotency key reused with a different request", {
+            raise problem(409, "idempotency key reused with a different request", {
                 "idempotencyKey": key, "jobId": job_id,
                 "hint": "an idempotency key names one request; use a new key for a different body"})
         job = self.store.get_job(job_id)
         assert job is not None
         return await self._submit_answer(request, job, self.store.balance(account), replay=True)
 
-    async def _submit_answer(self, request: Request, job: JobRecord, balance: Decimal, *, replay: bool) -> Response:
-        if _budget(request).take("drop-create") and await self.connections.hang_up(request.scope, reset=False):
-            return NoResponse()
+    async def _submit_answer(self, request: Request, job: StoredJob, balance: Decimal, *, replay: bool) -> Response:
+        if (gone := await self.http.dropped(request)) is not None:
+            return gone
         return JSONResponse({
             "jobId": job.id,
             "externalJobId": job.id,
@@ -397,8 +315,8 @@ class Emulator:
         })
 
     @staticmethod
-    def _insufficient(balance: Decimal, price: Decimal) -> ApiProblem:
-        return ApiProblem(402, "insufficient balance", {"balanceUsd": money(balance), "requiredUsd": money(price)})
+    def _insufficient(balance: Decimal, price: Decimal) -> Problem:
+        return problem(402, "insufficient balance", {"balanceUsd": money(balance), "requiredUsd": money(price)})
 
     def _estimate(self, task: str, effective: dict[str, Any]) -> float:
         """Rough seconds to completion: the lifecycle phases plus a guess at the render time."""
@@ -408,7 +326,7 @@ class Emulator:
             work = plan.output_frames * plan.width * plan.height * 15e-9
         return round(self.config.queued_seconds + self.config.running_seconds + work, 3)
 
-    def _stage_inline(self, job: JobRecord, base: str) -> list[str]:
+    def _stage_inline(self, job: StoredJob, base: str) -> list[str]:
         """Write inline ``{dataBase64, mimeType}`` inputs as files; put their URLs in the effective input."""
         notes = []
         for name, value in list(job.effective.items()):
@@ -418,7 +336,7 @@ class Emulator:
             for i, item in enumerate(items):
                 if isinstance(item, dict) and isinstance(item.get("dataBase64"), str):
                     mime, label = str(item.get("mimeType")), f"{name}[{i}]" if is_list else name
-                    file_name = f"input-{name}{f'-{i}' if is_list else ''}.{_EXTENSIONS.get(mime, 'bin')}"
+                    file_name = f"input-{name}{f'-{i}' if is_list else ''}.{EXTENSIONS.get(mime, 'bin')}"
                     path = self.files.job_dir(job.id) / file_name
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(decode_inline(item["dataBase64"]))
@@ -440,12 +358,6 @@ def _body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _budget(request: Request) -> FaultBudget:
-    budget = request.scope.get("ltxkit.faults")
-    assert isinstance(budget, FaultBudget)
-    return budget
-
-
 class FaultMiddleware:
     """Outermost layer: picks the request's fault budget and applies reset / 429 / 503 first."""
 
@@ -457,13 +369,13 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = Headers(scope=scope).get(FAULT_HEADER)
+        dialect = self.emulator.dialect(scope["path"])
         try:
-            budget = self.emulator.faults.budget_for(header)
+            budget = self.emulator.faults.budget_for(Headers(scope=scope).get(FAULT_HEADER))
         except InputError as exc:
-            await problem_response(400, "invalid X-Emulator-Faults header", str(exc))(scope, receive, send)
+            await dialect.problem(400, "invalid X-Emulator-Faults header", str(exc)).response()(scope, receive, send)
             return
-        scope["ltxkit.faults"] = budget
+        scope[FAULTS_SCOPE] = budget
         record = RequestRecord(scope["method"], scope["path"])
         self.emulator.requests.append(record)
 
@@ -472,16 +384,15 @@ class FaultMiddleware:
                 record.status = message["status"]
             await send(message)
 
-        await self._faulty(scope, receive, recording_send, budget)
+        await self._faulty(scope, receive, recording_send, dialect)
 
-    async def _faulty(self, scope: Scope, receive: Receive, send: Send, budget: FaultBudget) -> None:
+    async def _faulty(self, scope: Scope, receive: Receive, send: Send, dialect: Dialect) -> None:
+        budget = fault_budget(scope)
         if scope["path"] != "/api/v1/health":
             if budget.take("reset") and await self.emulator.connections.hang_up(scope, reset=True):
                 return
-            for status, error in ((429, "rate limited"), (503, "service unavailable")):
+            for status in (429, 503):
                 if budget.take(str(status)):
-                    response = problem_response(status, error, f"emulated fault {status}; retry after "
-                                                f"{budget.retry_after} s", {"Retry-After": str(budget.retry_after)})
-                    await response(scope, receive, send)
+                    await dialect.fault(status, budget.retry_after).response()(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -11,9 +11,11 @@ from pathlib import Path
 from ltxkit.emulator.faults import parse_faults
 from ltxkit.errors import InputError
 
+# What ``ltxkit serve`` starts with (``EmulatorConfig`` itself binds port 0: tests want any free port).
 DEFAULT_PORT = 8787
 DEFAULT_BALANCE = Decimal("25.00")
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_PHASE_SECONDS = 0.2  # time in "queued", and at least in "running"
 KEY_ENV = "LTXKIT_EMULATOR_KEY"
 
 
@@ -35,8 +37,8 @@ class EmulatorConfig:
     data_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0
-    queued_seconds: float = 0.2
-    running_seconds: float = 0.2
+    queued_seconds: float = DEFAULT_PHASE_SECONDS
+    running_seconds: float = DEFAULT_PHASE_SECONDS
     starting_balance: Decimal = DEFAULT_BALANCE
     faults: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

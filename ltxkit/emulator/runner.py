@@ -29,7 +29,7 @@ from PIL import Image
 from ltxkit.api_schema import AUDIO_FIELDS, FINAL_FRAME_FIELDS, START_FRAME_FIELDS, pick_field
 from ltxkit.emulator import generate, standins
 from ltxkit.emulator.pricing import quality_kbps, speech_seconds
-from ltxkit.emulator.store import JobRecord, Store
+from ltxkit.emulator.store import Store, StoredJob
 from ltxkit.errors import LtxkitError, MediaError
 from ltxkit.timing import format_fps, parse_fps
 
@@ -114,7 +114,7 @@ class Runner:
         self._fetcher = Fetcher(files, self._client)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, job: JobRecord) -> None:
+    def start(self, job: StoredJob) -> None:
         task = asyncio.get_running_loop().create_task(self._lifecycle(job), name=f"job-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -127,7 +127,7 @@ class Runner:
         await self._client.aclose()
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
 
-    async def _lifecycle(self, job: JobRecord) -> None:
+    async def _lifecycle(self, job: StoredJob) -> None:
         odd = "odd-status" in job.faults
         loop = asyncio.get_running_loop()
         if job.status == "queued":
@@ -171,7 +171,7 @@ class Runner:
                 shutil.rmtree(self.files.job_dir(job.id) / "work")
         self.store.finish(job, outputs=outputs, upstream=payload, error=error)
 
-    async def _inputs(self, job: JobRecord) -> dict[str, Path | list[Path]]:
+    async def _inputs(self, job: StoredJob) -> dict[str, Path | list[Path]]:
         """Fetch the media a task really reads (stand-ins read nothing)."""
         inp, work = job.effective, self.files.job_dir(job.id) / "work"
         found: dict[str, Path | list[Path]] = {}
@@ -195,7 +195,7 @@ class Runner:
                 found["source"] = local
         return found
 
-    def _execute(self, job: JobRecord, inputs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    def _execute(self, job: StoredJob, inputs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         """The CPU part of a job (worker thread): write the outputs, describe them."""
         out_dir = self.files.job_dir(job.id)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -211,7 +211,7 @@ class Runner:
         return [i["name"] for i in infos], {"outputs": infos, "notes": notes}
 
 
-def _video_generate(job: JobRecord, inputs: dict[str, Any], out_dir: Path,
+def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
                     crf: int) -> tuple[list[dict[str, Any]], list[str]]:
     plan = generate.plan_video(job.effective)
     notes: list[str] = []
@@ -236,7 +236,7 @@ def _video_generate(job: JobRecord, inputs: dict[str, Any], out_dir: Path,
     return [info], notes
 
 
-def _video_combine(job: JobRecord, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming ``overlapFrames`` from each later head."""
     from ltxkit.frames.concat import concat_clips
     from ltxkit.frames.probe import probe
@@ -257,7 +257,7 @@ def _video_combine(job: JobRecord, inputs: dict[str, Any], out_dir: Path) -> tup
     return [info], list(result.warnings)
 
 
-def _image(job: JobRecord, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _image(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     inp = job.effective
     width, height = int(inp.get("width") or 1024), int(inp.get("height") or 1024)
     notes: list[str] = []
@@ -272,7 +272,7 @@ def _image(job: JobRecord, inputs: dict[str, Any], out_dir: Path) -> tuple[list[
     return [info], notes
 
 
-def _standin(job: JobRecord, out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _standin(job: StoredJob, out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     inp = job.effective
     given = inp.get("seed")
     seed = given if isinstance(given, int) else standins.text_seed(job.id)

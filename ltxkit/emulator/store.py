@@ -54,7 +54,9 @@ class InsufficientBalance(Exception):
 
 
 @dataclass
-class JobRecord:
+class StoredJob:
+    """One job as the emulator's database holds it (the client's own record is ``ltxkit.jobs`` business)."""
+
     id: str
     account: str
     task: str
@@ -111,7 +113,7 @@ class Store:
                                    (account, key)).fetchone()
         return None if row is None else (row["body_hash"], row["job_id"])
 
-    def create_job(self, job: JobRecord, body_hash: str | None) -> Decimal:
+    def create_job(self, job: StoredJob, body_hash: str | None) -> Decimal:
         """Charge ``job.price``, insert the job and its idempotency key atomically; return the new balance."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -138,24 +140,24 @@ class Store:
                 raise
         return balance
 
-    def get_job(self, job_id: str) -> JobRecord | None:
+    def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _record(row)
 
-    def unfinished_jobs(self) -> list[JobRecord]:
+    def unfinished_jobs(self) -> list[StoredJob]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM jobs WHERE status NOT IN ('completed', 'failed') "
                                     "ORDER BY created_at").fetchall()
         return [_record(r) for r in rows]
 
-    def set_status(self, job: JobRecord, status: str) -> None:
+    def set_status(self, job: StoredJob, status: str) -> None:
         job.status, job.updated_at = status, utc_now()
         with self._lock:
             self._db.execute("UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?",
                              (status, job.updated_at, job.id))
 
-    def finish(self, job: JobRecord, *, outputs: list[str], upstream: dict[str, Any], error: str | None) -> None:
+    def finish(self, job: StoredJob, *, outputs: list[str], upstream: dict[str, Any], error: str | None) -> None:
         """Record the terminal state; a failed job's charge goes back to its account (once)."""
         job.status = "failed" if error is not None else "completed"
         job.outputs, job.upstream, job.error = outputs, upstream, error
@@ -179,8 +181,8 @@ class Store:
                 raise
 
 
-def _record(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
+def _record(row: sqlite3.Row) -> StoredJob:
+    return StoredJob(
         id=row["id"], account=row["account"], task=row["task"], status=row["status"],
         effective=json.loads(row["effective"]),
         adjustments=json.loads(row["adjustments"]), price=Decimal(row["price"]), faults=json.loads(row["faults"]),

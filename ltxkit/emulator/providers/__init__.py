@@ -2,54 +2,43 @@
 
 Each is mounted under its own prefix (``/zsky``, ``/apex``, ``/zooop``, ``/kubeez``), so one
 ``ltxkit serve`` answers them all: a client of ZSky uses ``LTXKIT_API_BASE=http://127.0.0.1:8787/zsky``.
-They share the emulator's keys, store, runner, files and fault injection (see
-:mod:`~ltxkit.emulator.providers.common`), and each follows its seed: paths, auth header, body and error
-shapes, status words, rate-limit windows and headers, money model. Limits are attributes of the
-provider objects (``providers_of(emulator).apex.limits``) so tests can shrink them.
+They share the emulator's keys, store, runner, files and request steps (see
+:mod:`~ltxkit.emulator.providers.common` and :mod:`~ltxkit.emulator.web`), and each follows its seed:
+paths, auth header, body and error shapes, status words, rate-limit windows and headers, money model.
+
+Every module of this package that sets ``API`` (a :class:`ProviderApi` subclass) is a provider: adding
+one is adding its module. Limits are attributes of the provider objects, which live on the emulator
+(``emulator.providers.apex.limits``), so tests can shrink them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
+import importlib
+import pkgutil
 
-from starlette.routing import BaseRoute, Mount
+from ltxkit.emulator.providers.common import UNSAFE_OUTPUT, UNSAFE_PROMPT, Backend, ProviderApi
 
-from ltxkit.emulator.providers.apex import ApexApi
-from ltxkit.emulator.providers.common import UNSAFE_OUTPUT, UNSAFE_PROMPT, Backend
-from ltxkit.emulator.providers.kubeez import KubeezApi
-from ltxkit.emulator.providers.zooop import ZooopApi
-from ltxkit.emulator.providers.zsky import ZSkyApi
-
-if TYPE_CHECKING:
-    from ltxkit.emulator.app import Emulator
-
-__all__ = ["UNSAFE_OUTPUT", "UNSAFE_PROMPT", "EmulatedProviders", "provider_routes", "providers_of"]
+__all__ = ["UNSAFE_OUTPUT", "UNSAFE_PROMPT", "EmulatedProviders", "provider_classes"]
 
 
-@dataclass
-class EmulatedProviders:
-    zsky: ZSkyApi
-    apex: ApexApi
-    zooop: ZooopApi
-    kubeez: KubeezApi
-
-    def mounts(self) -> list[BaseRoute]:
-        return [Mount(f"/{name}", routes=api.routes()) for name, api in vars(self).items()]
-
-
-_STATE: WeakKeyDictionary[Emulator, EmulatedProviders] = WeakKeyDictionary()
+def provider_classes() -> list[type[ProviderApi]]:
+    """The ``API`` class of every provider module here, by name."""
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        api = getattr(importlib.import_module(f"{__name__}.{module.name}"), "API", None)
+        if isinstance(api, type) and issubclass(api, ProviderApi):
+            found.append(api)
+    return sorted(found, key=lambda api: api.name)
 
 
-def provider_routes(emulator: Emulator) -> list[BaseRoute]:
-    """The provider mounts for ``emulator``'s Starlette routes (what ``Emulator.__init__`` adds)."""
-    backend = Backend(emulator)
-    providers = EmulatedProviders(ZSkyApi(backend), ApexApi(backend), ZooopApi(backend), KubeezApi(backend))
-    _STATE[emulator] = providers
-    return providers.mounts()
+class EmulatedProviders(dict[str, ProviderApi]):
+    """One emulator's provider APIs by name; ``providers.zsky`` reads ``providers["zsky"]``."""
 
+    def __init__(self, backend: Backend) -> None:
+        super().__init__((api.name, api(backend)) for api in provider_classes())
 
-def providers_of(emulator: Emulator) -> EmulatedProviders:
-    """The state behind ``emulator``'s provider routes: limits, counters, webhook deliveries."""
-    return _STATE[emulator]
+    def __getattr__(self, name: str) -> ProviderApi:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ltxkit.emulator.providers.common import (
-    Backend,
-    ProviderError,
-    RateLimiter,
-    Window,
-    frames_for,
-    meta,
-    phase,
-    seconds_text,
-    sized,
-    video_input,
-)
-from ltxkit.emulator.store import JobRecord
+from ltxkit.emulator.providers.common import Backend, ProviderApi, frames_for, meta, phase, sized, video_input
+from ltxkit.emulator.store import StoredJob
+from ltxkit.emulator.web import BEARER, Allowance, Problem, Window, status_code_name
 
 NAME = "apex"
 PRICES = {"image": 10, "video": 250, "text2video": 250, "b-roll": 150}
@@ -60,19 +50,27 @@ class ApexLimits:
     webhook_delays: tuple[float, ...] = (10.0, 60.0, 300.0)
 
 
-def error(status: int, text: str, code: str) -> ProviderError:
-    return ProviderError(status, {"error": text, "code": code})
+def error(status: int, text: str, code: str, headers: Mapping[str, str] | None = None) -> Problem:
+    return Problem(status, {"error": text, "code": code}, headers)
 
 
-def bad(text: str) -> ProviderError:
+def bad(text: str) -> Problem:
     return error(400, text, "BAD_REQUEST")
 
 
-class ApexApi:
+def rate_headers(allowance: Allowance) -> dict[str, str]:
+    """The ``X-RateLimit-*`` headers every answer to a known key carries (reset: Unix seconds)."""
+    return {"X-RateLimit-Limit": str(allowance.limit), "X-RateLimit-Remaining": str(allowance.remaining),
+            "X-RateLimit-Reset": str(math.ceil(time.time() + allowance.reset_in))}
+
+
+class ApexApi(ProviderApi):
+    name = NAME
+    key_headers = (BEARER,)
+
     def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.limits = ApexLimits()
-        self.rate = RateLimiter()
+        super().__init__(backend)
+        self.limits: ApexLimits = ApexLimits()
         self.charges: dict[str, dict[str, int]] = {}  # account -> job id -> credits
         self.webhooks: dict[str, str] = {}
         self.deliveries: list[dict[str, Any]] = []  # every webhook attempt: url, event, status
@@ -86,46 +84,52 @@ class ApexApi:
                 Route("/api/usage", self._endpoint("reads", self.usage), methods=["GET"]),
                 Route("/api/settings", self._endpoint("reads", self.settings), methods=["PATCH"])]
 
-    # ---- auth, rate limits, headers ------------------------------------------------------------------
+    # ---- error words, auth, rate limits, headers ---------------------------------------------------
+
+    def problem(self, status: int, text: str, details: object = None,
+                headers: Mapping[str, str] | None = None) -> Problem:
+        text = text if details is None else f"{text}: {details}"
+        code = "RATE_LIMITED" if status == 429 else status_code_name(status).upper()
+        return Problem(status, {"error": text, "code": code}, headers)
+
+
+    def too_large(self, limit: int) -> Problem:
+        return bad(f"Request body larger than {limit} bytes")
+
+    def unauthorized(self, request: Request, given: bool) -> Problem:
+        return error(401, "Missing or invalid API key", "UNAUTHORIZED")
+
+    def rate_limited(self, bucket: str, allowance: Allowance) -> Problem:
+        return error(429, "Too many requests", "RATE_LIMITED",
+                     {**rate_headers(allowance), "Retry-After": allowance.retry_after})
 
     def _endpoint(self, bucket: str,
                   handler: Callable[[Request, str], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """Authenticate and count in ``bucket`` (429 when full), then answer with the window's headers."""
         async def endpoint(request: Request) -> Response:
-            account = self.backend.account(self.backend.bearer(request))
-            if account is None:
-                return JSONResponse({"error": "Missing or invalid API key", "code": "UNAUTHORIZED"}, status_code=401)
-            window = getattr(self.limits, bucket)
-            allowance = self.rate.take(account, bucket, window)
-            headers = {"X-RateLimit-Limit": str(allowance.limit), "X-RateLimit-Remaining": str(allowance.remaining),
-                       "X-RateLimit-Reset": str(math.ceil(time.time() + allowance.reset_in))}
-            if not allowance.allowed:
-                headers["Retry-After"] = seconds_text(allowance.reset_in)
-                return JSONResponse({"error": "Too many requests", "code": "RATE_LIMITED"}, status_code=429,
-                                    headers=headers)
+            account = self.account(request)
+            allowance = self.admit(account, bucket)
             try:
                 response = await handler(request, account)
-            except ProviderError as exc:
-                response = JSONResponse(exc.body, status_code=exc.status)
-            response.headers.update(headers)
+            except Problem as exc:
+                response = exc.response()
+            response.headers.update(rate_headers(allowance))
             return response
 
         return endpoint
-
-    async def _body(self, request: Request) -> dict[str, Any]:
-        return await self.backend.json(request, bad, lambda n: bad(f"Request body larger than {n} bytes"))
 
     # ---- generation ---------------------------------------------------------------------------------
 
     def credits(self, account: str) -> int:
         """Starting credits minus what unfailed jobs cost (a failed job's credits come back)."""
-        store = self.backend.emulator.store
+        store = self.backend.store
         spent = sum(c for job_id, c in self.charges.get(account, {}).items()
                     if (job := store.get_job(job_id)) is None or job.status != "failed")
         return self.limits.starting_credits - spent
 
     def _generator(self, kind: str) -> Callable[[Request, str], Awaitable[Response]]:
         async def generate(request: Request, account: str) -> Response:
-            body = await self._body(request)
+            body = await self.json(request)
             task, effective, options = self._input(kind, body)
             price = PRICES[kind]
             if self.credits(account) < price:
@@ -135,7 +139,7 @@ class ApexApi:
             self.charges.setdefault(account, {})[job.id] = price
             if account in self.webhooks:
                 self._spawn(self._notify(job.id, account, self.backend.base(request)))
-            if (gone := await self.backend.dropped(request)) is not None:
+            if (gone := await self.dropped(request)) is not None:
                 return gone
             noun = "Image" if kind == "image" else "Video"
             return JSONResponse({"data": {"jobId": job.id, "status": "queued",
@@ -185,7 +189,7 @@ class ApexApi:
 
     # ---- reads --------------------------------------------------------------------------------------
 
-    def _job_json(self, request: Request, job: JobRecord) -> dict[str, Any]:
+    def _job_json(self, request: Request, job: StoredJob) -> dict[str, Any]:
         info = meta(job)
         state = {"running": "processing"}.get(phase(job), phase(job))
         answer: dict[str, Any] = {"jobId": job.id, "type": info.get("kind"), "status": state,
@@ -211,7 +215,7 @@ class ApexApi:
         return JSONResponse({"data": self._job_json(request, job)})
 
     async def usage(self, request: Request, account: str) -> Response:
-        store = self.backend.emulator.store
+        store = self.backend.store
         used: dict[str, int] = {}
         for job_id in self.charges.get(account, {}):
             job = store.get_job(job_id)
@@ -221,7 +225,7 @@ class ApexApi:
         return JSONResponse({"data": {"credits": self.credits(account), "used": used, "plan": "enterprise"}})
 
     async def settings(self, request: Request, account: str) -> Response:
-        body = await self._body(request)
+        body = await self.json(request)
         url = body.get("webhookUrl")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise bad("webhookUrl must be an HTTPS URL")
@@ -237,7 +241,7 @@ class ApexApi:
 
     async def _notify(self, job_id: str, account: str, base: str) -> None:
         """Wait for the job to end, then POST the documented event, retrying after each delay."""
-        store = self.backend.emulator.store
+        store = self.backend.store
         while (job := store.get_job(job_id)) is not None and not job.terminal:
             await asyncio.sleep(0.02)
         if job is None:
@@ -264,3 +268,6 @@ class ApexApi:
                 self.deliveries.append({"url": self.webhooks[account], "event": event, "status": status})
                 if 200 <= status < 300:
                     return
+
+
+API = ApexApi

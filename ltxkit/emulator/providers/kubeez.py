@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,22 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ltxkit.emulator.providers.common import (
-    EXTENSIONS,
-    Backend,
-    ProviderError,
-    RateLimiter,
-    Window,
-    answers_errors,
-    frames_for,
-    kind_of,
-    meta,
-    phase,
-    seconds_text,
-    sized,
-    video_input,
-)
-from ltxkit.emulator.store import JobRecord
+from ltxkit.emulator.providers.common import Backend, ProviderApi, frames_for, kind_of, meta, phase, sized, video_input
+from ltxkit.emulator.store import StoredJob
+from ltxkit.emulator.web import BEARER, EXTENSIONS, X_API_KEY, Allowance, Problem, Window, status_code_name
 
 NAME = "kubeez"
 TASK_PREFIX = "veo-task-"
@@ -73,11 +61,11 @@ class KubeezLimits:
     starting_credits: int = 5000
 
 
-def error(status: int, code: str, message: str, **extra: Any) -> ProviderError:
-    return ProviderError(status, {"error": code, "message": message, **extra})
+def error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Problem:
+    return Problem(status, {"error": code, "message": message, **extra}, headers)
 
 
-def invalid(message: str) -> ProviderError:
+def invalid(message: str) -> Problem:
     return error(400, "invalid_request", message)
 
 
@@ -96,33 +84,43 @@ def multipart_files(content_type: str, body: bytes) -> dict[str, tuple[str, byte
     return files
 
 
-class KubeezApi:
+class KubeezApi(ProviderApi):
+    name = NAME
+    key_headers = (X_API_KEY, BEARER)
+
     def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.limits = KubeezLimits()
-        self.rate = RateLimiter()
+        super().__init__(backend)
+        self.limits: KubeezLimits = KubeezLimits()
         self.charges: dict[str, int] = {}
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(path, answers_errors(endpoint), methods=[method]) for path, method, endpoint in (
+        return [Route(path, endpoint, methods=[method]) for path, method, endpoint in (
             ("/health", "GET", self.health), ("/docs/models.json", "GET", self.catalog),
             ("/v1/models", "GET", self.models), ("/v1/balance", "GET", self.balance),
             ("/v1/upload/media", "POST", self.upload), ("/v1/generate/media", "POST", self.generate),
             ("/v1/generate/media/extend", "POST", self.extend), ("/v1/generate/media/{job_id}", "GET", self.status))]
 
-    def account(self, request: Request, bucket: str) -> str:
-        account = self.backend.account(request.headers.get("x-api-key") or self.backend.bearer(request))
-        if account is None:
-            raise error(401, "unauthorized", "missing or invalid API key (X-API-Key or Authorization: Bearer)")
-        allowance = self.rate.take(account, bucket, getattr(self.limits, bucket))
-        if not allowance.allowed:
-            wait = seconds_text(allowance.reset_in)
-            raise ProviderError(429, {"error": "rate_limit_exceeded", "message": f"too many {bucket} requests",
-                                      "retry_after": float(wait)}, {"Retry-After": wait})
-        return account
+    # ---- error words --------------------------------------------------------------------------------
+
+    def problem(self, status: int, text: str, details: object = None,
+                headers: Mapping[str, str] | None = None) -> Problem:
+        code = {400: "invalid_request", 429: "rate_limit_exceeded"}.get(status) or status_code_name(status)
+        return error(status, code, text if details is None else f"{text}: {details}", headers)
+
+
+    def too_large(self, limit: int) -> Problem:
+        return invalid(f"body larger than {limit} bytes")
+
+    def unauthorized(self, request: Request, given: bool) -> Problem:
+        return error(401, "unauthorized", "missing or invalid API key (X-API-Key or Authorization: Bearer)")
+
+    def rate_limited(self, bucket: str, allowance: Allowance) -> Problem:
+        wait = allowance.retry_after
+        return error(429, "rate_limit_exceeded", f"too many {bucket} requests", {"Retry-After": wait},
+                     retry_after=float(wait))
 
     def credits(self, account: str) -> int:
-        store = self.backend.emulator.store
+        store = self.backend.store
         return self.limits.starting_credits - sum(c for job_id, c in self.charges.items()
                                                   if (job := store.get_job(job_id)) and job.account == account)
 
@@ -148,7 +146,7 @@ class KubeezApi:
 
     async def upload(self, request: Request) -> Response:
         self.account(request, "uploads")
-        body = await self.backend.body(request, lambda n: error(413, "file_too_large", f"uploads are limited to "
+        body = await self.body(request, lambda n: error(413, "file_too_large", f"uploads are limited to "
                                                                                        f"{n} bytes"))
         upload = multipart_files(request.headers.get("content-type", ""), body).get("file")
         if upload is None:
@@ -191,7 +189,7 @@ class KubeezApi:
 
     async def generate(self, request: Request) -> Response:
         account = self.account(request, "generate")
-        body = await self.backend.json(request, invalid, lambda n: invalid(f"body larger than {n} bytes"))
+        body = await self.json(request)
         model = BY_ID.get(str(body.get("model")))
         if model is None:
             raise error(404 if body.get("model") else 400, "model_not_found" if body.get("model") else "missing_model",
@@ -227,13 +225,13 @@ class KubeezApi:
         job = self.backend.create(request, account=account, provider=NAME, task=task, effective=effective,
                                   job_id=job_id, options={"model": model["model_id"], **options})
         self.charges[job.id] = credits
-        if (gone := await self.backend.dropped(request)) is not None:
+        if (gone := await self.dropped(request)) is not None:
             return gone
         return JSONResponse({"generation_id": job.id, "status": "queued", **(extra or {})})
 
     async def extend(self, request: Request) -> Response:
         account = self.account(request, "generate")
-        body = await self.backend.json(request, invalid, lambda n: invalid(f"body larger than {n} bytes"))
+        body = await self.json(request)
         task_id, prompt = body.get("source_task_id"), body.get("prompt")
         if not isinstance(task_id, str) or not task_id:
             raise error(400, "missing_source_task_id", "source_task_id is required")
@@ -261,7 +259,7 @@ class KubeezApi:
                                                        "estimated_cost_credits": EXTEND_PRICES[tier]})
 
     @staticmethod
-    def _task_id(job: JobRecord) -> str | None:
+    def _task_id(job: StoredJob) -> str | None:
         """The ``source_task_id`` of an extendable generation: completed Veo 3.1, not an extend, not 1080p."""
         info = meta(job)
         if job.status != "completed" or not str(info.get("model", "")).startswith("veo-3.1") \
@@ -286,3 +284,6 @@ class KubeezApi:
         if state == "failed":
             answer["error"] = job.error or "generation failed"
         return JSONResponse(answer)
+
+
+API = KubeezApi

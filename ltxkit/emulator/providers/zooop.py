@@ -21,6 +21,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,22 +30,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ltxkit.emulator.providers.common import (
-    EXTENSIONS,
     Backend,
-    ProviderError,
-    RateLimiter,
-    Window,
-    answers_errors,
+    ProviderApi,
     frames_for,
     kind_of,
     meta,
     phase,
     refused,
-    seconds_text,
     sized,
     video_input,
 )
-from ltxkit.emulator.store import JobRecord
+from ltxkit.emulator.store import StoredJob
+from ltxkit.emulator.web import BEARER, EXTENSIONS, Allowance, Problem, Window, status_code_name
 
 NAME = "zooop"
 CREDITS_PER_SECOND = 8
@@ -106,11 +103,12 @@ class ZooopLimits:
     daily_credit_cap: int | None = None
 
 
-def error(status: int, message: str, code: str, kind: str = "invalid_request_error", **extra: Any) -> ProviderError:
-    return ProviderError(status, {"error": {"message": message, "type": kind, "code": code, **extra}})
+def error(status: int, message: str, code: str, kind: str = "invalid_request_error",
+          headers: Mapping[str, str] | None = None, **extra: Any) -> Problem:
+    return Problem(status, {"error": {"message": message, "type": kind, "code": code, **extra}}, headers)
 
 
-def invalid(message: str, **extra: Any) -> ProviderError:
+def invalid(message: str, **extra: Any) -> Problem:
     return error(400, message, "invalid_payload", **extra)
 
 
@@ -122,41 +120,44 @@ class UploadRecord:
     ready_at: float
 
 
-class ZooopApi:
+class ZooopApi(ProviderApi):
+    name = NAME
+    key_headers = (BEARER,)
+
     def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.limits = ZooopLimits()
-        self.rate = RateLimiter()
+        super().__init__(backend)
+        self.limits: ZooopLimits = ZooopLimits()
         self.charges: dict[str, dict[str, int]] = {}
         self.uploads: dict[str, UploadRecord] = {}
-        self.waiting: deque[JobRecord] = deque()
+        self.waiting: deque[StoredJob] = deque()
         self.running: dict[str, list[str]] = {}
         self._drainer: asyncio.Task[None] | None = None
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(path, answers_errors(endpoint), methods=[method]) for path, method, endpoint in (
+        return [Route(path, endpoint, methods=[method]) for path, method, endpoint in (
             ("/v1/me", "GET", self.me), ("/v1/models", "GET", self.models), ("/v1/quote", "POST", self.quote),
             ("/v1/tasks", "POST", self.submit), ("/v1/tasks/{task_id}", "GET", self.task),
             ("/v1/uploads", "POST", self.upload), ("/v1/uploads/{upload_id}", "GET", self.upload_status))]
 
-    # ---- auth and limits ----------------------------------------------------------------------------
+    # ---- error words --------------------------------------------------------------------------------
 
-    def account(self, request: Request, bucket: str | None = None) -> str:
-        token = self.backend.bearer(request)
-        account = self.backend.account(token)
-        if account is None:
-            raise error(401, "Missing or invalid token" if token else "Missing token",
-                        "invalid_token" if token else "missing_token", "authentication_error")
-        if bucket is not None:
-            allowance = self.rate.take(account, bucket, getattr(self.limits, bucket))
-            if not allowance.allowed:
-                raise ProviderError(429, {"error": {"message": f"Rate limit reached for {bucket}",
-                                                    "type": "rate_limit_error", "code": "rate_limited"}},
-                                    {"Retry-After": seconds_text(allowance.reset_in)})
-        return account
+    def problem(self, status: int, text: str, details: object = None,
+                headers: Mapping[str, str] | None = None) -> Problem:
+        kind = "rate_limit_error" if status == 429 else "api_error" if status >= 500 else "invalid_request_error"
+        code = {400: "invalid_payload", 429: "rate_limited"}.get(status) or status_code_name(status)
+        return error(status, text if details is None else f"{text}: {details}", code, kind, headers)
 
-    async def _body(self, request: Request) -> dict[str, Any]:
-        return await self.backend.json(request, invalid, lambda n: invalid(f"body larger than {n} bytes"))
+
+    def too_large(self, limit: int) -> Problem:
+        return invalid(f"body larger than {limit} bytes")
+
+    def unauthorized(self, request: Request, given: bool) -> Problem:
+        return error(401, "Missing or invalid token" if given else "Missing token",
+                     "invalid_token" if given else "missing_token", "authentication_error")
+
+    def rate_limited(self, bucket: str, allowance: Allowance) -> Problem:
+        return error(429, f"Rate limit reached for {bucket}", "rate_limited", "rate_limit_error",
+                     {"Retry-After": allowance.retry_after})
 
     # ---- money ----------------------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class ZooopApi:
 
     def spent(self, account: str, since: str = "") -> int:
         """Credits of this account's tasks that did not fail (created on or after ``since``, an ISO date)."""
-        store = self.backend.emulator.store
+        store = self.backend.store
         return sum(c for task_id, c in self.charges.get(account, {}).items()
                    if (job := store.get_job(task_id)) is not None and job.status != "failed"
                    and job.created_at >= since)
@@ -221,7 +222,7 @@ class ZooopApi:
 
     async def quote(self, request: Request) -> Response:
         self.account(request, "quote")
-        model, _, credits = self._check(await self._body(request))
+        model, _, credits = self._check(await self.json(request))
         return JSONResponse({"credits": credits, "estimatedSeconds": None, "modelId": model["id"],
                              "versionId": "standard", "modelName": model["name"],
                              "breakdown": {"pricingKey": "second", "base": CREDITS_PER_SECOND,
@@ -235,13 +236,13 @@ class ZooopApi:
         key = request.headers.get("idempotency-key")
         if key is not None and not 1 <= len(key) <= 256:
             raise error(400, "Idempotency-Key must be 1..256 characters", "invalid_idempotency_key")
-        body = await self._body(request)
+        body = await self.json(request)
         body_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        if key is not None and (found := self.backend.emulator.store.find_idempotent(account, f"zooop:{key}")):
+        if key is not None and (found := self.backend.store.find_idempotent(account, f"zooop:{key}")):
             if found[0] != body_hash:
                 raise error(400, "Idempotency-Key was already used with a different request",
                             "invalid_idempotency_key")
-            job = self.backend.emulator.store.get_job(found[1])
+            job = self.backend.store.get_job(found[1])
             assert job is not None
             return await self._answer(request, job, replay=True)
         model, params, credits = self._check(body)
@@ -284,8 +285,8 @@ class ZooopApi:
             effective["finalFrameImageUrl"] = params["last_frame"]
         return effective
 
-    async def _answer(self, request: Request, job: JobRecord, *, replay: bool) -> Response:
-        if (gone := await self.backend.dropped(request)) is not None:
+    async def _answer(self, request: Request, job: StoredJob, *, replay: bool) -> Response:
+        if (gone := await self.dropped(request)) is not None:
             return gone
         answer: dict[str, Any] = {"taskId": job.id, "status": self._status(job), "modelId": meta(job).get("modelId"),
                                   "versionId": "standard"}
@@ -293,7 +294,7 @@ class ZooopApi:
             answer["idempotent"] = True
         return JSONResponse(answer)
 
-    def _admit(self, job: JobRecord) -> None:
+    def _admit(self, job: StoredJob) -> None:
         """Start now if the token has a free slot, else queue (FIFO) until one frees."""
         self.waiting.append(job)
         self._drain_once()
@@ -301,7 +302,7 @@ class ZooopApi:
             self._drainer = asyncio.ensure_future(self._drain())
 
     def _drain_once(self) -> None:
-        store = self.backend.emulator.store
+        store = self.backend.store
         for job in list(self.waiting):
             running = [j for j in self.running.get(job.account, []) if (r := store.get_job(j)) and not r.terminal]
             self.running[job.account] = running
@@ -316,7 +317,7 @@ class ZooopApi:
             self._drain_once()
 
     @staticmethod
-    def _status(job: JobRecord) -> str:
+    def _status(job: StoredJob) -> str:
         return {"completed": "succeeded"}.get(phase(job), phase(job))
 
     async def task(self, request: Request) -> Response:
@@ -340,7 +341,7 @@ class ZooopApi:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in UPLOAD_TYPES:
             raise invalid(f"Content-Type {content_type or '(none)'} is not allowed", allowed=list(UPLOAD_TYPES))
-        data = await self.backend.body(request, lambda n: error(413, f"files over {n} bytes cannot be uploaded "
+        data = await self.body(request, lambda n: error(413, f"files over {n} bytes cannot be uploaded "
                                                                      "through the API", "payload_too_large"))
         if not data:
             raise invalid("the body is empty: send the file's bytes")
@@ -375,3 +376,6 @@ class ZooopApi:
             "user": {"creditBalance": self.balance(account)},
             "limits": {"tasksPerMin": self.limits.tasks.count, "uploadsPerMin": self.limits.uploads.count,
                        "uploadPollPerMin": self.limits.upload_polls.count}})
+
+
+API = ZooopApi

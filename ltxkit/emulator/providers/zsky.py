@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,20 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ltxkit.emulator.providers.common import (
-    UNSAFE_OUTPUT,
-    Backend,
-    ProviderError,
-    RateLimiter,
-    Window,
-    answers_errors,
-    meta,
-    phase,
-    refused,
-    seconds_text,
-    video_input,
-)
-from ltxkit.emulator.store import JobRecord
+from ltxkit.emulator.providers.common import UNSAFE_OUTPUT, Backend, ProviderApi, meta, phase, refused, video_input
+from ltxkit.emulator.store import StoredJob
+from ltxkit.emulator.web import X_API_KEY, Allowance, Problem, Window
 
 NAME = "zsky"
 DEFAULT_LENGTH = 121
@@ -49,8 +39,8 @@ class ZSkyLimits:
     monthly_images: int = 1000
 
 
-def error(status: int, text: str, headers: dict[str, str] | None = None) -> ProviderError:
-    return ProviderError(status, {"error": text}, headers)
+def error(status: int, text: str, headers: dict[str, str] | None = None) -> Problem:
+    return Problem(status, {"error": text}, headers)
 
 
 def _next_month(now: datetime) -> float:
@@ -59,45 +49,53 @@ def _next_month(now: datetime) -> float:
     return calendar.timegm((year, month, 1, 0, 0, 0)) - now.timestamp()
 
 
-class ZSkyApi:
+class ZSkyApi(ProviderApi):
+    name = NAME
+    key_headers = (X_API_KEY,)
+
     def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.limits = ZSkyLimits()
-        self.rate = RateLimiter()
+        super().__init__(backend)
+        self.limits: ZSkyLimits = ZSkyLimits()
         self.used: dict[str, Counter[str]] = {}
         self.active: dict[str, list[str]] = {}
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/videos/generate", answers_errors(self.generate_video), methods=["POST"]),
-            Route("/v1/images/generate", answers_errors(self.generate_image), methods=["POST"]),
-            Route("/v1/jobs/{job_id}", answers_errors(self.get_job), methods=["GET"]),
-            Route("/v1/jobs/{job_id}", answers_errors(self.delete_job), methods=["DELETE"]),
-            Route("/v1/usage", answers_errors(self.usage), methods=["GET"]),
+            Route("/v1/videos/generate", self.generate_video, methods=["POST"]),
+            Route("/v1/images/generate", self.generate_image, methods=["POST"]),
+            Route("/v1/jobs/{job_id}", self.get_job, methods=["GET"]),
+            Route("/v1/jobs/{job_id}", self.delete_job, methods=["DELETE"]),
+            Route("/v1/usage", self.usage, methods=["GET"]),
         ]
 
-    def account(self, request: Request) -> str:
-        account = self.backend.account(request.headers.get("x-api-key"))
-        if account is None:
-            hint = " (ZSky takes X-API-Key, not Authorization)" if request.headers.get("authorization") else ""
-            raise error(401, "missing or invalid API key" + hint)
-        return account
+    # ---- error words ------------------------------------------------------------------------------
 
-    async def _body(self, request: Request) -> dict[str, Any]:
-        return await self.backend.json(request, lambda m: error(400, m),
-                                       lambda n: error(400, f"request body larger than {n} bytes"))
+    def problem(self, status: int, text: str, details: object = None,
+                headers: Mapping[str, str] | None = None) -> Problem:
+        return Problem(status, {"error": text if details is None else f"{text}: {details}"}, headers)
+
+
+    def too_large(self, limit: int) -> Problem:
+        return error(400, f"request body larger than {limit} bytes")
+
+    def unauthorized(self, request: Request, given: bool) -> Problem:
+        hint = " (ZSky takes X-API-Key, not Authorization)" if request.headers.get("authorization") else ""
+        return error(401, "missing or invalid API key" + hint)
+
+    def rate_limited(self, bucket: str, allowance: Allowance) -> Problem:
+        return error(429, f"rate limit: {allowance.limit} requests per minute per key",
+                     {"Retry-After": allowance.retry_after})
+
+    # ---- generation -------------------------------------------------------------------------------
 
     def _admit(self, account: str, kind: str) -> None:
         """The 429s, in the order a request meets them: burst, allowance, concurrency."""
-        allowance = self.rate.take(account, "generate", self.limits.burst)
-        if not allowance.allowed:
-            raise error(429, f"rate limit: {self.limits.burst.count} requests per minute per key",
-                        {"Retry-After": seconds_text(allowance.reset_in)})
+        self.admit(account, "burst")
         limit = self.limits.monthly_videos if kind == "video" else self.limits.monthly_images
         if self.used.setdefault(account, Counter())[kind] >= limit:
             raise error(429, f"monthly {kind} allowance reached ({limit} {kind}s); overage is not enabled",
                         {"Retry-After": str(int(_next_month(datetime.now(UTC))))})
-        store = self.backend.emulator.store
+        store = self.backend.store
         running = [j for j in self.active.get(account, []) if (job := store.get_job(j)) and not job.terminal]
         self.active[account] = running
         if len(running) >= self.limits.concurrent_jobs:
@@ -112,7 +110,7 @@ class ZSkyApi:
                                   options={"kind": kind, "blocked": UNSAFE_OUTPUT in effective["prompt"]})
         self.active[account].append(job.id)
         self.used[account][kind] += 1
-        if (gone := await self.backend.dropped(request)) is not None:
+        if (gone := await self.dropped(request)) is not None:
             return gone
         root = request.scope.get("root_path", "")
         return JSONResponse({"job_id": job.id, "status": "queued", "kind": kind,
@@ -133,20 +131,20 @@ class ZSkyApi:
         return value
 
     async def generate_video(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await self.json(request)
         prompt = self._prompt(body)
         length = self._whole(body, "length", DEFAULT_LENGTH, 2, 257)
         return await self._generate(request, "video", "video.generate",
                                     video_input(prompt, frames=length, size=SIZE))
 
     async def generate_image(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await self.json(request)
         prompt = self._prompt(body)
         width, height = (self._whole(body, n, 1024, 64, 2048) for n in ("width", "height"))
         return await self._generate(request, "image", "image.generate",
                                     {"prompt": prompt, "width": width, "height": height, "outputFormat": "webp"})
 
-    def _job(self, request: Request) -> JobRecord:
+    def _job(self, request: Request) -> StoredJob:
         job = self.backend.get(self.account(request), NAME, request.path_params["job_id"])
         if job is None:
             raise error(404, "job not found")
@@ -182,3 +180,6 @@ class ZSkyApi:
             "overage_charged_cents": 0, "base_videos_allowance": self.limits.monthly_videos,
             "base_images_allowance": self.limits.monthly_images,
             "month_start": datetime.now(UTC).strftime("%Y-%m-01")})
+
+
+API = ZSkyApi
