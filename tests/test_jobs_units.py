@@ -246,7 +246,7 @@ def test_config_from_env_and_masked_repr() -> None:
     env = {"LTXKIT_API_BASE": "http://127.0.0.1:9/", "LTXKIT_API_KEY": "sk-secret-1234567",
            "LTXKIT_API_AUTH": "x-api-key", "LTXKIT_MAX_RETRIES": "2", "LTXKIT_POLL_INTERVAL": "0.5"}
     config = ClientConfig.from_env(env, timeout=3.0)
-    assert (config.base_url, config.auth, config.max_retries, config.poll_interval, config.timeout) == \
+    assert (config.base_url, config.auth, config.retry.max_retries, config.poll.interval, config.timeout) == \
         ("http://127.0.0.1:9", "x-api-key", 2, 0.5, 3.0)
     assert "sk-secret" not in repr(config) and "api_key='***'" in repr(config)
     assert "sk-secret" not in str(config)

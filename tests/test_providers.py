@@ -17,7 +17,7 @@ from ltxkit.errors import (
     InputError,
     PaymentRequiredError,
 )
-from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig
+from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig, PollPolicy
 from ltxkit.jobs.providers import (
     PROVIDERS,
     TABLE,
@@ -107,10 +107,10 @@ def test_each_provider_brings_its_base_url_and_pacing_but_env_and_options_win() 
     with Client(provider=get_provider("zsky"), api_key="k-1234567890") as c:
         assert (c.config.base_url, c.config.concurrency) == ("https://zsky.ai", 3)
     assert ClientConfig.from_env({}, get_provider("kubeez").config_defaults).poll == \
-        ClientConfig(poll_interval=5.0, poll_max_interval=30.0).poll
+        ClientConfig(poll=PollPolicy(interval=5.0, max_interval=30.0)).poll
     env = {"LTXKIT_API_BASE": "http://127.0.0.1:8787/apex", "LTXKIT_POLL_INTERVAL": "0.5"}
     config = ClientConfig.from_env(env, get_provider("kubeez").config_defaults, poll_max_interval=2.0)
-    assert (config.base_url, config.poll_interval, config.poll_max_interval) == \
+    assert (config.base_url, config.poll.interval, config.poll.max_interval) == \
         ("http://127.0.0.1:8787/apex", 0.5, 2.0)
     assert ClientConfig.from_env({}, MEDIA_JOBS.config_defaults).base_url == "https://api.killatamata.com"
 
