@@ -1,4 +1,4 @@
-"""Provider adapters without a server: the capability table's "no"s raise before anything is read or
+"""Providers without a server: the capability table's "no"s raise before anything is read or
 sent, each API's status words / error shapes / rate-limit signals map onto the shared client's policy,
 requests are built as each seed documents, and the neutral key ignores where media were uploaded."""
 

@@ -1,4 +1,4 @@
-"""Every adapter against the emulator on a real loopback socket: each "yes" of the capability table is a
+"""Every provider against the emulator on a real loopback socket: each "yes" of the capability table is a
 request the emulator accepts (submit → poll → download, first frames checked by their burned-in codes),
 and each seed's documented errors and rate limits go through the one shared retry policy — retried
 where the seed says so (after its Retry-After / retry_after), a typed error where not."""
