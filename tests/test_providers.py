@@ -17,7 +17,7 @@ from ltxkit.errors import (
     InputError,
     PaymentRequiredError,
 )
-from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig, PollPolicy
+from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig, PollPolicy, RequestSpec
 from ltxkit.jobs.providers import (
     PROVIDERS,
     TABLE,
@@ -307,3 +307,13 @@ def test_readme_capability_table_is_the_code_table() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert markdown_table().strip() in readme
+
+
+def test_the_table_is_what_each_provider_declares_and_extras_refuse_by_default() -> None:
+    assert {name: p.capabilities for name, p in PROVIDERS.items()} == TABLE
+    assert get_provider("zsky").purge_request("j 1") == RequestSpec("DELETE", "/v1/jobs/j%201")
+    with pytest.raises(InputError, match=r"^provider media-jobs has no way to delete a job's outputs; use zsky$"):
+        MEDIA_JOBS.purge_request("j-1")
+    with pytest.raises(InputError, match=r"^provider zsky has no quote \(monthly allowance counters at `/v1/usage`\); "
+                                         r"use zooop$"):
+        get_provider("zsky").quote_request({})
