@@ -106,3 +106,11 @@ def test_image_tasks_and_unknown_task() -> None:
 def test_decode_inline_accepts_data_uri() -> None:
     assert decode_inline("data:image/png;base64," + base64.b64encode(b"abc").decode()) == b"abc"
     assert decode_inline(base64.b64encode(b"xyz").decode()) == b"xyz"
+
+
+def test_huge_integer_duration_is_validated_not_crashing() -> None:
+    """JSON integers have no size limit; ``math.isfinite(10**400)`` raised OverflowError (a traceback)."""
+    result = validate_task_input("video.generate", {"prompt": "x", "durationSeconds": 10**400, "sampledFps": 25})
+    assert result.effective["durationFrames"] % 8 == 1
+    with pytest.raises(SchemaError, match="durationSeconds"):
+        validate_task_input("moss.sound.effect", {"prompt": "x", "durationSeconds": 10**400})

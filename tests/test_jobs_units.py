@@ -246,12 +246,25 @@ def test_config_from_env_and_masked_repr() -> None:
     env = {"LTXKIT_API_BASE": "http://127.0.0.1:9/", "LTXKIT_API_KEY": "sk-secret-1234567",
            "LTXKIT_API_AUTH": "x-api-key", "LTXKIT_MAX_RETRIES": "2", "LTXKIT_POLL_INTERVAL": "0.5"}
     config = ClientConfig.from_env(env, timeout=3.0)
-    assert (config.base_url, config.auth, config.max_retries, config.poll_interval, config.timeout) == \
+    assert (config.base_url, config.auth, config.retry.max_retries, config.poll.interval, config.timeout) == \
         ("http://127.0.0.1:9", "x-api-key", 2, 0.5, 3.0)
     assert "sk-secret" not in repr(config) and "api_key='***'" in repr(config)
     assert "sk-secret" not in str(config)
     with pytest.raises(InputError, match="LTXKIT_MAX_RETRIES must be a number"):
         ClientConfig.from_env({"LTXKIT_MAX_RETRIES": "many"})
+
+
+def test_config_holds_the_retry_and_poll_policies_set_by_flat_options_and_env() -> None:
+    env = {"LTXKIT_RETRY_BASE_DELAY": "0.25", "LTXKIT_RETRY_MAX_DELAY": "8", "LTXKIT_POLL_MAX_INTERVAL": "9",
+           "LTXKIT_WAIT_TIMEOUT": "60"}
+    config = ClientConfig.from_env(env, {"poll_interval": 5.0}, max_retries=7)
+    assert config.retry == RetryPolicy(max_retries=7, base_delay=0.25, max_delay=8.0)
+    assert config.poll == PollPolicy(interval=5.0, max_interval=9.0, timeout=60.0)
+    assert config.with_options(poll_interval=1.0).poll == PollPolicy(interval=1.0, max_interval=9.0, timeout=60.0)
+    with pytest.raises(InputError, match="must not be negative"):
+        ClientConfig.build(max_retries=-1)
+    with pytest.raises(InputError, match="wait_timeout must be positive"):
+        ClientConfig.from_env({"LTXKIT_WAIT_TIMEOUT": "0"})
 
 
 def test_a_key_that_cannot_be_a_header_is_refused_without_echo() -> None:

@@ -1,4 +1,4 @@
-"""Provider adapters without a server: the capability table's "no"s raise before anything is read or
+"""Providers without a server: the capability table's "no"s raise before anything is read or
 sent, each API's status words / error shapes / rate-limit signals map onto the shared client's policy,
 requests are built as each seed documents, and the neutral key ignores where media were uploaded."""
 
@@ -17,7 +17,7 @@ from ltxkit.errors import (
     InputError,
     PaymentRequiredError,
 )
-from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig
+from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig, PollPolicy, RequestSpec
 from ltxkit.jobs.providers import (
     PROVIDERS,
     TABLE,
@@ -107,10 +107,10 @@ def test_each_provider_brings_its_base_url_and_pacing_but_env_and_options_win() 
     with Client(provider=get_provider("zsky"), api_key="k-1234567890") as c:
         assert (c.config.base_url, c.config.concurrency) == ("https://zsky.ai", 3)
     assert ClientConfig.from_env({}, get_provider("kubeez").config_defaults).poll == \
-        ClientConfig(poll_interval=5.0, poll_max_interval=30.0).poll
+        ClientConfig(poll=PollPolicy(interval=5.0, max_interval=30.0)).poll
     env = {"LTXKIT_API_BASE": "http://127.0.0.1:8787/apex", "LTXKIT_POLL_INTERVAL": "0.5"}
     config = ClientConfig.from_env(env, get_provider("kubeez").config_defaults, poll_max_interval=2.0)
-    assert (config.base_url, config.poll_interval, config.poll_max_interval) == \
+    assert (config.base_url, config.poll.interval, config.poll.max_interval) == \
         ("http://127.0.0.1:8787/apex", 0.5, 2.0)
     assert ClientConfig.from_env({}, MEDIA_JOBS.config_defaults).base_url == "https://api.killatamata.com"
 
@@ -307,3 +307,13 @@ def test_readme_capability_table_is_the_code_table() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert markdown_table().strip() in readme
+
+
+def test_the_table_is_what_each_provider_declares_and_extras_refuse_by_default() -> None:
+    assert {name: p.capabilities for name, p in PROVIDERS.items()} == TABLE
+    assert get_provider("zsky").purge_request("j 1") == RequestSpec("DELETE", "/v1/jobs/j%201")
+    with pytest.raises(InputError, match=r"^provider media-jobs has no way to delete a job's outputs; use zsky$"):
+        MEDIA_JOBS.purge_request("j-1")
+    with pytest.raises(InputError, match=r"^provider zsky has no quote \(monthly allowance counters at `/v1/usage`\); "
+                                         r"use zooop$"):
+        get_provider("zsky").quote_request({})

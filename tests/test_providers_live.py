@@ -1,4 +1,4 @@
-"""Every adapter against the emulator on a real loopback socket: each "yes" of the capability table is a
+"""Every provider against the emulator on a real loopback socket: each "yes" of the capability table is a
 request the emulator accepts (submit → poll → download, first frames checked by their burned-in codes),
 and each seed's documented errors and rate limits go through the one shared retry policy — retried
 where the seed says so (after its Retry-After / retry_after), a typed error where not."""
@@ -303,8 +303,8 @@ def test_zsky_blocked_output_is_a_failed_job(emu: EmulatorHandle, apis: Emulated
 def test_zsky_concurrency_429_is_retried_until_a_slot_frees(emu: EmulatorHandle, apis: EmulatedProviders) -> None:
     apis.zsky.limits.concurrent_jobs = 1
     with client(emu, "zsky") as c, client(emu, "zsky", max_retries=0) as impatient, \
-            client(emu, "zsky", max_retries=10, retry_base_delay=0.05, retry_max_delay=0.2) as patient:
-        first = c.submit(build_request(c, ExtendRequest(PROMPT, frames=49)))  # runs ~0.5 s
+            client(emu, "zsky", max_retries=50, retry_base_delay=0.05, retry_max_delay=0.2) as patient:
+        first = c.submit(build_request(c, ExtendRequest(PROMPT, frames=49)))  # ~0.5 s; seconds on a loaded machine
         with pytest.raises(RateLimitedError, match="concurrent job limit reached: 1 jobs per API key"):
             impatient.submit(build_request(c, ExtendRequest(PROMPT, frames=17)))
         before = posts(emu, "/zsky/v1/videos/generate")

@@ -1,6 +1,6 @@
 """``Client`` and ``AsyncClient``: two thin executors over one core.
 
-All decisions live in the plans of :mod:`ltxkit.jobs._core` (and :mod:`~ltxkit.jobs.download`,
+All decisions live in the plans of :mod:`ltxkit.jobs.plan` (and :mod:`~ltxkit.jobs.download`,
 :mod:`~ltxkit.jobs.collect`); the classes here only perform their actions with httpx. Shared between
 the faces (in :class:`_BaseClient`): configuration, authentication headers, URL building, and turning
 httpx exceptions into outcomes. httpx exceptions never escape: their text is scrubbed of the key and
@@ -24,7 +24,21 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from ltxkit.errors import LtxkitError
-from ltxkit.jobs._core import (
+from ltxkit.jobs.collect import adopt_plan, collect_plan
+from ltxkit.jobs.config import ClientConfig
+from ltxkit.jobs.download import (
+    PartWriter,
+    Progress,
+    body_window,
+    download_plan,
+    fetch_headers,
+    filename_from_url,
+    part_size,
+    unique_target,
+)
+from ltxkit.jobs.journal import Journal, JournalEntry
+from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
+from ltxkit.jobs.plan import (
     Context,
     Failure,
     Fetch,
@@ -38,26 +52,17 @@ from ltxkit.jobs._core import (
     submit_plan,
     wait_plan,
 )
-from ltxkit.jobs.collect import adopt_plan, collect_plan
-from ltxkit.jobs.config import ClientConfig
-from ltxkit.jobs.download import (
-    PartWriter,
-    Progress,
-    body_window,
-    download_plan,
-    fetch_headers,
-    filename_from_url,
-    part_size,
-    unique_target,
-)
-from ltxkit.jobs.journal import JobRecord, Journal
-from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
-from ltxkit.jobs.provider import MEDIA_JOBS, Job, Provider
+from ltxkit.jobs.providers.base import Provider
+from ltxkit.jobs.providers.media_jobs import MEDIA_JOBS
+from ltxkit.jobs.wire import Job
 
 T = TypeVar("T")
 Item = TypeVar("Item")
-_RETRYABLE_HTTPX = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-_UNSENT_HTTPX = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no connection: nothing was sent
+# what httpx raises for a request that got no complete answer: each becomes a Failure for the plan, which
+# retries the transient ones (timeouts, network errors, dropped connections)
+_TRANSPORT = (httpx.HTTPError, httpx.InvalidURL)
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no connection: nothing was sent
 
 
 def outputs_plan(ctx: Context, job: Job, directory: Path) -> Plan[list[Path]]:
@@ -121,8 +126,8 @@ class _BaseClient:
 
     def _failure(self, exc: Exception) -> Failure:
         text = self._scrub(str(exc)) or "no details"
-        return Failure(f"{type(exc).__name__}: {text}", isinstance(exc, _RETRYABLE_HTTPX),
-                       sent=not isinstance(exc, _UNSENT_HTTPX))
+        return Failure(f"{type(exc).__name__}: {text}", isinstance(exc, _TRANSIENT),
+                       sent=not isinstance(exc, _UNSENT))
 
     def _fetch_failed(self, fetch: Fetch, exc: Exception, status: int) -> FetchResult:
         failure = self._failure(exc)
@@ -181,7 +186,7 @@ class Client(_BaseClient):
     def _send(self, send: Send) -> Reply | Failure:
         try:
             r = self._http.request(**self._request_args(send))
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except _TRANSPORT as exc:
             return self._failure(exc)
         return Reply(r.status_code, r.headers, r.content)
 
@@ -198,7 +203,7 @@ class Client(_BaseClient):
                     for chunk in r.iter_bytes():
                         out.write(chunk)
                 return FetchResult(status, r.headers, out.size, True, window[1])
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except _TRANSPORT as exc:
             return self._fetch_failed(fetch, exc, status)
 
     # ---- API ------------------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ class Client(_BaseClient):
         return self.run(json_plan(self.context, self.provider.health_request()))
 
     def collect(self, job_id: str, *, journal: Journal, download_dir: Path | None = None,
-                details: bool = False) -> JobRecord:
+                details: bool = False) -> JournalEntry:
         """Wait for a job submitted elsewhere and download its outputs, journaled."""
         return self.run(adopt_plan(self.context, job_id, journal, download_dir=download_dir, details=details))
 
@@ -277,7 +282,7 @@ class AsyncClient(_BaseClient):
     async def _send(self, send: Send) -> Reply | Failure:
         try:
             r = await self._http.request(**self._request_args(send))
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except _TRANSPORT as exc:
             return self._failure(exc)
         return Reply(r.status_code, r.headers, r.content)
 
@@ -294,7 +299,7 @@ class AsyncClient(_BaseClient):
                     async for chunk in r.aiter_bytes():
                         out.write(chunk)
                 return FetchResult(status, r.headers, out.size, True, window[1])
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except _TRANSPORT as exc:
             return self._fetch_failed(fetch, exc, status)
 
     # ---- API (same as Client) ---------------------------------------------------------------------------
@@ -324,7 +329,7 @@ class AsyncClient(_BaseClient):
         return await self.run(json_plan(self.context, self.provider.health_request()))
 
     async def collect(self, job_id: str, *, journal: Journal, download_dir: Path | None = None,
-                      details: bool = False) -> JobRecord:
+                      details: bool = False) -> JournalEntry:
         return await self.run(adopt_plan(self.context, job_id, journal, download_dir=download_dir, details=details))
 
     # ---- many jobs, bounded --------------------------------------------------------------------------
@@ -351,7 +356,7 @@ class AsyncClient(_BaseClient):
 
     async def run_many(self, requests: Iterable[JobRequest], *, journal: Journal, download_dir: Path | None = None,
                        wait: bool = True, details: bool = False,
-                       concurrency: int | None = None) -> list[JobRecord | LtxkitError]:
+                       concurrency: int | None = None) -> list[JournalEntry | LtxkitError]:
         """Submit (and wait for, and download) many requests, ``concurrency`` at a time (default 4)."""
         return await self._bounded(
             requests, lambda r: r.key,
@@ -365,7 +370,7 @@ class AsyncClient(_BaseClient):
         return await self._bounded(job_ids, str, lambda j: self.wait(j, details=details), concurrency)
 
     async def collect_many(self, job_ids: Iterable[str], *, journal: Journal, download_dir: Path | None = None,
-                           details: bool = False, concurrency: int | None = None) -> list[JobRecord | LtxkitError]:
+                           details: bool = False, concurrency: int | None = None) -> list[JournalEntry | LtxkitError]:
         """:meth:`collect` for many ids (``ltxkit jobs wait ID...``)."""
         return await self._bounded(
             job_ids, str, lambda j: self.collect(j, journal=journal, download_dir=download_dir, details=details),

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ltxkit.errors import InputError, JobFailedError, NotFoundError
-from ltxkit.jobs._core import Context, Plan, status_plan, submit_plan, wait_plan
 from ltxkit.jobs.download import download_plan, filename_from_url, unique_target
-from ltxkit.jobs.journal import JobRecord, Journal
+from ltxkit.jobs.journal import Journal, JournalEntry
 from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
-from ltxkit.jobs.provider import Job
-
-if TYPE_CHECKING:
-    from ltxkit.jobs.client import AsyncClient, Client
+from ltxkit.jobs.plan import AsyncRunner, Context, Plan, Runner, status_plan, submit_plan, wait_plan
+from ltxkit.jobs.wire import Job
 
 
 def check_download_dir(download_dir: Path | None) -> None:
@@ -29,7 +25,7 @@ def check_download_dir(download_dir: Path | None) -> None:
 
 
 def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, download_dir: Path | None = None,
-                 wait: bool = True, details: bool = False) -> Plan[JobRecord]:
+                 wait: bool = True, details: bool = False) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     record = journal.begin(request.key, request.task, request.input_hash, ctx.scope)
     if record.job_id is None:
@@ -40,15 +36,15 @@ def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, downloa
 
 
 def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Path | None = None,
-               details: bool = False) -> Plan[JobRecord]:
+               details: bool = False) -> Plan[JournalEntry]:
     """Wait for (and download) a job by id, journaled too so its downloads resume."""
     check_download_dir(download_dir)
     record = journal.adopt(job_id, ctx.scope)
     return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=True, details=details))
 
 
-def finish_plan(ctx: Context, journal: Journal, record: JobRecord, *, download_dir: Path | None, wait: bool,
-                details: bool) -> Plan[JobRecord]:
+def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, download_dir: Path | None, wait: bool,
+                details: bool) -> Plan[JournalEntry]:
     assert record.job_id is not None
     if record.state == "failed":
         raise JobFailedError(f"job {record.job_id} {record.raw_status or 'failed'}: {record.error or 'no error text'}"
@@ -74,13 +70,13 @@ def finish_plan(ctx: Context, journal: Journal, record: JobRecord, *, download_d
     return journal.get(row)
 
 
-def _missing_downloads(record: JobRecord, directory: Path) -> bool:
+def _missing_downloads(record: JournalEntry, directory: Path) -> bool:
     done = {d.index for d in record.downloads if d.state == "done" and d.path.parent == directory.resolve()
             and d.path.exists()}
     return any(i not in done for i in range(len(record.outputs)))
 
 
-def downloads_plan(ctx: Context, journal: Journal, record: JobRecord, directory: Path) -> Plan[list[Path]]:
+def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directory: Path) -> Plan[list[Path]]:
     """Download every output of a finished job into ``directory``, skipping those already there."""
     paths: list[Path] = []
     for index, url in enumerate(record.outputs):
@@ -98,9 +94,9 @@ def downloads_plan(ctx: Context, journal: Journal, record: JobRecord, directory:
 # ---- the two faces ---------------------------------------------------------------------------------
 
 
-def submit_and_collect(client: Client, task: TaskArg, input_: InputArg = None,
+def submit_and_collect(client: Runner, task: TaskArg, input_: InputArg = None,
                        *, key: str | None = None, journal: Journal, download_dir: Path | None = None,
-                       wait: bool = True, details: bool = False) -> JobRecord:
+                       wait: bool = True, details: bool = False) -> JournalEntry:
     """Validate, submit once (idempotently), optionally wait and download; journaled, resumable.
 
     ``task`` may be a task name with ``input_`` a dict or model, or a model alone
@@ -111,10 +107,10 @@ def submit_and_collect(client: Client, task: TaskArg, input_: InputArg = None,
                                    details=details))
 
 
-async def asubmit_and_collect(client: AsyncClient, task: TaskArg,
+async def asubmit_and_collect(client: AsyncRunner, task: TaskArg,
                               input_: InputArg = None, *, key: str | None = None,
                               journal: Journal, download_dir: Path | None = None, wait: bool = True,
-                              details: bool = False) -> JobRecord:
+                              details: bool = False) -> JournalEntry:
     """The async twin of :func:`submit_and_collect`, running the same plan."""
     request = JobRequest.build(task, input_, key)
     return await client.run(collect_plan(client.context, request, journal, download_dir=download_dir, wait=wait,

@@ -22,7 +22,8 @@ ENV_BASE = "LTXKIT_API_BASE"
 ENV_KEY = "LTXKIT_API_KEY"
 ENV_AUTH = "LTXKIT_API_AUTH"
 
-# numeric settings that may come from the environment: field name -> variable
+# numeric settings that may come from the environment: option name -> variable. The retry and poll
+# options are flat names for fields of the two policies (``max_retries`` is ``retry.max_retries``).
 _NUMERIC_ENV = {
     "timeout": "LTXKIT_TIMEOUT",
     "connect_timeout": "LTXKIT_CONNECT_TIMEOUT",
@@ -34,6 +35,12 @@ _NUMERIC_ENV = {
     "wait_timeout": "LTXKIT_WAIT_TIMEOUT",
     "concurrency": "LTXKIT_CONCURRENCY",
 }
+_POLICY_OPTIONS = {
+    "max_retries": ("retry", "max_retries"), "retry_base_delay": ("retry", "base_delay"),
+    "retry_max_delay": ("retry", "max_delay"), "poll_interval": ("poll", "interval"),
+    "poll_max_interval": ("poll", "max_interval"), "wait_timeout": ("poll", "timeout"),
+}
+_INT_OPTIONS = frozenset({"max_retries", "concurrency"})
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,8 @@ class ClientConfig:
     auth: AuthStyle = "bearer"
     timeout: float = 60.0
     connect_timeout: float = 10.0
-    max_retries: int = 5
-    retry_base_delay: float = 0.5
-    retry_max_delay: float = 30.0
-    poll_interval: float = 2.0
-    poll_max_interval: float = 30.0
-    wait_timeout: float = 3600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll: PollPolicy = field(default_factory=PollPolicy)
     concurrency: int = 4
 
     def __post_init__(self) -> None:
@@ -60,11 +63,9 @@ class ClientConfig:
         if self.api_key is not None and (not self.api_key or any(not 0x21 <= ord(c) <= 0x7E for c in self.api_key)):
             # never echo the value: that is the whole point of the check
             raise InputError(f"{ENV_KEY} must be non-empty printable ASCII without spaces")
-        for name in ("timeout", "connect_timeout", "poll_interval", "poll_max_interval", "wait_timeout"):
+        for name in ("timeout", "connect_timeout"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if self.max_retries < 0 or self.retry_base_delay < 0 or self.retry_max_delay < 0:
-            raise InputError("max_retries and retry delays must not be negative")
         if self.concurrency < 1:
             raise InputError(f"concurrency must be at least 1, got {self.concurrency}")
 
@@ -72,13 +73,10 @@ class ClientConfig:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "api_key")
         return f"ClientConfig({shown}, api_key={'***' if self.api_key else None!r})"
 
-    @property
-    def retry(self) -> RetryPolicy:
-        return RetryPolicy(self.max_retries, self.retry_base_delay, self.retry_max_delay)
-
-    @property
-    def poll(self) -> PollPolicy:
-        return PollPolicy(self.poll_interval, self.poll_max_interval, timeout=self.wait_timeout)
+    @classmethod
+    def build(cls, **options: object) -> ClientConfig:
+        """A config from options, where ``max_retries``, ``poll_interval``… set fields of the policies."""
+        return cls().with_options(**options)
 
     def require_key(self) -> str:
         if not self.api_key:
@@ -86,7 +84,19 @@ class ClientConfig:
         return self.api_key
 
     def with_options(self, **changes: object) -> ClientConfig:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with ``changes``: fields, or the flat policy options (``max_retries=2``, ``poll_interval=0.1``)."""
+        policies: dict[str, dict[str, object]] = {"retry": {}, "poll": {}}
+        plain: dict[str, object] = {}
+        for name, value in changes.items():
+            if name in _POLICY_OPTIONS:
+                policy, attr = _POLICY_OPTIONS[name]
+                policies[policy][attr] = value
+            else:
+                plain[name] = value
+        for policy, values in policies.items():
+            if values:
+                plain[policy] = replace(plain.get(policy, getattr(self, policy)), **values)  # type: ignore[type-var]
+        return replace(self, **plain)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, defaults: Mapping[str, object] | None = None,
@@ -101,13 +111,12 @@ class ClientConfig:
             values["api_key"] = env[ENV_KEY].strip()
         if env.get(ENV_AUTH):
             values["auth"] = env[ENV_AUTH].strip().lower()
-        types = {f.name: f.type for f in fields(cls)}
         for name, var in _NUMERIC_ENV.items():
             raw = env.get(var)
             if raw:
                 try:
-                    values[name] = int(raw) if types[name] == "int" else float(raw)
+                    values[name] = int(raw) if name in _INT_OPTIONS else float(raw)
                 except ValueError:
                     raise InputError(f"{var} must be a number, got {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls.build(**values)

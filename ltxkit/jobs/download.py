@@ -22,8 +22,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ltxkit.errors import DownloadError
-from ltxkit.jobs._core import Context, Fetch, FetchResult, Plan, Reply, Sleep, error_for_reply, log, retry_wait
-from ltxkit.jobs.retry import is_retryable_status
+from ltxkit.jobs.plan import Attempts, Context, Fetch, FetchResult, Plan, Reply, error_for_reply
 
 MAX_REDIRECTS = 10
 PART_SUFFIX = ".part"
@@ -113,14 +112,16 @@ def body_window(status: int, headers: Mapping[str, str], offset: int) -> tuple[i
 def download_plan(ctx: Context, url: str, dest: Path) -> Plan[Path]:
     """Download ``url`` to ``dest`` through ``dest.part``; resume an existing ``.part``.
 
-    Transport failures, truncations, 408/429/5xx are retried with the client's retry policy; the retry
-    count restarts whenever an attempt got further than any before, so a slow but progressing
+    Transport failures, truncations and the answers the provider calls retryable (408/429/5xx) are
+    retried by the one retry step (:class:`~ltxkit.jobs.plan.Attempts`); the retry count restarts
+    whenever an attempt got further than any before, so a slow but progressing
     download is never given up. Other errors remove the ``.part`` and raise :class:`DownloadError`.
     """
     part = part_path(dest)
     current = url
     best = part.stat().st_size if part.exists() else 0
-    attempt = hops = 0
+    attempts = Attempts(ctx, f"download {dest.name}")
+    hops = 0
     while True:
         offset = part.stat().st_size if part.exists() else 0
         res: FetchResult = yield Fetch(current, part, offset, same_origin(current, ctx.base_url), dest.name)
@@ -139,24 +140,20 @@ def download_plan(ctx: Context, url: str, dest: Path) -> Plan[Path]:
         if res.status == 416 and unsatisfied_total(res.headers.get("content-range")) == offset > 0:
             os.replace(part, dest)  # the previous run had everything but the rename
             return dest
+        reply = Reply(res.status, res.headers, res.body)
         if res.error is None and not res.complete and res.status not in (200, 206, 416) \
-                and not is_retryable_status(res.status):
+                and not ctx.provider.is_retryable(res.status, reply.json()):
             part.unlink(missing_ok=True)
-            raise error_for_reply(ctx, Reply(res.status, res.headers, res.body), f"download {dest.name}",
-                                  DownloadError)
+            raise error_for_reply(ctx, reply, attempts.label, DownloadError)
         if res.error is None and res.status in (206, 416) and not res.complete:
             part.unlink(missing_ok=True)  # a range we cannot use: start over
         problem = res.error or (f"got {res.size} of {res.expected} bytes" if res.complete else f"HTTP {res.status}")
         if res.size > best:
-            best, attempt = res.size, 0
-        if attempt >= ctx.retry.max_retries:
+            best, attempts.count = res.size, 0
+        if not attempts.left:
             kept = f"; {part.name} is kept and a re-run resumes it" if part.exists() else ""
-            raise DownloadError(f"{dest.name}: {problem} after {attempt + 1} tries{kept}")
-        delay = retry_wait(ctx, attempt, None if res.error else res.headers)
-        log.info("download %s: %s at %d bytes; retry %d/%d in %.2f s", dest.name, problem, res.size, attempt + 1,
-                 ctx.retry.max_retries, delay)
-        attempt += 1
-        yield Sleep(delay)
+            raise DownloadError(f"{dest.name}: {problem} {attempts.tries}{kept}")
+        yield from attempts.wait(f"{problem} at {res.size} bytes", None if res.error else res.headers)
 
 
 # ---- executor side: writing the .part file and showing progress --------------------------------------

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ltxkit.errors import InputError
-from ltxkit.jobs.provider import Job
+from ltxkit.jobs.wire import Job
 
 FILENAME = "ltxkit-jobs.sqlite"
 
@@ -77,7 +77,7 @@ class DownloadRecord:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class JournalEntry:
     """One journal row. ``state``: ``pending`` (no job id yet), ``running``, ``done`` or ``failed``."""
 
     row: int
@@ -152,26 +152,26 @@ class Journal:
 
     # ---- reading ------------------------------------------------------------------------------------
 
-    def _record(self, row: sqlite3.Row | None) -> JobRecord | None:
+    def _record(self, row: sqlite3.Row | None) -> JournalEntry | None:
         if row is None:
             return None
         downloads = tuple(
             DownloadRecord(d["idx"], d["url"], Path(d["path"]), d["size"], d["state"])
             for d in self._db.execute("SELECT * FROM downloads WHERE row = ? ORDER BY idx, directory", (row["row"],))
         )
-        return JobRecord(row["row"], row["idempotency_key"], row["provider"], row["task"], row["input_hash"],
+        return JournalEntry(row["row"], row["idempotency_key"], row["provider"], row["task"], row["input_hash"],
                          row["job_id"], row["state"], row["raw_status"], row["error"],
                          tuple(json.loads(row["outputs"])), downloads, row["created_at"], row["submitted_at"],
                          row["updated_at"], row["finished_at"])
 
-    def get(self, row: int) -> JobRecord:
+    def get(self, row: int) -> JournalEntry:
         record = self._record(self._db.execute("SELECT * FROM jobs WHERE row = ?", (row,)).fetchone())
         if record is None:
             raise KeyError(row)
         return record
 
     def find(self, *, key: str | None = None, job_id: str | None = None,
-             provider: str = "media-jobs") -> JobRecord | None:
+             provider: str = "media-jobs") -> JournalEntry | None:
         if key is not None:
             cur = self._db.execute("SELECT * FROM jobs WHERE provider = ? AND idempotency_key = ?", (provider, key))
         else:  # a job may have a row from `submit` and one from an earlier `wait ID`: prefer the first
@@ -179,13 +179,13 @@ class Journal:
                                    "ORDER BY idempotency_key IS NULL, row LIMIT 1", (provider, job_id))
         return self._record(cur.fetchone())
 
-    def records(self) -> list[JobRecord]:
+    def records(self) -> list[JournalEntry]:
         rows = self._db.execute("SELECT * FROM jobs ORDER BY row").fetchall()
         return [r for r in map(self._record, rows) if r is not None]
 
     # ---- state changes (one transaction each) -------------------------------------------------------
 
-    def begin(self, key: str, task: str, input_hash: str, provider: str = "media-jobs") -> JobRecord:
+    def begin(self, key: str, task: str, input_hash: str, provider: str = "media-jobs") -> JournalEntry:
         """The row for ``key``, created if new. A key already used for another input is refused:
         sending it would make the server return (and bill) the other job."""
         with self._tx() as db:
@@ -205,7 +205,7 @@ class Journal:
         assert record is not None
         return record
 
-    def adopt(self, job_id: str, provider: str = "media-jobs") -> JobRecord:
+    def adopt(self, job_id: str, provider: str = "media-jobs") -> JournalEntry:
         """The row for a job submitted elsewhere (``ltxkit jobs wait ID``), created if unknown."""
         now = _now()
         with self._tx() as db:
@@ -217,7 +217,7 @@ class Journal:
         assert record is not None
         return record
 
-    def record_job(self, row: int, job: Job) -> JobRecord:
+    def record_job(self, row: int, job: Job) -> JournalEntry:
         """Store what the server last said about the row's job (id, status, outputs, error)."""
         now = _now()
         with self._tx() as db:

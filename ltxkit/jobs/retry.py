@@ -1,14 +1,19 @@
-"""The one retry and polling policy, as pure functions of (attempt, policy, server hint, random draw).
+"""The one retry and polling policy: :class:`RetryPolicy` / :class:`PollPolicy` (held by
+:class:`~ltxkit.jobs.config.ClientConfig`) and pure functions of (attempt, policy, server hint, draw).
 
-Both client faces and every provider use these, so a delay is computed the same way whether a create
-is retried after a dropped connection, a status poll after a 503, or a download after a truncation.
-Randomness is passed in (``rand`` in [0, 1)) so the functions are deterministic under test.
+The one retry step (:class:`~ltxkit.jobs.plan.Attempts`) uses these for every request, so a delay is
+computed the same way whether a create is retried after a dropped connection, a status poll after a
+503, or a download after a truncation. Randomness is passed in (``rand`` in [0, 1)) so the functions
+are deterministic under test. Which answers are worth retrying is the provider's call
+(``Provider.is_retryable``, by default :func:`is_retryable_status`).
 """
 
 from __future__ import annotations
 
 import email.utils
 from dataclasses import dataclass
+
+from ltxkit.errors import InputError
 
 # 408 is a timeout the server noticed; 429 asks us to slow down; any 5xx may be transient.
 RETRYABLE_STATUS = frozenset({408, 429})
@@ -27,6 +32,10 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
 
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+            raise InputError("max_retries and retry delays must not be negative")
+
 
 @dataclass(frozen=True)
 class PollPolicy:
@@ -37,6 +46,14 @@ class PollPolicy:
     max_interval: float = 30.0
     factor: float = 1.5
     timeout: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name, value in (("poll_interval", self.interval), ("poll_max_interval", self.max_interval),
+                            ("wait_timeout", self.timeout)):
+            if not value > 0:
+                raise InputError(f"{name} must be positive, got {value!r}")
+        if self.factor < 1:
+            raise InputError(f"poll factor must be at least 1, got {self.factor!r}")
 
 
 def is_retryable_status(status: int) -> bool:

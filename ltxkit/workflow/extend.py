@@ -118,7 +118,7 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
     if spec.image is not None:
         check_image(spec.image)
     if spec.combine == "remote":
-        from ltxkit.jobs.providers.capabilities import require
+        from ltxkit.jobs.providers import require
 
         require(spec.provider, "combine")
     _check_requests(spec)
@@ -296,7 +296,7 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
     from ltxkit.audio.window import extract_window
     from ltxkit.frames.tail import extract_tail
     from ltxkit.jobs import VideoGenerate, overlap_frame_files
-    from ltxkit.jobs.providers import adapter_for, prepare_extend, prepare_submission
+    from ltxkit.jobs.providers import get_provider, prepare_extend, prepare_submission
 
     record = _segment_record(run, index)
     seg_dir = run.segment_dir(index)
@@ -318,7 +318,7 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: Segment, co
 
     overlap_files = [] if from_image else overlap_frame_files(overlap_dir)
     audio_src = audio_file if spec.audio is not None else None
-    adapter = adapter_for(spec.provider)
+    adapter = get_provider(spec.provider)
     if spec.provider == MEDIA_JOBS:
         requests = [prepare_submission(adapter, "video.generate", VideoGenerate(
             prompt=spec.prompt, start_frame=spec.image if from_image else None,
@@ -393,11 +393,11 @@ async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[An
                     opts: ExtendOptions) -> list[Any]:
     """Estimate the cost from the server's own answer, confirm if needed, run all candidates concurrently."""
     from ltxkit.jobs import AsyncClient, Journal
-    from ltxkit.jobs.providers import adapter_for, arun_submission
+    from ltxkit.jobs.providers import arun_submission, get_provider
 
     record = run.data["segments"][index]
     with Journal.in_dir(run.path) as journal:
-        async with AsyncClient(config, provider=adapter_for(spec.provider)) as client:
+        async with AsyncClient(config, provider=get_provider(spec.provider)) as client:
             if "estimate" not in record:
                 price = await _first_price(client, journal, requests[0])
                 remaining = len(spec.segments) - index
@@ -465,7 +465,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _charged(payload: Any) -> float | None:
-    from ltxkit.jobs.provider import dig
+    from ltxkit.jobs.wire import dig
 
     for path in BILLING_FIELDS:
         value = dig(payload, path)

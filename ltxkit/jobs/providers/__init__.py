@@ -1,11 +1,11 @@
 """Other hosted video APIs behind the one jobs client: switch provider without rewriting the pipeline.
 
-Each provider is an :class:`~ltxkit.jobs.providers.base.Adapter` — a :class:`~ltxkit.jobs.Provider`
-description (paths, id fields, status words, error shapes, auth header, rate-limit signals) read by the
-shared client's one retry and polling policy — that also knows what "extend this clip" means on its API
-(overlap frames, one last frame, or a server-side extend by job id) and builds that from a neutral
-:class:`ExtendRequest`, or refuses with an :class:`~ltxkit.errors.InputError` naming itself, per the
-capability table (:data:`~ltxkit.jobs.providers.capabilities.TABLE`)::
+Each provider is a :class:`~ltxkit.jobs.providers.base.Provider` — a description (paths, id fields,
+status words, error shapes, auth header, rate-limit signals) read by the shared client's one retry and
+polling policy — that also knows what "extend this clip" means on its API (overlap frames, one last
+frame, or a server-side extend by job id) and builds that from a neutral :class:`ExtendRequest`, or
+refuses with an :class:`~ltxkit.errors.InputError` naming itself, per the capabilities it declares
+(``Provider.capabilities``; the table :data:`TABLE` and :func:`markdown_table` are generated from them)::
 
     from ltxkit.jobs import Client, Journal
     from ltxkit.jobs.providers import ExtendRequest, get_provider, submit_extend
@@ -18,17 +18,22 @@ Registered: ``media-jobs`` (default), ``zsky``, ``apex``, ``zooop``, ``kubeez``;
 ``--provider`` selects one on the command line. ``LTXKIT_API_BASE`` defaults to the provider's own host.
 """
 
-from ltxkit.jobs.providers.base import Adapter, Built, RestAdapter
-from ltxkit.jobs.providers.capabilities import (
+from ltxkit.jobs.providers.base import Built, Provider, RestProvider
+from ltxkit.jobs.providers.capabilities import Capabilities
+from ltxkit.jobs.providers.media_jobs import MEDIA_JOBS
+from ltxkit.jobs.providers.registry import (
+    DEFAULT_PROVIDER,
+    ENV_PROVIDER,
+    PROVIDERS,
     TABLE,
-    Capabilities,
     capabilities,
     check_request,
+    get_provider,
     markdown_table,
+    require,
 )
-from ltxkit.jobs.providers.registry import DEFAULT_PROVIDER, ENV_PROVIDER, PROVIDERS, adapter_for, get_provider
 from ltxkit.jobs.providers.request import ExtendRequest, from_media_input
-from ltxkit.jobs.providers.run import (
+from ltxkit.jobs.providers.submit import (
     Submission,
     arun_submission,
     asubmit_extend,
@@ -45,8 +50,8 @@ from ltxkit.jobs.providers.run import (
 )
 
 __all__ = [
-    "DEFAULT_PROVIDER", "ENV_PROVIDER", "PROVIDERS", "TABLE", "Adapter", "Built", "Capabilities", "ExtendRequest",
-    "RestAdapter", "Submission", "adapter_for", "arun_submission", "asubmit_extend", "build_request", "cancel",
+    "DEFAULT_PROVIDER", "ENV_PROVIDER", "MEDIA_JOBS", "PROVIDERS", "TABLE", "Built", "Capabilities", "ExtendRequest",
+    "Provider", "RestProvider", "Submission", "arun_submission", "asubmit_extend", "build_request", "cancel",
     "capabilities", "check_request", "combine_request", "from_media_input", "get_provider", "markdown_table",
-    "prepare_extend", "prepare_submission", "purge", "quote", "run_submission", "submit_extend", "upload",
+    "prepare_extend", "prepare_submission", "purge", "quote", "require", "run_submission", "submit_extend", "upload",
 ]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ltxkit.errors import InputError
-from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.providers.base import Built, RestProvider, frozen
+from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest
 
 RESOLUTIONS = {(1280, 720): "720p", (1920, 1080): "1080p"}
@@ -23,7 +24,7 @@ DURATION_SECONDS = (3, 60)
 
 
 @dataclass(frozen=True)
-class ApexAdapter(RestAdapter):
+class ApexProvider(RestProvider):
     name: str = "apex"
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "video": "/api/generate/video", "text2video": "/api/generate/text2video", "b-roll": "/api/generate/b-roll",
@@ -40,6 +41,11 @@ class ApexAdapter(RestAdapter):
     auth_style: str | None = "bearer"
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://useapexstudio.com"}))
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(
+        remarks={"overlap_frames": "`/api/generate/video` takes a script only",
+                 "last_frame": "`avatarImage` is a face for an avatar, not a first frame",
+                 "uploads": "`/api/upload/*` is only named in the rate-limit table",
+                 "quote": "flat documented credits, video 250; `/api/usage`"}))
 
     def task_for(self, request: ExtendRequest) -> str:
         return "video"
@@ -75,4 +81,4 @@ class ApexAdapter(RestAdapter):
         return hint
 
 
-APEX = ApexAdapter()
+APEX = ApexProvider()

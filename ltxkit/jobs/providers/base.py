@@ -1,28 +1,36 @@
-"""The adapter seam: a :class:`~ltxkit.jobs.provider.Provider` that can also build "extend this clip".
+"""The one provider class tree: :class:`Provider` describes a hosted jobs API and what it can do.
 
-An :class:`Adapter` is still only a description handed to the shared client: paths, id fields, status
-words, error shapes, auth header and rate-limit signals, read by the one retry and polling policy in
-:mod:`ltxkit.jobs._core`. What it adds are plans (generators run by either client face) for the steps
-some APIs need before a submit: uploading a local frame, looking up a model or a source job, and the
-optional extras (quote, cancel). :class:`RestAdapter` holds what the four seed APIs share: a POST path
-per task, an id in the status path, ``{error, code|message}`` or ``{error: {message, code}}`` errors.
+A provider is a description handed to the shared client: paths, id fields, status words, error shapes,
+auth header and rate-limit signals, read by the one retry and polling policy in :mod:`ltxkit.jobs.plan`
+(through :class:`~ltxkit.jobs.plan.ProviderApi`). It also knows what "extend this clip" means on its API
+(plans for the steps some APIs need first: uploading a local frame, looking up a model or a source job),
+and declares its :class:`~ltxkit.jobs.providers.capabilities.Capabilities` on itself. The optional
+extras (upload, quote, cancel, purge, combine) are methods that refuse by default, naming the provider
+and the registered providers that can. The defaults describe the media-jobs API; :class:`RestProvider`
+holds what the four seed APIs share: a POST path per task, an id in the status path,
+``{error, code|message}`` or ``{error: {message, code}}`` errors.
+
+The media-jobs API documents the submit and status endpoints but not every status word, so statuses
+are mapped through synonym sets and anything unknown counts as still running (the raw word is kept).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from ltxkit.api_schema import ValidatedInput
 from ltxkit.errors import ApiError, BadRequestError, InputError
-from ltxkit.jobs._core import Context, Plan, json_plan
 from ltxkit.jobs.models import KEY_PREFIX, JobRequest, input_hash
-from ltxkit.jobs.provider import Provider, RequestSpec, dig
-from ltxkit.jobs.providers.capabilities import Capabilities, capabilities, require
+from ltxkit.jobs.plan import Context, Plan, json_plan
+from ltxkit.jobs.providers.capabilities import NOUNS, Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, Upload, media_upload
+from ltxkit.jobs.retry import is_retryable_status, parse_retry_after
+from ltxkit.jobs.wire import Job, JobState, RequestSpec, dig, first
 
 T = TypeVar("T")
 
@@ -54,20 +62,180 @@ def check_key(key: str | None) -> None:
         raise InputError("--idempotency-key must be 1..255 printable ASCII characters without spaces")
 
 
-@dataclass(frozen=True)
-class Adapter(Provider):
-    """A provider description that also knows what "extend this clip" means on its API."""
+_REGISTERED: dict[str, Provider] = {}
 
+
+def register(*providers: Provider) -> Mapping[str, Provider]:
+    """Make ``providers`` known by name, in this order (the README table's and the refusals' order)."""
+    _REGISTERED.update((p.name, p) for p in providers)
+    return MappingProxyType(_REGISTERED)
+
+
+def alternatives(capability: str, exclude: str) -> str:
+    """"use a or b": the registered providers that can do ``capability`` (for a refusal's last words)."""
+    names = [n for n, p in _REGISTERED.items() if p.capabilities.supports(capability) and n != exclude]
+    return "use " + " or ".join(names) if names else "no provider here can"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Description of a hosted jobs API. Defaults describe the media-jobs API (``MEDIA_JOBS``)."""
+
+    name: str = "media-jobs"
+    submit_path: str = "/api/v1/media/jobs"
+    status_path: str = "/api/v1/media/jobs"
+    status_id_param: str = "jobId"
+    details_params: Mapping[str, str] = field(default_factory=lambda: frozen({"includeDetails": "1"}))
+    balance_path: str = "/api/v1/balance"
+    health_path: str = "/api/v1/health"
+    idempotency_header: str = "X-Idempotency-Key"
+    idempotency_body_field: str | None = "idempotencyKey"
+    # documented order: externalJobId // jobId // result.jobId // id
+    job_id_fields: tuple[str, ...] = ("externalJobId", "jobId", "result.jobId", "id")
+    status_fields: tuple[str, ...] = ("status", "state", "result.status", "job.status")
+    outputs_fields: tuple[str, ...] = ("downloadableOutputUrls", "result.downloadableOutputUrls")
+    error_fields: tuple[str, ...] = ("error", "errorMessage", "result.error", "failureReason")
+    done_words: frozenset[str] = frozenset({
+        "completed", "complete", "succeeded", "success", "successful", "done", "finished",
+    })
+    failed_words: frozenset[str] = frozenset({
+        "failed", "failure", "error", "errored", "cancelled", "canceled", "blocked", "rejected", "aborted",
+        "expired", "timed_out",
+    })
+    # The one auth header the API accepts ("bearer" or "x-api-key"); None: the configured style.
+    auth_style: str | None = None
+    # ClientConfig options this API wants unless LTXKIT_* or explicit options say otherwise
+    # (its base URL, the polling pace it documents, its concurrent-job limit).
+    config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({}))
     # native task name -> POST path, for ``ltxkit jobs submit TASK --provider NAME`` with the API's own body
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({}))
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
-    @property
-    def caps(self) -> Capabilities:
-        return capabilities(self.name)
+    # ---- the wire: requests and answers (what the plans call, see ltxkit.jobs.plan.ProviderApi) ---------
+
+    def submit_request(self, task: str, input_: Mapping[str, Any], key: str) -> RequestSpec:
+        """The create call; the idempotency key goes in the header and (if the API has one) the body."""
+        body: dict[str, Any] = {"task": task, "input": dict(input_)}
+        if self.idempotency_body_field:
+            body[self.idempotency_body_field] = key
+        return RequestSpec("POST", self.submit_path, json=body, headers={self.idempotency_header: key})
+
+    def status_request(self, job_id: str, details: bool = False) -> RequestSpec:
+        params = {self.status_id_param: job_id, **(self.details_params if details else {})}
+        return RequestSpec("GET", self.status_path, params=params)
+
+    def balance_request(self) -> RequestSpec:
+        return RequestSpec("GET", self.balance_path)
+
+    def health_request(self) -> RequestSpec:
+        return RequestSpec("GET", self.health_path, auth=False)
+
+    def map_status(self, raw: str | None) -> JobState:
+        word = (raw or "").strip().lower().replace("-", "_").replace(" ", "_")
+        if word in self.done_words:
+            return "done"
+        if word in self.failed_words:
+            return "failed"
+        return "running"
+
+    def job_id(self, payload: object) -> str | None:
+        value = first(payload, self.job_id_fields)
+        return None if value is None or isinstance(value, (dict, list, bool)) else str(value)
+
+    def outputs(self, payload: object) -> tuple[str, ...]:
+        value = first(payload, self.outputs_fields)
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list):
+            return ()
+        urls: list[str] = []
+        for item in value:
+            url = item.get("url") if isinstance(item, Mapping) else item
+            if isinstance(url, str) and url:
+                urls.append(url)
+        return tuple(urls)
+
+    def error_text(self, payload: object) -> tuple[str | None, object]:
+        """The server's ``error`` text and ``details`` (any JSON) from an error body or a failed job."""
+        error = first(payload, self.error_fields)
+        if isinstance(error, Mapping):  # {"error": {"message": ...}} shapes
+            error = error.get("message") or error.get("error") or str(dict(error))
+        details = dig(payload, "details")
+        return (None if error is None else str(error)), details
+
+    def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None:
+        """Seconds the server asked us to wait before trying again (``Retry-After``), or None.
+
+        Subclasses add their API's other signals (a ``retry_after`` body field, ``X-RateLimit-Reset``).
+        """
+        return parse_retry_after(headers.get("retry-after"), now)
+
+    def is_retryable(self, status: int, payload: object) -> bool:
+        """Whether an error answer (to a request or a download) is worth retrying: 408/429/5xx, unless
+        the API says a 429 is final."""
+        return is_retryable_status(status)
+
+    def error_class(self, status: int, payload: object) -> type[ApiError] | None:
+        """The error type for an answer when the API gives a status another meaning (None: by status)."""
+        return None
+
+    def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job:
+        """A submit or status response → :class:`Job`. ``known_id`` fills in when the body has no id."""
+        job_id = self.job_id(payload) or known_id
+        if job_id is None:
+            raise ValueError("no job id in the response")
+        raw = first(payload, self.status_fields)
+        raw_status = None if raw is None else str(raw)
+        state = self.map_status(raw_status)
+        error = self.error_text(payload)[0] if state == "failed" else None
+        return Job(job_id, state, raw_status, self.outputs(payload), error, payload)
+
+    # ---- capabilities: honest refusals before anything is read or sent ----------------------------------
+
+    def unsupported(self, capability: str) -> InputError:
+        """The error for a capability this API lacks: names the provider, why not, and who can."""
+        remark = self.capabilities.remarks.get(capability)
+        return InputError(f"provider {self.name} has no {NOUNS[capability]}" + (f" ({remark})" if remark else "")
+                          + f"; {alternatives(capability, self.name)}")
+
+    def require(self, capability: str) -> None:
+        if not self.capabilities.supports(capability):
+            raise self.unsupported(capability)
+
+    def check_request(self, request: ExtendRequest) -> None:
+        """Refuse, before anything is read or sent, what this API cannot do."""
+        name, caps = self.name, self.capabilities
+        frames = len(request.conditioning)
+        if request.source_job_id is not None:
+            if not caps.server_extend:
+                raise InputError(f"provider {name} cannot extend a job by its id (no server-side extend); pass "
+                                 f"the clip's last frames instead, or {alternatives('server_extend', name)}")
+            if frames or request.reference_audio is not None:
+                raise InputError(f"provider {name}: a server-side extend takes the source job id and a prompt "
+                                 "only; drop the overlap frames / last frame / reference audio")
+        if frames > 1 and not caps.overlap_frames:
+            if caps.last_frame:
+                raise InputError(f"provider {name} conditions on one last frame only; pass --overlap 1 or "
+                                 f"{alternatives('overlap_frames', name)}")
+            raise InputError(f"provider {name} cannot condition on frames "
+                             f"({caps.remarks.get('overlap_frames', 'no')}); {alternatives('overlap_frames', name)}")
+        if frames == 1 and not (caps.last_frame or caps.overlap_frames):
+            raise InputError(f"provider {name} cannot start from a frame ({caps.remarks.get('last_frame', 'no')}); "
+                             f"{alternatives('last_frame', name)}")
+        if request.reference_audio is not None and not caps.reference_audio:
+            raise InputError(f"provider {name} takes no reference audio; drop it or "
+                             f"{alternatives('reference_audio', name)}")
+
+    # ---- building requests ---------------------------------------------------------------------------
+
+    def translates(self, task: str) -> bool:
+        """Whether ``jobs submit TASK`` with a media-jobs input goes through the neutral request here
+        (media-jobs itself takes its own tasks as they are)."""
+        return False
 
     def task_for(self, request: ExtendRequest) -> str:
         """The task name a neutral request becomes (known before any upload, so the journal can key on it)."""
-        raise NotImplementedError
+        return "video.generate"
 
     def build(self, request: ExtendRequest) -> Built | None:
         """The provider's request when building it needs no request of its own (else None: see build_plan)."""
@@ -81,26 +249,16 @@ class Adapter(Provider):
         return (yield from pure(built))
 
     def native_request(self, task: str, input_: Mapping[str, Any], key: str | None) -> JobRequest:
-        """A request in the API's own terms, passed through (the server validates it)."""
-        if task not in self.tasks:
-            raise InputError(f"provider {self.name} has no task {task!r}; known: video.generate (translated), "
-                             f"{', '.join(self.tasks)}")
-        check_key(key)
-        body = dict(input_)
-        try:
-            digest = input_hash(task, body)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"input is not plain JSON: {exc}") from None
-        return Built(task, body).job_request(key or KEY_PREFIX + digest[:32], digest)
+        """A request in the API's own terms, passed through (validated by the media-jobs rules here)."""
+        return JobRequest.build(task, input_, key)
 
-    # ---- optional steps; each refuses by the capability table when the API has none ------------------
+    # ---- optional steps; each refuses unless the provider has it ------------------------------------
 
     def upload_request(self, upload: Upload) -> RequestSpec:
-        require(self.name, "uploads")
-        raise NotImplementedError
+        raise self.unsupported("uploads")
 
     def uploaded_url(self, payload: Mapping[str, Any]) -> str | None:
-        raise NotImplementedError
+        raise self.unsupported("uploads")
 
     def upload_plan(self, ctx: Context, value: MediaArg, field_name: str, kind: str) -> Plan[str]:
         """The URL the API should read ``value`` from: a URL as is, a local/inline file uploaded first."""
@@ -115,16 +273,23 @@ class Adapter(Provider):
         return url
 
     def quote_request(self, body: Mapping[str, Any]) -> RequestSpec:
-        require(self.name, "quote")
-        raise NotImplementedError
+        raise self.unsupported("quote")
 
     def cancel_request(self, job_id: str) -> RequestSpec:
-        require(self.name, "cancel")
-        raise NotImplementedError
+        raise self.unsupported("cancel")
+
+    def purge_request(self, job_id: str) -> RequestSpec:
+        """Delete a finished job's outputs from the provider's storage now."""
+        raise self.unsupported("purge")
+
+    def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
+                        fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
+        """A server-side join of clips."""
+        raise self.unsupported("combine")
 
 
 @dataclass(frozen=True)
-class RestAdapter(Adapter):
+class RestProvider(Provider):
     """The shape the four seed APIs share. ``status_path`` may hold ``{id}``; ``health_path`` "" = none."""
 
     idempotency_header: str = ""  # "" = the API has no idempotency key: creates are never sent twice
@@ -132,11 +297,27 @@ class RestAdapter(Adapter):
     details_params: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     health_path: str = ""
 
+    def translates(self, task: str) -> bool:
+        return task == "video.generate"
+
     def task_path(self, task: str) -> str:
         try:
             return self.tasks[task]
         except KeyError:
             raise InputError(f"provider {self.name} has no task {task!r}; known: {', '.join(self.tasks)}") from None
+
+    def native_request(self, task: str, input_: Mapping[str, Any], key: str | None) -> JobRequest:
+        """A request in the API's own terms, passed through (the server validates it)."""
+        if task not in self.tasks:
+            raise InputError(f"provider {self.name} has no task {task!r}; known: video.generate (translated), "
+                             f"{', '.join(self.tasks)}")
+        check_key(key)
+        body = dict(input_)
+        try:
+            digest = input_hash(task, body)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"input is not plain JSON: {exc}") from None
+        return Built(task, body).job_request(key or KEY_PREFIX + digest[:32], digest)
 
     def submit_request(self, task: str, input_: Mapping[str, Any], key: str) -> RequestSpec:
         headers = {self.idempotency_header: key} if self.idempotency_header else {}

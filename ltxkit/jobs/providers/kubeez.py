@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ltxkit.errors import InputError
-from ltxkit.jobs._core import Context, Plan, json_plan, status_plan
-from ltxkit.jobs.provider import RequestSpec
-from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.plan import Context, Plan, json_plan, status_plan
+from ltxkit.jobs.providers.base import Built, RestProvider, frozen
+from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, Upload, aspect_ratio, describe_options, fit_option
+from ltxkit.jobs.wire import RequestSpec
 
 EXTEND_MODELS = ("lite", "fast", "quality")
 
 
 @dataclass(frozen=True)
-class KubeezAdapter(RestAdapter):
+class KubeezProvider(RestProvider):
     name: str = "kubeez"
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "media": "/v1/generate/media", "media.extend": "/v1/generate/media/extend"}))
@@ -45,6 +46,13 @@ class KubeezAdapter(RestAdapter):
     # both X-API-Key and Bearer are accepted: the configured style (LTXKIT_API_AUTH) is used
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://api.kubeez.com", "poll_interval": 5.0, "poll_max_interval": 30.0}))
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(
+        last_frame="`source_media_urls` of an image-to-video model, uploaded",
+        server_extend="`/v1/generate/media/extend` by `source_task_id` (Veo 3.1 sources)",
+        reference_audio="`source_media_urls` of a model with `max_input_audios` ≥ 1",
+        uploads="`POST /v1/upload/media` (multipart)",
+        remarks={"overlap_frames": "source images are references, not consecutive frames",
+                 "quote": "no estimate endpoint; flat extend prices: lite 45, fast 75, quality 300 credits"}))
 
     def task_for(self, request: ExtendRequest) -> str:
         return "media.extend" if request.source_job_id is not None else "media"
@@ -137,4 +145,4 @@ class KubeezAdapter(RestAdapter):
             else None
 
 
-KUBEEZ = KubeezAdapter()
+KUBEEZ = KubeezProvider()

@@ -7,13 +7,14 @@ and the input is checked by the same :mod:`ltxkit.api_schema` rules as ``ltxkit 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from ltxkit.api_schema import validate_task_input
 from ltxkit.jobs.models import JobRequest, VideoCombine, audio_value, image_value
-from ltxkit.jobs.providers.base import Adapter, Built
+from ltxkit.jobs.providers.base import Built, Provider
+from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, is_url
 from ltxkit.timing import format_fps
 
@@ -25,11 +26,14 @@ def _media(value: MediaArg, field_name: str, audio: bool = False) -> Any:
 
 
 @dataclass(frozen=True)
-class MediaJobsAdapter(Adapter):
-    """``MEDIA_JOBS`` (every field is the :class:`Provider` default) plus the neutral-request builder."""
+class MediaJobsProvider(Provider):
+    """``MEDIA_JOBS``: every wire field is the :class:`Provider` default; adds the neutral-request builder."""
 
-    def task_for(self, request: ExtendRequest) -> str:
-        return "video.generate"
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(
+        overlap_frames="`overlapFrameImages`, oldest first", last_frame="one overlap frame",
+        reference_audio="`referenceAudio`", combine="`video.combine`",
+        remarks={"uploads": "media goes inline as base64", "quote": "stand-in price charged at submit; `balance`",
+                 "server_extend": "extends are built from overlap frames"}))
 
     def build(self, request: ExtendRequest) -> Built:
         inp: dict[str, Any] = {"prompt": request.prompt}
@@ -49,9 +53,6 @@ class MediaJobsAdapter(Adapter):
         validated = validate_task_input("video.generate", dict(inp))  # SchemaError names the field
         return Built("video.generate", inp, tuple(validated.adjustments))
 
-    def native_request(self, task: str, input_: Mapping[str, Any], key: str | None) -> JobRequest:
-        return JobRequest.build(task, input_, key)
-
     def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
         return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
@@ -61,4 +62,4 @@ def _fps_json(fps: Fraction) -> int | str:
     return fps.numerator if fps.denominator == 1 else format_fps(fps)
 
 
-MEDIA_JOBS_ADAPTER = MediaJobsAdapter()
+MEDIA_JOBS = MediaJobsProvider()

@@ -1,6 +1,6 @@
-"""The provider-neutral "extend this clip" request, and what every adapter needs to read its media.
+"""The provider-neutral "extend this clip" request, and what every provider needs to read its media.
 
-A pipeline describes the next clip once, in no provider's terms (:class:`ExtendRequest`); each adapter
+A pipeline describes the next clip once, in no provider's terms (:class:`ExtendRequest`); each provider
 turns it into its own API's request, or refuses with an :class:`~ltxkit.errors.InputError` naming itself
 when the API cannot do what was asked (see :mod:`ltxkit.jobs.providers.capabilities`). With nothing to
 extend (no frames, no source job) the request is a plain text-to-video generation.

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ltxkit.errors import ApiError, InputError, PaymentRequiredError
-from ltxkit.jobs._core import Context, Plan, json_plan, status_plan
-from ltxkit.jobs.provider import RequestSpec
-from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.plan import Context, Plan, json_plan, status_plan
+from ltxkit.jobs.providers.base import Built, RestProvider, frozen
+from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, Upload, aspect_ratio, describe_options, fit_option
+from ltxkit.jobs.wire import RequestSpec
 
 FRAME_PARAM_TYPES = ("first_frame", "image_url")
 VIDEO_PARAM_TYPES = ("video_url",)
@@ -36,7 +37,7 @@ def _fit(label: str, key: str, spec: Mapping[str, Any], value: object) -> object
 
 
 @dataclass(frozen=True)
-class ZooopAdapter(RestAdapter):
+class ZooopProvider(RestProvider):
     name: str = "zooop"
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({"tasks": "/v1/tasks"}))
     status_path: str = "/v1/tasks/{id}"
@@ -50,6 +51,12 @@ class ZooopAdapter(RestAdapter):
     failed_words: frozenset[str] = frozenset({"failed", "cancelled"})
     auth_style: str | None = "bearer"
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({"base_url": "https://api.zooop.ai"}))
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(
+        last_frame="`first_frame` of a `first-last-frame` model, uploaded",
+        server_extend="`extend-video` model on the source task's output", uploads="`POST /v1/uploads` (raw body)",
+        quote="`POST /v1/quote`",
+        remarks={"overlap_frames": "one start frame only",
+                 "reference_audio": "no audio input on `first-last-frame`/`extend-video` models"}))
 
     def task_for(self, request: ExtendRequest) -> str:
         return "tasks"
@@ -139,4 +146,4 @@ class ZooopAdapter(RestAdapter):
         return PaymentRequiredError if self._cap_reached(status, payload) else super().error_class(status, payload)
 
 
-ZOOOP = ZooopAdapter()
+ZOOOP = ZooopProvider()

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ltxkit.errors import ApiError, PaymentRequiredError
-from ltxkit.jobs.provider import RequestSpec
-from ltxkit.jobs.providers.base import Built, RestAdapter, frozen
+from ltxkit.jobs.providers.base import Built, RestProvider, frozen
+from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest
+from ltxkit.jobs.wire import RequestSpec
 
 
 @dataclass(frozen=True)
-class ZSkyAdapter(RestAdapter):
+class ZSkyProvider(RestProvider):
     name: str = "zsky"
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "videos.generate": "/v1/videos/generate", "images.generate": "/v1/images/generate"}))
@@ -37,6 +38,11 @@ class ZSkyAdapter(RestAdapter):
     auth_style: str | None = "x-api-key"
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://zsky.ai", "concurrency": 3}))  # 3 concurrent jobs per key
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(
+        purge="`DELETE /v1/jobs/{id}`",
+        remarks={"overlap_frames": "v1 is text-to-video only", "last_frame": "image-to-video is promised for v2",
+                 "cancel": "`DELETE /v1/jobs/{id}` purges the output, it does not cancel",
+                 "quote": "monthly allowance counters at `/v1/usage`"}))
 
     def task_for(self, request: ExtendRequest) -> str:
         return "videos.generate"
@@ -66,4 +72,4 @@ class ZSkyAdapter(RestAdapter):
         return PaymentRequiredError if self._allowance_spent(status, payload) else super().error_class(status, payload)
 
 
-ZSKY = ZSkyAdapter()
+ZSKY = ZSkyProvider()

@@ -16,17 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ltxkit.errors import InputError
-from ltxkit.jobs._core import Context, Plan, json_plan, request_plan
 from ltxkit.jobs.collect import check_download_dir, collect_plan, finish_plan
-from ltxkit.jobs.journal import JobRecord, Journal
+from ltxkit.jobs.journal import Journal, JournalEntry
 from ltxkit.jobs.models import JobRequest
-from ltxkit.jobs.provider import Provider
-from ltxkit.jobs.providers.base import Adapter, check_key
-from ltxkit.jobs.providers.capabilities import check_request, require
-from ltxkit.jobs.providers.media_jobs import MediaJobsAdapter
-from ltxkit.jobs.providers.registry import adapter_for
+from ltxkit.jobs.plan import Context, Plan, json_plan, request_plan
+from ltxkit.jobs.providers.base import Provider, check_key
+from ltxkit.jobs.providers.registry import resolve
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, from_media_input, neutral_digest, neutral_key
-from ltxkit.jobs.providers.zsky import ZSkyAdapter
 
 if TYPE_CHECKING:
     from ltxkit.jobs.client import AsyncClient, Client
@@ -35,9 +31,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Submission:
     """A checked request for one provider. ``ready``: nothing left to build; else ``neutral`` is built by
-    the adapter's plan when (and only when) the journal has no job for ``key`` yet."""
+    the provider's plan when (and only when) the journal has no job for ``key`` yet."""
 
-    provider: Adapter
+    provider: Provider
     key: str
     input_hash: str
     task: str
@@ -48,25 +44,25 @@ class Submission:
 def prepare_extend(provider: Provider | str, request: ExtendRequest, key: str | None = None) -> Submission:
     """Check ``request`` against the provider's capabilities and fix its key; builds it now if that needs
     no request (so a size the API cannot render is refused here, not after an upload)."""
-    adapter = adapter_for(provider)
-    check_request(adapter.name, request)
+    provider = resolve(provider)
+    provider.check_request(request)
     check_key(key)
-    digest = neutral_digest(adapter.name, request)
+    digest = neutral_digest(provider.name, request)
     key = key or neutral_key(digest)
-    built = adapter.build(request)
+    built = provider.build(request)
     ready = None if built is None else built.job_request(key, digest)
-    return Submission(adapter, key, digest, adapter.task_for(request), ready, request)
+    return Submission(provider, key, digest, provider.task_for(request), ready, request)
 
 
 def prepare_submission(provider: Provider | str, task: str, input_: Mapping[str, Any],
                        key: str | None = None) -> Submission:
     """``ltxkit jobs submit TASK --input …``: the API's own task and body, or — on another provider —
     ``video.generate`` with a media-jobs input, translated through the neutral request."""
-    adapter = adapter_for(provider)
-    if task == "video.generate" and not isinstance(adapter, MediaJobsAdapter):
-        return prepare_extend(adapter, from_media_input(adapter.name, input_), key)
-    request = adapter.native_request(task, input_, key)
-    return Submission(adapter, request.key, request.input_hash, request.task, ready=request)
+    provider = resolve(provider)
+    if provider.translates(task):
+        return prepare_extend(provider, from_media_input(provider.name, input_), key)
+    request = provider.native_request(task, input_, key)
+    return Submission(provider, request.key, request.input_hash, request.task, ready=request)
 
 
 def build_plan(ctx: Context, submission: Submission) -> Plan[JobRequest]:
@@ -78,7 +74,7 @@ def build_plan(ctx: Context, submission: Submission) -> Plan[JobRequest]:
 
 
 def submission_plan(ctx: Context, submission: Submission, journal: Journal, *, download_dir: Path | None,
-                    wait: bool, details: bool) -> Plan[JobRecord]:
+                    wait: bool, details: bool) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     if ctx.provider.name != submission.provider.name:
         raise InputError(f"this client talks to {ctx.provider.name}; the request was prepared for "
@@ -94,7 +90,7 @@ def submission_plan(ctx: Context, submission: Submission, journal: Journal, *, d
 
 
 def run_submission(client: Client, submission: Submission, *, journal: Journal, download_dir: Path | None = None,
-                   wait: bool = True, details: bool = False) -> JobRecord:
+                   wait: bool = True, details: bool = False) -> JournalEntry:
     """Submit once (journaled, resumable), optionally wait and download: the provider-aware
     :func:`~ltxkit.jobs.submit_and_collect`."""
     return client.run(submission_plan(client.context, submission, journal, download_dir=download_dir, wait=wait,
@@ -102,20 +98,20 @@ def run_submission(client: Client, submission: Submission, *, journal: Journal, 
 
 
 async def arun_submission(client: AsyncClient, submission: Submission, *, journal: Journal,
-                          download_dir: Path | None = None, wait: bool = True, details: bool = False) -> JobRecord:
+                          download_dir: Path | None = None, wait: bool = True, details: bool = False) -> JournalEntry:
     return await client.run(submission_plan(client.context, submission, journal, download_dir=download_dir,
                                             wait=wait, details=details))
 
 
 def submit_extend(client: Client, request: ExtendRequest, *, journal: Journal, key: str | None = None,
-                  download_dir: Path | None = None, wait: bool = True) -> JobRecord:
+                  download_dir: Path | None = None, wait: bool = True) -> JournalEntry:
     """Extend (or generate) through ``client.provider``: check, build, submit once, wait, download."""
     return run_submission(client, prepare_extend(client.provider, request, key), journal=journal,
                           download_dir=download_dir, wait=wait)
 
 
 async def asubmit_extend(client: AsyncClient, request: ExtendRequest, *, journal: Journal, key: str | None = None,
-                         download_dir: Path | None = None, wait: bool = True) -> JobRecord:
+                         download_dir: Path | None = None, wait: bool = True) -> JournalEntry:
     return await arun_submission(client, prepare_extend(client.provider, request, key), journal=journal,
                                  download_dir=download_dir, wait=wait)
 
@@ -128,38 +124,28 @@ def build_request(client: Client, request: ExtendRequest, key: str | None = None
 
 def quote(client: Client, request: ExtendRequest) -> dict[str, Any]:
     """The provider's price for ``request`` without submitting it (ZOOOP ``POST /v1/quote``)."""
-    adapter = adapter_for(client.provider)
-    require(adapter.name, "quote")
+    client.provider.require("quote")  # before building: a refusal must cost no upload
     job_request = build_request(client, request)
-    return client.run(json_plan(client.context, adapter.quote_request(job_request.input)))
+    return client.run(json_plan(client.context, client.provider.quote_request(job_request.input)))
 
 
 def upload(client: Client, source: MediaArg, kind: str = "image") -> str:
     """Upload a local file through the provider's upload endpoint; the URL its tasks accept."""
-    adapter = adapter_for(client.provider)
-    require(adapter.name, "uploads")
-    return client.run(adapter.upload_plan(client.context, source, "upload", kind))
+    client.provider.require("uploads")  # also for a URL, which needs no upload where there is one
+    return client.run(client.provider.upload_plan(client.context, source, "upload", kind))
 
 
 def cancel(client: Client, job_id: str) -> None:
-    """Cancel a job where the API can (none of the registered ones documents it: refused by the table)."""
-    adapter = adapter_for(client.provider)
-    require(adapter.name, "cancel")
-    client.run(request_plan(client.context, adapter.cancel_request(job_id)))
+    """Cancel a job where the API can (none of the registered ones documents it: each refuses)."""
+    client.run(request_plan(client.context, client.provider.cancel_request(job_id)))
 
 
 def purge(client: Client, job_id: str) -> None:
     """ZSky ``DELETE /v1/jobs/{id}``: delete a finished job's output from the provider's storage now."""
-    adapter = adapter_for(client.provider)
-    if not isinstance(adapter, ZSkyAdapter):
-        raise InputError(f"provider {adapter.name} has no way to delete a job's outputs")
-    client.run(request_plan(client.context, adapter.purge_request(job_id)))
+    client.run(request_plan(client.context, client.provider.purge_request(job_id)))
 
 
 def combine_request(provider: Provider | str, video_urls: Sequence[str], overlap_frames: int | None = None,
                     fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
     """A server-side join of clips (media-jobs ``video.combine``); refused where the API has none."""
-    adapter = adapter_for(provider)
-    require(adapter.name, "combine")
-    assert isinstance(adapter, MediaJobsAdapter)
-    return adapter.combine_request(video_urls, overlap_frames, fps, key)
+    return resolve(provider).combine_request(video_urls, overlap_frames, fps, key)

@@ -5,7 +5,12 @@ A *plan* is a generator that yields actions (:class:`Send` an API request, :clas
 what to send, whether to retry, how long to wait, when a job is finished, when a download is complete —
 while :class:`~ltxkit.jobs.client.Client` and :class:`~ltxkit.jobs.client.AsyncClient` only perform
 actions with ``httpx.Client``/``httpx.AsyncClient``. So the two faces cannot drift apart: they run the
-same plan, with the same retry policy, status mapping and error texts.
+same plan, with the same retry policy, status mapping and error texts. Tests drive a plan directly:
+send it outcomes, read the actions it yields (no socket, no sleep).
+
+Plans know a provider only through :class:`ProviderApi` (what they call on it); the provider classes
+live in :mod:`ltxkit.jobs.providers`. Every retry — of an API request or of a download — is one
+:class:`Attempts` step: the policy's delay (or the server's hint), a log line, a :class:`Sleep`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ltxkit.errors import (
     ApiConnectionError,
@@ -34,11 +39,35 @@ from ltxkit.errors import (
     RateLimitedError,
     ServerError,
 )
-from ltxkit.jobs.provider import Job, Provider, RequestSpec
 from ltxkit.jobs.retry import PollPolicy, RetryPolicy, poll_delay, retry_delay
+from ltxkit.jobs.wire import Job, RequestSpec
 
 T = TypeVar("T")
 log = logging.getLogger("ltxkit.jobs")
+
+
+class ProviderApi(Protocol):
+    """What the plans need from a provider: its requests, how to read its answers, what to retry."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def job_id_fields(self) -> tuple[str, ...]: ...
+
+    def submit_request(self, task: str, input_: Mapping[str, Any], key: str) -> RequestSpec: ...
+
+    def status_request(self, job_id: str, details: bool = False) -> RequestSpec: ...
+
+    def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job: ...
+
+    def error_text(self, payload: object) -> tuple[str | None, object]: ...
+
+    def error_class(self, status: int, payload: object) -> type[ApiError] | None: ...
+
+    def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None: ...
+
+    def is_retryable(self, status: int, payload: object) -> bool: ...
 
 
 # ---- actions a plan yields -------------------------------------------------------------------------
@@ -122,7 +151,7 @@ Plan = Generator[Action, Any, T]
 class Context:
     """What plans need besides their arguments. ``scrub`` removes the API key from any text."""
 
-    provider: Provider
+    provider: ProviderApi
     retry: RetryPolicy
     poll: PollPolicy
     base_url: str
@@ -133,6 +162,24 @@ class Context:
     rand: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
+
+
+class Runner(Protocol):
+    """A client face that performs a plan's actions (:class:`~ltxkit.jobs.client.Client`)."""
+
+    @property
+    def context(self) -> Context: ...
+
+    def run(self, plan: Plan[T]) -> T: ...
+
+
+class AsyncRunner(Protocol):
+    """The async face (:class:`~ltxkit.jobs.client.AsyncClient`)."""
+
+    @property
+    def context(self) -> Context: ...
+
+    async def run(self, plan: Plan[T]) -> T: ...
 
 
 # ---- errors from answers ---------------------------------------------------------------------------
@@ -190,6 +237,31 @@ def retry_wait(ctx: Context, attempt: int, headers: Mapping[str, str] | None = N
     return retry_delay(attempt, ctx.retry, rand=ctx.rand(), retry_after=hint)
 
 
+@dataclass
+class Attempts:
+    """The one retry step, shared by API requests and downloads: count tries against the policy, wait."""
+
+    ctx: Context
+    label: str
+    count: int = 0
+
+    @property
+    def left(self) -> bool:
+        return self.count < self.ctx.retry.max_retries
+
+    @property
+    def tries(self) -> str:
+        return f"after {self.count + 1} tries"
+
+    def wait(self, problem: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> Plan[None]:
+        """Sleep before the next try: the server's hint when the answer has one, else the backoff."""
+        delay = retry_wait(self.ctx, self.count, headers, body)
+        log.info("%s: %s; retry %d/%d in %.2f s", self.label, problem, self.count + 1, self.ctx.retry.max_retries,
+                 delay)
+        self.count += 1
+        yield Sleep(delay)
+
+
 def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
     """Send ``spec`` until it gets a 2xx answer, retrying what is worth retrying.
 
@@ -198,28 +270,24 @@ def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
     answers raise at once. A non-idempotent spec whose answer was lost is not sent again: the server
     may have done it, and nothing would deduplicate a second one.
     """
-    attempt = 0
+    attempts = Attempts(ctx, spec.label)
     while True:
         outcome = yield Send(spec)
         if isinstance(outcome, Failure):
             if outcome.retryable and outcome.sent and not spec.idempotent:
                 raise ApiConnectionError(f"{spec.label}: {outcome.message}; not sent again: {ctx.provider.name} "
                                          "cannot deduplicate it, so it may have been done (check before retrying)")
-            if not outcome.retryable or attempt >= ctx.retry.max_retries:
-                tries = f" after {attempt + 1} tries" if outcome.retryable else ""
-                raise ApiConnectionError(f"{spec.label}: {outcome.message}{tries}")
-            delay = retry_wait(ctx, attempt)
+            if not outcome.retryable:
+                raise ApiConnectionError(f"{spec.label}: {outcome.message}")
+            if not attempts.left:
+                raise ApiConnectionError(f"{spec.label}: {outcome.message} {attempts.tries}")
+            yield from attempts.wait(outcome.message)
         elif 200 <= outcome.status < 300:
             return outcome  # type: ignore[no-any-return]
-        elif ctx.provider.is_retryable(outcome.status, outcome.json()) and attempt < ctx.retry.max_retries:
-            delay = retry_wait(ctx, attempt, outcome.headers, outcome.body)
+        elif ctx.provider.is_retryable(outcome.status, outcome.json()) and attempts.left:
+            yield from attempts.wait(f"HTTP {outcome.status}", outcome.headers, outcome.body)
         else:
             raise error_for_reply(ctx, outcome, spec.label)
-        log.info("%s: %s; retry %d/%d in %.2f s", spec.label,
-                 outcome.message if isinstance(outcome, Failure) else f"HTTP {outcome.status}",
-                 attempt + 1, ctx.retry.max_retries, delay)
-        attempt += 1
-        yield Sleep(delay)
 
 
 def json_plan(ctx: Context, spec: RequestSpec) -> Plan[dict[str, Any]]:
