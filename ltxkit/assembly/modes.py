@@ -68,16 +68,8 @@ class SpliceMode(ABC):
 
     def kept(self, counts: Sequence[int], r: int) -> list[tuple[int, int]]:
         """Source frame range ``[start, stop)`` of each clip that is shown alone (no dissolve)."""
-        return self.ranges(counts, r, self.picture(r))
-
-    @staticmethod
-    def ranges(counts: Sequence[int], r: int, span: Span, *, cut_at: int | None = None) -> list[tuple[int, int]]:
-        """Each clip's range between its handovers: from ``span.stop`` (or ``cut_at``) into its head
-        overlap to ``span.start`` (or ``cut_at``) into its tail overlap."""
-        head = span.stop if cut_at is None else cut_at
-        tail = span.start if cut_at is None else cut_at
-        last = len(counts) - 1
-        return [(0 if i == 0 else head, n - r + tail if i < last else n) for i, n in enumerate(counts)]
+        span = self.picture(r)
+        return _ranges(counts, r, head=span.stop, tail=span.start)
 
     def track(self, counts: Sequence[int], r: int, span: Span) -> list[TrackItem]:
         """An OTIO track of the clips for ``span`` (the picture's or the sound's handover)."""
@@ -85,7 +77,13 @@ class SpliceMode(ABC):
         transition = (cut - span.start, span.stop - cut) if span.fade > 0 else (0, 0)
         last = len(counts) - 1
         return [TrackItem(start, stop, transition if i < last else (0, 0))
-                for i, (start, stop) in enumerate(self.ranges(counts, r, span, cut_at=cut))]
+                for i, (start, stop) in enumerate(_ranges(counts, r, head=cut, tail=cut))]
+
+
+def _ranges(counts: Sequence[int], r: int, *, head: int, tail: int) -> list[tuple[int, int]]:
+    """Each clip's source range from ``head`` frames into its head overlap to ``tail`` into its tail one."""
+    last = len(counts) - 1
+    return [(0 if i == 0 else head, n - r + tail if i < last else n) for i, n in enumerate(counts)]
 
 
 class HardCut(SpliceMode):
