@@ -13,10 +13,13 @@ import av
 import numpy as np
 import pytest
 
-from ltxkit.assembly.otio_export import MISSING_NOTE
+from ltxkit.assembly.edit import plan_splice
+from ltxkit.assembly.modes import SPLICE_MODES, HardCut, Span, TrackItem, splice_mode
+from ltxkit.assembly.otio_export import MISSING_NOTE, build_timeline
 from ltxkit.assembly.report import review_seam
 from ltxkit.assembly.seam import best_lag, scaled_size
 from ltxkit.assembly.splice import SpliceResult, splice
+from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.synth import Tone, draw_frame_code, read_frame_code, render_frame, write_clip
@@ -313,3 +316,60 @@ def test_matroska_clips_splice_with_continuous_audio(tmp_path: Path) -> None:
 ])
 def test_review_and_analysis_sizes_are_always_even(size: tuple[int, int], expected: tuple[int, int]) -> None:
     assert scaled_size(*size, 640) == expected
+
+
+class CutMidOverlap(HardCut):
+    """A mode written the way a new one is: one object (a hard cut one frame into the overlap)."""
+
+    name = "cut-1"
+
+    def picture(self, r: int) -> Span:
+        return Span(1, 1)
+
+
+def test_a_new_mode_is_one_object(synthetic: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cut1.mp4"
+    result = splice([synthetic["a"], synthetic["b_alt"]], out, overlap=3, sampled_fps=Fraction(25),
+                    mode=CutMidOverlap(), otio=False)
+    assert result.mode == "cut-1" and result.frame_count == 150
+    joint = result.joints[0]
+    assert (joint.cut_frame, joint.a_last_frame, joint.b_first_frame, joint.audio_switch_frame) == (98, 97, 1, 97)
+    frames, a, b = rgb_frames(out), rgb_frames(synthetic["a"]), rgb_frames(synthetic["b_alt"])
+    assert [_closest(frames[k], {"a": a[k], "b": b[k - 97]}) for k in (96, 97, 98, 99)] == ["a", "a", "b", "b"]
+
+
+@pytest.mark.parametrize(("mode", "audio_from", "video", "audio"), [
+    ("trim-b", "b", [(0, 100), (3, 53), (3, 33)], [(0, 97), (0, 50), (0, 33)]),
+    ("trim-b", "a", [(0, 100), (3, 53), (3, 33)], [(0, 100), (3, 53), (3, 33)]),
+    ("trim-a", "b", [(0, 97), (0, 50), (0, 33)], [(0, 97), (0, 50), (0, 33)]),
+    ("trim-a", "a", [(0, 97), (0, 50), (0, 33)], [(0, 100), (3, 53), (3, 33)]),
+    ("crossfade", "b", [(0, 98), (1, 51), (1, 33)], [(0, 98), (1, 51), (1, 33)]),
+])
+def test_every_mode_lays_out_its_otio_tracks(synthetic: dict[str, Path], mode: str, audio_from: str,
+                                             video: list[tuple[int, int]], audio: list[tuple[int, int]]) -> None:
+    infos = [probe(synthetic[k]) for k in ("a", "b", "c")]
+    plan = plan_splice(infos, overlap=3, sampled_fps=Fraction(25), mode=mode, audio_from=audio_from)
+    fade = (1, 2) if mode == "crossfade" else (0, 0)
+    expected = {"video": [TrackItem(*r, fade if i < 2 else (0, 0)) for i, r in enumerate(video)],
+                "audio": [TrackItem(*r, fade if i < 2 else (0, 0)) for i, r in enumerate(audio)]}
+    how = splice_mode(mode)
+    assert how.track(plan.counts, 3, how.picture(3)) == expected["video"]
+    assert how.track(plan.counts, 3, how.sound(3, audio_from)) == expected["audio"]
+    if not HAVE_OTIO:
+        return
+    import opentimelineio as otio
+
+    timeline = build_timeline(plan, "t")
+    got = {track.kind: [(c.source_range.start_time.value, c.source_range.start_time.value
+                         + c.source_range.duration.value) for c in track.find_clips()] for track in timeline.tracks}
+    assert got == {"Video": video, "Audio": audio}
+    assert all(track.duration().value == 150 + 33 - 3 for track in timeline.tracks)
+    assert [t.in_offset.value for t in timeline.tracks[0] if isinstance(t, otio.schema.Transition)] == \
+        ([1, 1] if mode == "crossfade" else [])
+
+
+def test_modes_by_name_and_an_unknown_one() -> None:
+    assert list(SPLICE_MODES) == ["trim-b", "trim-a", "crossfade"]
+    assert splice_mode("trim-a") is SPLICE_MODES["trim-a"] and splice_mode(CutMidOverlap()).name == "cut-1"
+    with pytest.raises(InputError, match="unknown mode 'dissolve'; choose one of trim-b, trim-a, crossfade"):
+        splice_mode("dissolve")

@@ -29,9 +29,11 @@ from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 from ltxkit.timing import is_valid_ltx_frames
 from ltxkit.workflow.demo import run_demo
-from ltxkit.workflow.extend import ExtendOptions, extend, rank, run_sync, seam_score
+from ltxkit.workflow.extend import ExtendOptions, extend, run_sync
 from ltxkit.workflow.inputs import build_spec
+from ltxkit.workflow.manifest import CandidateRecord, open_run
 from ltxkit.workflow.plan import make_plan
+from ltxkit.workflow.ranking import rank, seam_score
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
 TONE = Tone(hz=330.0, amplitude=0.4)
@@ -203,7 +205,7 @@ def test_image_opened_plan_combined_on_the_server(media: dict[str, Path], tmp_pa
     assert [(s["frames"], s["overlap_frames"]) for s in plan["segments"]] == [(65, 0), (65, 2)]
     (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
     with emulator() as handle:
-        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size="128x64",
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size=(128, 64),
                                   plan_path=tmp_path / "plan.json", candidates=1, combine="remote",
                                   env=env_for(handle))
         result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
@@ -301,12 +303,12 @@ def test_ranking_prefers_verdict_then_score() -> None:
 
     assert seam_score(review(40.0, 1.0, 0.5)) == 39.5
     assert seam_score(review(60.0, 3.0, 2.0)) == 50.0 - 8.0 - 2.0
-    cands = [{"candidate": 1, "seed": 1, "status": "done", "verdict": "check", "score": 45.0},
-             {"candidate": 2, "seed": 2, "status": "done", "verdict": "ok", "score": 31.0},
-             {"candidate": 3, "seed": 3, "status": "done", "verdict": "ok", "score": 33.0},
-             {"candidate": 4, "seed": 4, "status": "running", "verdict": None, "score": None},
-             {"candidate": 5, "seed": 5, "status": "failed", "verdict": "ok", "score": 49.0}]
-    assert [c["candidate"] for c in rank(cands)] == [3, 2, 1]
+    cands = [CandidateRecord(candidate=1, seed=1, idempotency_key="k1", status="done", verdict="check", score=45.0),
+             CandidateRecord(candidate=2, seed=2, idempotency_key="k2", status="done", verdict="ok", score=31.0),
+             CandidateRecord(candidate=3, seed=3, idempotency_key="k3", status="done", verdict="ok", score=33.0),
+             CandidateRecord(candidate=4, seed=4, idempotency_key="k4", status="running", verdict=None, score=None),
+             CandidateRecord(candidate=5, seed=5, idempotency_key="k5", status="failed", verdict="ok", score=49.0)]
+    assert [c.candidate for c in rank(cands)] == [3, 2, 1]
 
 
 def test_demo_runs_offline(tmp_path: Path) -> None:
@@ -324,3 +326,36 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
         (tmp_path / "other" / "keep.txt").write_text("mine")
         run_demo(tmp_path / "other")
     assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
+
+
+def test_manifest_records_rewrite_an_earlier_run_json_byte_for_byte(tmp_path: Path) -> None:
+    # run.json as earlier ltxkit versions wrote it: keys appear only once their step has run (a pending
+    # candidate has no "error" yet, an unrated segment no "ranking"); resuming must not rewrite it differently
+    done = {"candidate": 1, "seed": 5, "idempotency_key": "ltxkit-1", "job_id": "job_1", "status": "done",
+            "file": "/runs/r/segment-01/candidates/1/video.mp4", "url": "http://127.0.0.1:1/f/1.mp4",
+            "verdict": "ok", "score": 39.5, "error": None, "levels": {"seam_jump": "ok"}}
+    failed = {**done, "candidate": 2, "seed": 6, "idempotency_key": "ltxkit-2", "status": "failed", "file": None,
+              "verdict": None, "score": None, "error": "job failed: boom"}
+    anchor = {k: v for k, v in done.items() if k != "levels"} | {"anchor_psnr_db": 37.84}
+    pending = {"candidate": 1, "seed": 5, "idempotency_key": "ltxkit-3", "job_id": None, "status": "pending",
+               "file": None, "url": None, "verdict": None, "score": None}
+    data = {"version": 1, "spec": {"prompt": "p", "overlap": 3}, "warnings": ["w"],
+            "result": {"output": "/runs/r/extended.mp4", "picks": [1, 1], "verdict": "ok", "report": None,
+                       "frames": 72},
+            "segments": [
+                {"index": 1, "candidates": [done, failed], "chosen": 1, "frames": 25, "cut_seconds": "2",
+                 "audio_window": {"start_sample": 90240, "sample_rate": 48000}, "ranking": [1],
+                 "estimate": {"per_candidate_usd": 0.01, "segment_usd": 0.02, "remaining_usd": None}},
+                {"index": 2, "candidates": [anchor], "chosen": None, "frames": 17, "cut_seconds": "72/25"},
+                {"index": 3, "candidates": [pending], "chosen": None, "frames": 9, "cut_seconds": "3"},
+            ]}
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    (tmp_path / "run.json").write_text(text)
+    run = open_run(tmp_path, data["spec"], resume=True)
+    assert run.manifest.segments[0].candidate(1).file == Path(done["file"])
+    assert run.manifest.segments[1].cut_seconds == Fraction(72, 25)
+    run.save()
+    assert (tmp_path / "run.json").read_text() == text
+    fresh = open_run(tmp_path / "new", {"prompt": "p"}, resume=False)
+    assert json.loads(fresh.manifest_path.read_text()) == {"version": 1, "spec": {"prompt": "p"}, "segments": [],
+                                                           "result": None}

@@ -10,16 +10,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ltxkit.assembly.edit import SplicePlan, plan_splice
+    from ltxkit.assembly.modes import SpliceMode
     from ltxkit.assembly.report import review_seam, splice_with_report
-    from ltxkit.assembly.seam import seam_metrics
-    from ltxkit.assembly.splice import SplicePlan, SpliceResult, plan_splice, prepare_splice, splice
+    from ltxkit.assembly.splice import SpliceResult, prepare_splice, splice
 
-__all__ = ["SplicePlan", "SpliceResult", "plan_splice", "prepare_splice", "review_seam", "seam_metrics",
-           "splice", "splice_with_report"]
+__all__ = ["SpliceMode", "SplicePlan", "SpliceResult", "plan_splice", "prepare_splice", "review_seam", "splice",
+           "splice_with_report"]
 
-_WHERE = {"review_seam": "report", "splice_with_report": "report", "seam_metrics": "seam",
-          "SplicePlan": "splice", "SpliceResult": "splice", "plan_splice": "splice",
-          "prepare_splice": "splice", "splice": "splice"}
+_WHERE = {"review_seam": "report", "splice_with_report": "report", "SpliceMode": "modes",
+          "SplicePlan": "edit", "plan_splice": "edit", "SpliceResult": "splice", "prepare_splice": "splice",
+          "splice": "splice"}
 
 
 def __getattr__(name: str) -> Any:

@@ -16,16 +16,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ltxkit.assembly.edit import SplicePlan, plan_splice
+from ltxkit.assembly.modes import SpliceMode
 from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
 from ltxkit.assembly.seam import LEVELS, load_seam, measure
-from ltxkit.assembly.splice import (
-    SplicePlan,
-    fit_codec,
-    plan_splice,
-    prepare_splice,
-    render_splice,
-    write_splice_otio,
-)
+from ltxkit.assembly.splice import fit_codec, prepare_splice, render_splice, write_splice_otio
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import check_location, check_output
 from ltxkit.frames.probe import probe
@@ -83,9 +78,9 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
 
 
 def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
-                       mode: str = "trim-b", audio_from: str = "b", codec: str = "h264", scale: bool = False,
-                       audio: bool = True, audio_fade: str = "linear", report_dir: Path | None = None,
-                       otio: bool = True) -> dict[str, Any]:
+                       mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264",
+                       scale: bool = False, audio: bool = True, audio_fade: str = "linear",
+                       report_dir: Path | None = None, otio: bool = True) -> dict[str, Any]:
     """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result."""
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade)
@@ -98,7 +93,7 @@ def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sam
     with atomic_path(output) as staged:
         result = render_splice(plan, staged, codec=codec, otio=False)
         written = file_timeline(probe(staged), audio=audio)
-        summary = {"output": str(output), "mode": mode, "frames": result.frame_count,
+        summary = {"output": str(output), "mode": plan.mode.name, "frames": result.frame_count,
                    "fps": format_fps(result.fps)}
         seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary)
         otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
@@ -107,7 +102,7 @@ def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sam
             "report": None if page is None else str(page)}
 
 
-def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: str = "trim-b",
+def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: str | SpliceMode = "trim-b",
                 audio_from: str = "b", scale: bool = False, audio: bool | None = None,
                 audio_fade: str = "linear", report_dir: Path | None = None) -> dict[str, Any]:
     """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B.
@@ -120,7 +115,7 @@ def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: 
                           scale=scale, audio=audio, audio_fade=audio_fade)
     if report_dir is not None:
         _check_report_dir(report_dir)
-    summary = {"a": str(a), "b": str(b), "mode": mode, "overlap": overlap,
+    summary = {"a": str(a), "b": str(b), "mode": plan.mode.name, "overlap": overlap,
                "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames}
     seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",
                           summary)

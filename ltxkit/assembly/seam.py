@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ltxkit.assembly.splice import Joint, SplicePlan
+from ltxkit.assembly.edit import Joint, SplicePlan
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.timing import format_fps, frame_to_sample, overlap_pairs, seconds_to_sample
 
@@ -219,8 +219,9 @@ def _load_audio(plan: SplicePlan, joint: Joint, rate: int, layout: str) -> dict[
     ov1 = frame_to_sample(joint.overlap_start + plan.overlap_frames, fps, rate)
     with AudioReader(plan.infos[0].path, rate, layout, plan.infos[0]) as a_reader, \
             AudioReader(plan.infos[1].path, rate, layout, plan.infos[1]) as b_reader:
-        # in a crossfade the audio that is heard before and after is A's before the fade, B's after it
-        after_at = switch if plan.mode != "crossfade" else ov1
+        # what is heard after the handover is B alone: from the switch (a cut) or the end of a fade
+        after_at = frame_to_sample(joint.overlap_start + plan.mode.sound(plan.overlap_frames, plan.audio_from).stop,
+                                   fps, rate)
         return {
             "a_overlap": a_reader.read(ov0, ov1 - ov0),
             "before": a_reader.read(switch - win, win),
@@ -314,7 +315,3 @@ def _audio_metrics(audio: dict[str, np.ndarray], rate: int, metrics: dict[str, A
     if reliable:
         levels["av_offset"] = lower_is_better(abs(ms), AV_OFFSET_MS)
 
-
-def seam_metrics(plan: SplicePlan, *, window: int = 6) -> dict[str, Any]:
-    """Decode around the first joint of a two-clip plan and measure it."""
-    return measure(load_seam(plan, window=window))

@@ -8,9 +8,19 @@ from typing import Any
 import click
 
 from ltxkit.cli._output import emit, json_option, log
+from ltxkit.errors import InputError
 from ltxkit.timing import parse_fps
 
 file_arg = click.Path(path_type=Path, dir_okay=False)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1280x704`` → (1280, 704)."""
+    try:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+    except ValueError as exc:
+        raise InputError(f"--size must look like 1280x704, got {text!r}") from exc
 
 
 def _summary(result: dict[str, Any]) -> str:
@@ -67,8 +77,8 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
     from ltxkit.workflow.inputs import build_spec
 
     spec, config = build_spec(clip=clip, prompt=prompt, overlap=overlap, frames=frames, sampled_fps=sampled_fps,
-                              interpolation_fps=interpolation_fps, size=size, audio=audio, cut=cut,
-                              plan_path=plan_path, candidates=candidates, seed=seed,
+                              interpolation_fps=interpolation_fps, size=None if size is None else parse_size(size),
+                              audio=audio, cut=cut, plan_path=plan_path, candidates=candidates, seed=seed,
                               extreme_quality=extreme_quality, combine=combine, provider=provider)
     options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
                             confirm=lambda q: click.confirm(q, err=True, default=False))

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ltxkit.errors import InputError
+from ltxkit.frames.probe import probe
 from ltxkit.timing import parse_fps, parse_seconds
-from ltxkit.workflow.extend import ExtendSpec, Segment, parse_size
+from ltxkit.workflow.plan import load_plan
+from ltxkit.workflow.spec import ExtendSpec, SegmentSpec
+
+if TYPE_CHECKING:
+    from ltxkit.jobs import ClientConfig
 
 
 def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: int | None,
                sampled_fps: str | Fraction | None = None, interpolation_fps: int | None = None,
-               size: str | None = None, audio: Path | None = None, cut: str | Fraction | None = None,
+               size: tuple[int, int] | None = None, audio: Path | None = None, cut: str | Fraction | None = None,
                plan_path: Path | None = None, candidates: int = 3, seed: int = 1, extreme_quality: bool = False,
                combine: str = "local", provider: str | None = None,
-               env: dict[str, str] | None = None) -> tuple[ExtendSpec, Any]:
+               env: dict[str, str] | None = None) -> tuple[ExtendSpec, ClientConfig]:
     """Resolve defaults and the plan; the client config comes from ``LTXKIT_API_BASE``/``LTXKIT_API_KEY``
     over the provider's defaults (``provider`` or ``LTXKIT_PROVIDER``, default media-jobs)."""
-    from ltxkit.frames.probe import probe
     from ltxkit.jobs import ClientConfig
     from ltxkit.jobs.providers import get_provider
 
@@ -33,8 +37,6 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
     config.require_key()  # before any file is read: no key, no run
     image: Path | None = None
     if plan_path is not None:
-        from ltxkit.workflow.plan import load_plan
-
         if frames is not None or cut is not None or audio is not None:
             raise InputError("--plan fixes the frames, cuts and audio; drop --frames/--cut/--audio")
         data, segments = load_plan(plan_path)
@@ -63,7 +65,7 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
         interpolation_fps = 0 if info is None or info.fps == fps else int(info.fps) if info.fps.denominator == 1 \
             else 0
     if size is not None:
-        width, height = parse_size(size)
+        width, height = size
     elif info is not None:
         width, height = info.width, info.height
     else:
@@ -75,7 +77,7 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
         if cut is not None and audio is None:
             raise InputError("--cut needs --audio")
         cut_at = parse_seconds(cut, name="--cut") if cut is not None else info.duration_seconds
-        segments = (Segment(frames=frames, cut_seconds=cut_at),)
+        segments = (SegmentSpec(frames=frames, cut_seconds=cut_at),)
     spec = ExtendSpec(prompt=prompt, overlap=overlap, sampled_fps=fps, interpolation_fps=interpolation_fps,
                       width=width, height=height, segments=segments, candidates=candidates, seed=seed,
                       clip=clip, image=image, audio=audio, extreme_quality=extreme_quality, combine=combine,

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, plan_segments
+from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
+from ltxkit.frames.probe import probe
 from ltxkit.timing import format_fps, parse_fps, round_half_up
-from ltxkit.workflow.extend import Segment, check_image
+from ltxkit.workflow.spec import SegmentSpec, check_image
 
 PLAN_VERSION = 1
 
@@ -24,9 +26,6 @@ PLAN_VERSION = 1
 def make_plan(audio: Path, sampled_fps: Fraction, overlap: int, *, clip: Path | None = None,
               image: Path | None = None, max_frames: int = DEFAULT_MAX_FRAMES) -> dict[str, Any]:
     """The plan as JSON-able data (exact values as strings), ready for ``extend --plan``."""
-    from ltxkit.audio.source import source_duration
-    from ltxkit.frames.probe import probe
-
     if (clip is None) == (image is None):
         raise InputError("give the opening --clip or the opening --image (one of them)")
     if image is not None:
@@ -62,11 +61,11 @@ def make_plan(audio: Path, sampled_fps: Fraction, overlap: int, *, clip: Path | 
     return data
 
 
-def load_plan(path: Path) -> tuple[dict[str, Any], tuple[Segment, ...]]:
-    """Read a plan written by ``ltxkit plan``; the segments as :class:`Segment` (exact cuts)."""
+def load_plan(path: Path) -> tuple[dict[str, Any], tuple[SegmentSpec, ...]]:
+    """Read a plan written by ``ltxkit plan``; the segments as :class:`SegmentSpec` (exact cuts)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        segments = tuple(Segment(frames=int(s["frames"]), cut_seconds=Fraction(s["cut_seconds_exact"]))
+        segments = tuple(SegmentSpec(frames=int(s["frames"]), cut_seconds=Fraction(s["cut_seconds_exact"]))
                          for s in data["segments"])
         parse_fps(data["sampled_fps"])
         int(data["overlap_frames"])
