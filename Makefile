@@ -22,6 +22,7 @@ test: $(UV)
 	$(BIN)/python -m pytest -q --nbmake tests notebooks
 	$(BIN)/ruff check ltxkit tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(UV)
 	$(SYNC) --quiet --extra dev
