@@ -6,8 +6,10 @@ exact and no float ever decides which frame or sample is meant. No I/O lives in 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -175,25 +177,200 @@ def map_frames(frames: int, from_fps: Fraction, to_fps: Fraction) -> FrameMappin
     return FrameMapping(exact=exact, rounded=rounded, error_seconds=(rounded - exact) / to_fps)
 
 
-def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fraction) -> list[int]:
-    """Source frame indices for the last ``n`` frames on the sampled grid, oldest first.
+# --- interpolated clips: where the real samples sit --------------------------------------------------
 
-    The clip re-timed to the sampled fps keeps its duration ``D = frame_count / fps``, so its last ``n``
-    sampled frames start at ``D - k / sampledFps`` (k = n … 1); each takes the source frame starting
-    nearest that instant (ties to the later one). This is the same time model as the splice (B's frame 0
-    lies ``n / sampledFps`` before A's end) and the audio window (``overlap / sampledFps`` before the cut).
-    When ``fps == sampled_fps`` it is exactly the last ``n`` frames.
+# How a service turns F samples at sampledFps s into frames at f = interpolationFps (ratio r = f/s). The
+# API document does not say, so every reading is handled; the names are those of the 2x case.
+CONVENTIONS = ("2F-1", "2F", "2F+1")
+
+
+def interpolated_frame_count(samples: int, sampled_fps: Fraction, fps: Fraction, convention: str) -> int:
+    """Output frames of ``samples`` samples under ``convention``; sample k sits at k/s from frame 0 in all.
+
+    * ``2F-1``: fill between samples only (RIFE 2x): ``floor((F-1)·r) + 1``, the last frame is the last
+      sample (an 8n+1 clip at 2x becomes 16n+1);
+    * ``2F``: keep the duration F/s: ``round(F·r)``, ending with copies of the last sample;
+    * ``2F+1``: ffmpeg's ``framerate`` filter: ``round(F·r) + 1`` (two trailing repeats at 2x).
     """
-    if n <= 0:
-        raise InputError(f"-n must be ≥ 1, got {n}")
-    indices = [min(frame_count - 1, round_half_up(frame_count - Fraction(k) * fps / sampled_fps))
-               for k in range(n, 0, -1)]
-    if indices[0] < 0:
-        raise InputError(
-            f"the clip has {frame_count} frames at {format_fps(fps)} fps, too few for {n} frames "
-            f"at {format_fps(sampled_fps)} fps"
-        )
-    return indices
+    r = Fraction(fps) / sampled_fps
+    if convention == "2F-1":
+        return math.floor((samples - 1) * r) + 1
+    if convention == "2F":
+        return round_half_up(samples * r)
+    if convention == "2F+1":
+        return round_half_up(samples * r) + 1
+    raise ValueError(f"unknown interpolation convention {convention!r}")
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """A clip of ``frame_count`` frames at ``fps`` made from ``samples`` samples at ``sampled_fps``.
+
+    Frame 0 is always sample 0: the grid is anchored there, where it is exact whatever the convention,
+    never at the clip's end (which differs by a frame or two between conventions). ``convention`` is
+    ``same-rate`` (fps == sampled fps: frame j is sample j), one of :data:`CONVENTIONS`, or ``unknown``
+    (footage that matches none: its samples are the sampled instants inside the clip).
+    """
+
+    frame_count: int
+    fps: Fraction
+    sampled_fps: Fraction
+    samples: int
+    convention: str
+
+    @property
+    def ratio(self) -> Fraction:
+        return self.fps / self.sampled_fps
+
+    def frame_of(self, k: int) -> int:
+        """The output frame nearest sample ``k`` (exact for integer ratios; 25 → 60 rounds, ties later)."""
+        return min(round_half_up(k * self.ratio), self.frame_count - 1)
+
+    @property
+    def last_sample_frame(self) -> int:
+        """The last frame at or before the last sample: what follows it only repeats it."""
+        return min(math.floor((self.samples - 1) * self.ratio), self.frame_count - 1)
+
+    def tail(self, n: int) -> list[int]:
+        """Frames of the last ``n`` samples, oldest first (what clip B is conditioned on)."""
+        if n <= 0:
+            raise InputError(f"-n must be ≥ 1, got {n}")
+        if n > self.samples:
+            raise InputError(
+                f"the clip has {self.frame_count} frames at {format_fps(self.fps)} fps, too few for {n} "
+                f"frames at {format_fps(self.sampled_fps)} fps"
+            )
+        return [self.frame_of(k) for k in range(self.samples - n, self.samples)]
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"samples": self.samples, "convention": self.convention}
+
+
+def sample_grid(frame_count: int, fps: Fraction, sampled_fps: Fraction, samples: int | None = None) -> SampleGrid:
+    """The sample grid of a clip, inferring the number of samples F when the run does not know it.
+
+    Known ``samples`` (from the request or the job) win. Otherwise, at one rate F is the frame count; when
+    interpolated, a frame count that exactly one convention gives for an 8n+1 F means that F (this tells
+    2F-1, 16n+1 frames, from 2F+1, 16n+3 frames); anything else is footage whose samples are the sampled
+    instants inside it, ``k·r ≤ frame_count - 1``.
+    """
+    if frame_count < 1:
+        raise InputError("the clip has no frames")
+    r = Fraction(fps) / sampled_fps
+    if samples is not None:
+        if samples < 1 or math.floor((samples - 1) * r) > frame_count:
+            raise InputError(f"{frame_count} frames at {format_fps(fps)} fps cannot hold {samples} samples at "
+                             f"{format_fps(sampled_fps)} fps")
+        if r == 1:
+            return SampleGrid(frame_count, fps, sampled_fps, samples, "same-rate")
+        matches = [c for c in CONVENTIONS if interpolated_frame_count(samples, sampled_fps, fps, c) == frame_count]
+        return SampleGrid(frame_count, fps, sampled_fps, samples, matches[0] if matches else "unknown")
+    if r == 1:
+        return SampleGrid(frame_count, fps, sampled_fps, frame_count, "same-rate")
+    inside = math.floor((frame_count - 1) / r) + 1  # samples at k/s ≤ the last frame's time
+    if r > 1:
+        found = {(c, f) for f in range(max(1, inside - 3), inside + 4) if is_valid_ltx_frames(f)
+                 for c in CONVENTIONS if interpolated_frame_count(f, sampled_fps, fps, c) == frame_count}
+        if len(found) == 1:
+            convention, f = found.pop()
+            return SampleGrid(frame_count, fps, sampled_fps, f, convention)
+    return SampleGrid(frame_count, fps, sampled_fps, inside, "unknown")
+
+
+def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fraction,
+                        samples: int | None = None) -> list[int]:
+    """Source frame indices of the clip's last ``n`` samples at ``sampled_fps``, oldest first.
+
+    Sample k sits at ``k / sampledFps`` from frame 0 (:class:`SampleGrid`), so the picks are real
+    samples of an interpolated clip in every convention (2F-1 at 60 from 30: 2k, never the blends
+    between them). At one rate it is exactly the last ``n`` frames.
+    """
+    return sample_grid(frame_count, fps, sampled_fps, samples).tail(n)
+
+
+# --- the splice of consecutive clips: kept frames and the audio switch --------------------------------
+
+
+@dataclass(frozen=True)
+class SpliceLayout:
+    """Where every clip of a splice lands, on one time line, when B continues A's last ``overlap`` samples.
+
+    B's frame 0 is A's sample ``F_A - N``: B starts ``(F_A - N) / s`` after A (``origins``, exact; audio is
+    placed there to the sample) and its frames at ``round(origin · fps)`` (``placements``). A is shown up
+    to its last sample (trailing copies dropped), B from its first frame after that; so nothing repeats or
+    skips and the splice has as many frames as one clip of ``F_A + F_B - N`` samples in the same
+    convention (two 2F-1 clips at 2x: ``2(F_A + F_B - N) - 1``).
+    """
+
+    fps: Fraction
+    origins: tuple[Fraction, ...]  # seconds from the splice's start to each clip's frame 0 (exact)
+    placements: tuple[int, ...]  # output frame of each clip's frame 0
+    a_last: tuple[int, ...]  # per joint: A's last frame before B's frames take over (trim-b)
+    b_first: tuple[int, ...]  # per joint: B's first frame after it (trim-b); its frames before it are the overlap
+    frame_counts: tuple[int, ...]
+
+    @property
+    def frame_count(self) -> int:
+        return self.placements[-1] + self.frame_counts[-1]
+
+    def kept(self, mode: str) -> list[tuple[int, int]]:
+        """Source frames ``[start, stop)`` of each clip shown alone: ``trim-b`` trims B's head (A up to its
+        last sample), ``trim-a`` trims A's tail (B whole), ``crossfade`` both (the overlap is dissolved)."""
+        joints = range(len(self.b_first))
+        starts = [0] + [0 if mode == "trim-a" else self.b_first[i] for i in joints]
+        stops = [self.a_last[i] + 1 if mode == "trim-b" else self.placements[i + 1] - self.placements[i]
+                 for i in joints] + [self.frame_counts[-1]]
+        return list(zip(starts, stops, strict=True))
+
+    def cut_frame(self, joint: int, mode: str) -> int:
+        """Output frame of B's first frame after the cut (B's frame 0 in ``trim-a``)."""
+        return self.placements[joint + 1] + (0 if mode == "trim-a" else self.b_first[joint])
+
+    def audio_switch_seconds(self, joint: int, mode: str, audio_from: str) -> Fraction:
+        """When the audio becomes B's: at B's frame 0 (``audio_from='b'``: B's track was made to continue
+        from the reference window; the start of the fade in a crossfade), else at the cut."""
+        if audio_from == "b" or mode == "crossfade":
+            return self.origins[joint + 1]
+        return Fraction(self.cut_frame(joint, mode)) / self.fps
+
+
+def splice_layout(grids: Sequence[SampleGrid], overlap: int) -> SpliceLayout:
+    """The time line of clips each continuing the previous one's last ``overlap`` samples (pure).
+
+    Every clip must be at the first one's fps. Placements are rounded from exact origins, so a long
+    chain at a non-integer ratio (25 → 60) never drifts more than half a frame.
+    """
+    if len(grids) < 2:
+        raise InputError("a splice needs at least two clips")
+    fps = grids[0].fps
+    origins = [Fraction(0)]
+    placements = [0]
+    a_last: list[int] = []
+    b_first: list[int] = []
+    for i, (a, b) in enumerate(itertools.pairwise(grids)):
+        if b.fps != fps:
+            raise InputError(f"clip {i + 2} is {format_fps(b.fps)} fps, clip 1 {format_fps(fps)} fps: a splice "
+                             "needs one rate")
+        if overlap >= a.samples:
+            raise InputError(f"the overlap ({overlap} samples) is not shorter than clip {i + 1} "
+                             f"({a.samples} samples at {format_fps(a.sampled_fps)} fps)")
+        origins.append(origins[-1] + Fraction(a.samples - overlap) / a.sampled_fps)
+        last = placements[i] + a.last_sample_frame  # output frame of A's last sample
+        # without an overlap nobody made the frames between A's last sample and B's first: B follows A
+        placements.append(min(round_half_up(origins[-1] * fps), last + 1))
+        first = last + 1 - placements[-1]
+        if first >= b.frame_count:
+            raise InputError(f"the overlap ({overlap} samples at {format_fps(a.sampled_fps)} fps = {first} "
+                             f"frames at {format_fps(fps)} fps) leaves nothing of clip {i + 2} "
+                             f"({b.frame_count} frames)")
+        a_last.append(a.last_sample_frame)
+        b_first.append(first)
+    for i in range(1, len(grids) - 1):
+        if b_first[i - 1] >= placements[i + 1] - placements[i]:
+            raise InputError(f"clip {i + 1} ({grids[i].frame_count} frames) is too short for the two "
+                             f"overlaps it shares ({b_first[i - 1]} frames and the next clip's)")
+    return SpliceLayout(fps, tuple(origins), tuple(placements), tuple(a_last), tuple(b_first),
+                        tuple(g.frame_count for g in grids))
 
 
 # --- audio samples ---------------------------------------------------------------------------------

