@@ -420,10 +420,14 @@ def test_a_truncated_mp4_is_a_one_line_input_error(make_clip: ClipFactory, remux
 
     from ltxkit.cli import main
 
-    # the index first (faststart), then 60% of the bytes: the track's header still promises 2 s
-    data = remux(make_clip(fps=25, frames=50, audio=True), tmp_path / "fast.mp4", faststart=True).read_bytes()
+    # the index first (faststart), cut halfway through the audio packet 60% of the way in: the track's
+    # header still promises 2 s (a cut at a byte fraction landed wherever the encoder's bits put it)
+    fast = remux(make_clip(fps=25, frames=50, audio=True), tmp_path / "fast.mp4", faststart=True)
+    with av.open(str(fast)) as container:
+        packets = sorted((p.pos, p.size) for p in container.demux(audio=0) if p.size and p.pos is not None)
+    pos, size = packets[len(packets) * 6 // 10]
     truncated = tmp_path / "truncated.mp4"
-    truncated.write_bytes(data[: len(data) * 6 // 10])
+    truncated.write_bytes(fast.read_bytes()[: pos + size // 2])
     decoded = 0
     with av.open(str(truncated)) as container, pytest.raises(av.error.InvalidDataError):
         for frame in container.decode(audio=0):

@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -111,6 +114,22 @@ def test_overlap_frames_lead_the_clip_exactly_and_codes_continue(
     assert again is not None and all(np.array_equal(a, b) for a, b in zip(frames_of(again), decoded, strict=True))
     _, other = run_job(c, {**body, "input": {**body["input"], "seed": 8}}, tmp_path / "other.mp4")
     assert other is not None and not np.array_equal(frames_of(other)[-1], decoded[-1])
+
+
+def test_a_job_and_a_fixture_clip_encode_to_the_same_bytes_whatever_the_heap_held(tmp_path: Path) -> None:
+    # regression (the flake above): x264's AVX-512 macroblock-tree code read uninitialised memory at this
+    # width, so a repeated job gave other pixels; MALLOC_PERTURB_ makes glibc fill fresh heap blocks with a byte
+    script = ("import sys; from pathlib import Path; from ltxkit.emulator import generate as g; "
+              "from ltxkit.frames.synth import render_frame, write_clip; out = Path(sys.argv[1]); out.mkdir(); "
+              f"plan = g.plan_video({generate(durationFrames=25, seed=7)['input']!r}); "
+              f"anchors = [render_frame(k, {W}, {H}) for k in (27, 28, 29)]; "
+              "g.synthesize_video(out / 'job.mp4', plan, anchors=anchors, final=None, audio=None); "
+              "write_clip(out / 'clip.mp4', frames=30, fps=25, width=160, height=120)")
+    for byte in (1, 77):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / str(byte))], check=True,
+                       env={**os.environ, "MALLOC_PERTURB_": str(byte)})
+    for name in ("job.mp4", "clip.mp4"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "77" / name).read_bytes(), name
 
 
 def test_interpolation_keeps_the_duration_at_the_output_rate(c: httpx.Client, tmp_path: Path) -> None:

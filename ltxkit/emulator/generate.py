@@ -41,7 +41,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
 from ltxkit.errors import MediaError
-from ltxkit.frames.synth import CODE_BITS, Tone, draw_frame_code
+from ltxkit.frames.synth import CODE_BITS, X264_REPRODUCIBLE, Tone, draw_frame_code
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import format_fps, frame_to_sample, map_frames, parse_fps, round_half_up, seconds_to_sample
 
@@ -345,7 +345,7 @@ def encode_mp4(path: Path, plan: VideoPlan, frames: Iterator[np.ndarray], audio:
         vs.codec_context.time_base = 1 / fps
         vs.codec_context.gop_size = max(1, round_half_up(fps))
         big = plan.width * plan.height > 1_000_000
-        vs.options = {"crf": str(crf), "bf": "2", "preset": "ultrafast" if big else "veryfast"}
+        vs.options = {"crf": str(crf), "bf": "2", "preset": "ultrafast" if big else "veryfast", **X264_REPRODUCIBLE}
         aus = out.add_stream("aac", rate=SAMPLE_RATE)
         aus.layout = "stereo"
         written = 0

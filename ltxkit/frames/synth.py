@@ -17,6 +17,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 CODE_BITS = 16
+# x264 options that make an encode a function of its input alone: with macroblock-tree ratecontrol on,
+# x264's AVX-512 code reads uninitialised memory when the width is not a multiple of 256 px, so the same
+# frames came out with other bits (and pixels) from one run to the next.
+X264_REPRODUCIBLE = {"mbtree": "0"}
 _CODE_BAND = 8  # the code band is 1/8 of the frame height
 
 
@@ -107,7 +111,7 @@ def write_clip(
         vs.codec_context.time_base = 1 / fps
         if codec == "libx264":
             vs.codec_context.gop_size = gop
-            vs.options = {"crf": "16", "bf": str(bframes), "preset": "veryfast"}
+            vs.options = {"crf": "16", "bf": str(bframes), "preset": "veryfast", **X264_REPRODUCIBLE}
         aus: av.AudioStream | None = None
         if tone is not None:
             aus = out.add_stream("aac", rate=sample_rate)
