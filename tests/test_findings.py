@@ -118,3 +118,10 @@ def test_louder_b_is_found_net_of_the_crescendo(a_ends_at_switch: bool) -> None:
     assert f is not None and f.kind == "audio" and f.level == "check"
     assert f.size == pytest.approx(5.0, abs=0.3)
     assert f.words.startswith(f"B's sound is {f.size:.1f} dB louder than A's at the switch")
+
+
+def test_the_shot_slowing_down_late_in_b_is_not_a_freeze(real_clip: Path) -> None:
+    """Cut at Big Buck Bunny's frame 50: motion falls from 5 to 0.5 levels a frame 28 frames later."""
+    frames = decode(real_clip, (320, 180))
+    data = CutFrames(a=through_codec(frames[34:50]), b=through_codec(frames[47:82]), b_start=13, cut=16)
+    assert find_defects(data) == []

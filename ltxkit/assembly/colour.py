@@ -202,14 +202,14 @@ def curve_weights(curve: str, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def blend(a: np.ndarray, b: np.ndarray, weight: float, curve: str) -> np.ndarray:
-    """One crossfade frame: ``weight`` of ``b`` over ``a`` in the curve's space.
+def blend(a: np.ndarray, b: np.ndarray, t: float, curve: str) -> np.ndarray:
+    """One crossfade frame at fade position ``t`` (the join's linear weight): the curve's weight of ``b``.
 
     ``filmic`` mixes linear light, as an optical dissolve adds exposures (no dip in brightness between
     a bright and a dark picture); ``perceptual`` mixes Lab (even steps in lightness and hue); ``linear``
     and ``ease`` mix the code values, as most editors do.
     """
-    w = float(curve_weights(curve, np.array(weight)))
+    w = float(curve_weights(curve, np.array(t)))
     if curve == "filmic":
         return linear_to_srgb((1 - w) * srgb_to_linear(a) + w * srgb_to_linear(b))
     if curve == "perceptual":

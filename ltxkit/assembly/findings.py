@@ -34,9 +34,11 @@ OVERLAP_DE = 2.5  # mean-colour ΔE between B's overlap and A's same frames abov
 FLASH_L = (4.0, 8.0)  # L* of a 1–2 frame excursion that comes back
 FREEZE_FRACTION = 0.2  # B "moves" less than this share of A's motion …
 FREEZE_FRAMES = 4  # … for at least this many frame steps in a row
+FREEZE_LEVELS = 0.25  # … and changes less than this (luma levels): a repeated, re-encoded picture
+FREEZE_WINDOW = 8  # frames after the cut in which a freeze starts to count as the seam's (A's motion: as many)
 MOTION_FLOOR = 0.15  # luma levels a frame: below this A is a still shot and a still B is fine
 COARSE_WIDTH = 40  # motion is compared on luma averaged down to about this many columns
-SKIP_EXCESS = (0.5, 0.8)  # change at the cut beyond a clean cut's, in frames of the shot's motion
+SKIP_EXCESS = (0.45, 0.8)  # change at the cut beyond a clean cut's, in frames of the shot's motion
 REPEAT_EXCESS = 0.6  # … this much less than a clean cut: a frame shown twice
 GEOMETRY_SHIFT = (0.015, 0.03)  # global shift jump, share of the frame width
 GEOMETRY_SCALE = (0.025, 0.05)  # global zoom jump
@@ -212,11 +214,12 @@ def _motion(frames: Sequence[np.ndarray]) -> np.ndarray:
 def _frozen(data: CutFrames, shown: Sequence[np.ndarray]) -> Finding | None:
     """B stops moving after the overlap while A was moving: the model's frozen output."""
     m = _motion(shown)  # m[i]: change from shown frame i to i+1
-    a_motion = float(np.median(m[: data.cut - 1])) if data.cut > 1 else 0.0
+    a_motion = float(np.median(m[max(0, data.cut - 1 - FREEZE_WINDOW):data.cut - 1])) if data.cut > 1 else 0.0
     if a_motion < MOTION_FLOOR:
         return None
-    still = m < FREEZE_FRACTION * a_motion
-    for start in range(max(data.cut, data.first_new - 1), len(m)):
+    still = (m < FREEZE_FRACTION * a_motion) & (m < FREEZE_LEVELS)
+    first = max(data.cut, data.first_new - 1)
+    for start in range(first, min(len(m), first + FREEZE_WINDOW)):  # a stop much later is the shot's own
         run = next((k for k in range(start, len(m)) if not still[k]), len(m)) - start
         if run >= FREEZE_FRAMES:
             k = start + 1 - data.b_start  # the first frame identical to its predecessor, as B's index
