@@ -25,7 +25,7 @@ import numpy as np
 from ltxkit.assembly.colour import METHODS, delta_e76, estimate_transfer, mean_lab
 from ltxkit.assembly.findings import CutFrames, audio_finding, find_defects
 from ltxkit.frames.defects import inject, through_codec
-from ltxkit.frames.join import VideoReader
+from ltxkit.frames.readers import VideoReader
 
 OVERLAP, TAIL, NEW = 3, 16, 32
 CLIPS = {"bigbuckbunny.mp4": ((320, 180), (30, 50, 75, 100)), "carphone_pristine.mp4": ((176, 144), (20, 45, 70, 85))}

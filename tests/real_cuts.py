@@ -12,7 +12,7 @@ import numpy as np
 
 from ltxkit.assembly.findings import CutFrames
 from ltxkit.frames.defects import inject, through_codec
-from ltxkit.frames.join import VideoReader
+from ltxkit.frames.readers import VideoReader
 
 A_FROM, B_FROM, NEW = 84, 97, 100
 B_START, CUT = B_FROM - A_FROM, NEW - A_FROM  # 13, 16: the cut at B's first new frame

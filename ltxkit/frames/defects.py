@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltxkit.frames.join import VideoReader
+from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.synth import write_clip
 
 KINDS = ("white_balance", "darker", "flash", "frozen", "skipped", "shift", "zoom", "contrast", "desaturate")
