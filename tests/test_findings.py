@@ -1,0 +1,127 @@
+"""Seam defects found across the cut on real footage with defects of known size injected into B."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ltxkit.assembly.findings import CutFrames, audio_finding, best_cut, cut_costs, find_defects, verdict
+from ltxkit.frames.defects import through_codec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_cuts import A_FROM, B_FROM, B_START, CUT, NEW, cut_frames, decode
+
+RATE, SPF = 48000, 1920  # 25 fps
+
+
+@pytest.fixture(scope="module", params=["bbb", "carphone"])
+def footage(request: pytest.FixtureRequest, real_clip: Path,
+            real_clip_ntsc: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(all source frames, A's encoded tail) for each real clip."""
+    frames = decode(real_clip, (320, 180)) if request.param == "bbb" else decode(real_clip_ntsc, (176, 144))
+    return frames, through_codec(frames[A_FROM:NEW])
+
+
+def test_clean_split_has_no_findings(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    found = find_defects(cut_frames(*footage))
+    assert found == []
+    assert verdict(found) == "ok"
+
+
+@pytest.mark.parametrize(("defect", "start", "size", "kind", "frame", "words"), [
+    ("white_balance", 3, 12, "colour", CUT, "B is warmer than A by ΔE "),
+    ("white_balance", 0, 12, "colour", CUT, "over all of B (already in the overlap)"),
+    ("darker", 3, 0.18, "exposure", CUT, "L* darker than A from its first new frame"),
+    ("flash", 3, 40, "flash", CUT, "a 2-frame bright flash"),
+    ("frozen", 4, 0, "frozen", CUT + 1, "B freezes from its frame 4"),
+    ("skipped", 3, 1, "skipped", CUT, "a frame seems skipped at the cut"),
+    ("shift", 3, 12, "geometry", CUT, "the picture jumps"),
+    ("zoom", 3, 1.08, "geometry", CUT, "the picture zooms in 8 %"),
+])
+def test_each_injected_defect_is_the_one_finding(footage: tuple[list[np.ndarray], list[np.ndarray]], defect: str,
+                                                 start: int, size: float, kind: str, frame: int, words: str) -> None:
+    found = find_defects(cut_frames(*footage, defect, start, size))
+    assert [f.kind for f in found] == [kind]
+    assert found[0].frame == frame
+    assert words in found[0].words
+    assert found[0].advice
+    assert verdict(found) in ("check", "bad")
+
+
+def test_white_balance_finding_states_size_and_advice(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    (f,) = find_defects(cut_frames(*footage, "white_balance", 3, 12))
+    assert f.level == "bad" and f.unit == "ΔE76" and 7.0 < f.size < 10.0
+    assert f.words == f"B is warmer than A by ΔE {f.size:.1f} from its first new frame"
+    assert f.advice == "use --color-match mkl (from B's first new frames)"
+
+
+def test_contrast_and_saturation_steps(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    kinds = {f.kind: f for f in find_defects(cut_frames(*footage, "contrast", 3, 0.7))}
+    assert kinds["contrast"].size < -20 and "less contrast" in kinds["contrast"].words
+    assert "exposure" not in kinds  # the mean is kept: not a brightness change
+    desat = {f.kind: f for f in find_defects(cut_frames(*footage, "desaturate", 3, 0.6))}
+    assert desat["saturation"].size < -25 and "less saturation" in desat["saturation"].words
+
+
+def test_cut_must_lie_within_both_clips() -> None:
+    frame = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match="cut 5"):
+        CutFrames(a=[frame] * 4, b=[frame] * 4, b_start=2, cut=5)
+
+
+def test_best_cut_avoids_a_bad_duplicated_frame(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    frames, a_tail = footage
+    b = [f.copy() for f in frames[B_FROM:B_FROM + 35]]
+    b[2] = np.roll(b[2], 9, axis=1)  # B's copy of source frame 99 (local 15) is off
+    data = CutFrames(a=a_tail, b=through_codec(b), b_start=B_START, cut=CUT)
+    costs = cut_costs(data)
+    assert sorted(costs) == [13, 14, 15, 16]
+    assert costs[15] > 2 * costs[14] and costs[16] > 2 * costs[14]
+    assert best_cut(costs, default=CUT) == 14  # shows A up to 13, B from 14: same frame count, same times
+
+
+def test_best_cut_ties_go_to_the_default() -> None:
+    assert best_cut({13: 1.0, 14: 1.0, 15: 1.005, 16: 2.0}, default=16) == 15
+    assert best_cut({}, default=16) == 16
+
+
+# --- audio -------------------------------------------------------------------------------------------
+
+
+def _music(count: int, cut: int) -> np.ndarray:
+    """Deterministic noise that swells by 17.6 dB over 0.1 s centred on sample ``cut`` (a crescendo)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(count)
+    db = -30 + 17.6 * np.clip((t - cut + 2400) / 4800, 0, 1)
+    return (rng.standard_normal((2, count)) * 10 ** (db / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("a_ends_at_switch", [False, True])
+def test_crescendo_at_a_perfect_cut_is_not_an_audio_defect(a_ends_at_switch: bool) -> None:
+    source = _music(132 * SPF, NEW * SPF)
+    switch = NEW * SPF if a_ends_at_switch else B_FROM * SPF
+    a, b = source[:, :NEW * SPF], source[:, B_FROM * SPF:]
+    assert audio_finding(a, b, b_start=B_FROM * SPF, switch=switch, rate=RATE) is None
+
+
+@pytest.mark.parametrize("a_ends_at_switch", [False, True])
+def test_louder_b_is_found_net_of_the_crescendo(a_ends_at_switch: bool) -> None:
+    source = _music(132 * SPF, NEW * SPF)
+    switch = NEW * SPF if a_ends_at_switch else NEW * SPF - 4800
+    a, b = source[:, :NEW * SPF], source[:, B_FROM * SPF:] * np.float32(10 ** (5 / 20))
+    keep = max(0, switch - 4800 - B_FROM * SPF)  # B is louder from 0.1 s before the switch on
+    b[:, :keep] = source[:, B_FROM * SPF:B_FROM * SPF + keep]
+    f = audio_finding(a, b, b_start=B_FROM * SPF, switch=switch, rate=RATE)
+    assert f is not None and f.kind == "audio" and f.level == "check"
+    assert f.size == pytest.approx(5.0, abs=0.3)
+    assert f.words.startswith(f"B's sound is {f.size:.1f} dB louder than A's at the switch")
+
+
+def test_the_shot_slowing_down_late_in_b_is_not_a_freeze(real_clip: Path) -> None:
+    """Cut at Big Buck Bunny's frame 50: motion falls from 5 to 0.5 levels a frame 28 frames later."""
+    frames = decode(real_clip, (320, 180))
+    data = CutFrames(a=through_codec(frames[34:50]), b=through_codec(frames[47:82]), b_start=13, cut=16)
+    assert find_defects(data) == []
