@@ -140,12 +140,16 @@ class _Source:
     dts: list[int]
     cuts: dict[int, int]  # frame index -> decode position; frame_count -> len(frames) (the end)
     open_gop: bool  # keyframes that are not IDR (recovery points): not cut points
+    profile: str
 
 
 def _scan(info: ProbeResult) -> _Source | str:
     """Demux (no decoding) one source; a string says why it cannot be copied at all."""
     with open_media(info.path) as container:
         stream = container.streams.video[0]
+        profile = str(stream.codec_context.profile)
+        if profile not in _X264_PROFILES:
+            return f"{info.path.name}: x264 cannot match h264 profile {profile}"
         try:
             config = AvcConfig.parse(bytes(stream.codec_context.extradata or b""))
         except ValueError as exc:
@@ -173,7 +177,7 @@ def _scan(info: ProbeResult) -> _Source | str:
         if j in idr and top == j - 1 == frame - 1:
             cuts[frame] = j
         top = max(top, frame)
-    return _Source(info, config, frames, dts, cuts, open_gop=len(idr) < len(keys))
+    return _Source(info, config, frames, dts, cuts, len(idr) < len(keys), profile)
 
 
 # --- the plan: copied and re-encoded runs -----------------------------------------------------------------
@@ -469,11 +473,6 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: boo
     try:
         with open_media(base.info.path) as template:
             ref = template.streams.video[0].codec_context
-            if ref.profile not in _X264_PROFILES:
-                readers.close()
-                full = render(tl, output, codec=codec, verify=verify)
-                return SmartRenderResult(full, "full", f"h264 profile {ref.profile} is not one x264 matches",
-                                         0, full.frame_count)
             # x264 gives a PPS the id of its SPS, so one number free in both serves
             sps_id = 1 + max(i for s in sources.values() for _, i in s.config.sets())
             options = codec_profile(codec).options
