@@ -18,9 +18,9 @@ from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
 ClipFactory = Callable[..., Path]
 
 
-def _packets(path: Path) -> list[bytes]:
+def _packets(path: Path, kind: str = "video") -> list[bytes]:
     with av.open(str(path)) as c:
-        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+        return [bytes(p) for p in c.demux(getattr(c.streams, kind)[0]) if p.size]
 
 
 def _yuv(path: Path) -> list[np.ndarray]:
@@ -39,12 +39,15 @@ def _trim_b(a: Path, b: Path, frames: int, *, audio: bool) -> Timeline:
 
 
 def _same_as_full(result: SmartRenderResult, tl: Timeline, tmp_path: Path) -> None:
-    """Same frame count, duration and samples as the full render, as PyAV reads and decodes them."""
+    """Same frame count, duration and samples as the full render, as PyAV reads and decodes them; the
+    audio (re-encoded in full by both) is the full render's, packet for packet."""
     full = render(tl, tmp_path / "full.mp4")
     info = probe(result.render.output)
     assert (info.frame_count, info.duration_seconds) == (full.frame_count, full.duration_seconds)
     assert len(_yuv(result.render.output)) == full.frame_count == tl.frame_count
     assert result.render.audio_samples == full.audio_samples
+    if tl.audio is not None:
+        assert _packets(result.render.output, "audio") == _packets(full.output, "audio")
 
 
 def test_trim_b_copies_every_whole_gop_and_reencodes_only_bs_first(make_clip: ClipFactory,

@@ -11,10 +11,12 @@ re-encoded, by x264 with the copied stream's profile, level, pixel format, colou
 Parameter sets: the re-encoded runs use their own SPS/PPS id (x264 ``sps-id``), stored next to the
 first clip's in the mp4 ``avcC`` and repeated in-band at their IDRs, so copied packets keep decoding
 with their own parameter sets; a copied clip whose parameter sets differ from the ones in force gets
-them prepended in-band to its first packet. Audio is re-encoded in full from the timeline (cheap next
-to video; see ``to_json()['audio']``). Anything that cannot be matched (another codec, size, rate,
-pixel format, rotation, edit-list discards) falls back to :func:`ltxkit.frames.join.render`, and the
-result says why.
+them prepended in-band to its first packet. Audio is re-encoded in full from the timeline, packet for
+packet what the full render writes: copying AAC frames was tried, but the frame after the last copied
+one overlap-adds (MDCT) with a frame of another encoder whose window sequence need not fit, a click of
+0.1-0.3 on a 0.5 tone; a cut needs the copied frame's ``window_sequence`` checked (not done yet).
+Anything that cannot be matched (another codec, size, rate, pixel format, rotation, h264 profile,
+edit-list discards) falls back to :func:`ltxkit.frames.join.render`, and the result says why.
 """
 
 from __future__ import annotations
