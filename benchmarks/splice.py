@@ -23,10 +23,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ltxkit.frames.join import Timeline, plan_concat, render
+from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
+from ltxkit.frames.render import render
 from ltxkit.frames.smart import smart_render
 from ltxkit.frames.synth import Tone, write_clip
+from ltxkit.frames.timeline import Timeline
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 FPS = 25

@@ -10,10 +10,12 @@ import av
 import numpy as np
 import pytest
 
-from ltxkit.frames.join import Piece, Timeline, plan_concat, render
+from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
+from ltxkit.frames.render import render
 from ltxkit.frames.smart import AvcConfig, SmartRenderResult, smart_render
 from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
+from ltxkit.frames.timeline import Piece, Timeline
 
 ClipFactory = Callable[..., Path]
 

@@ -16,7 +16,7 @@ packet what the full render writes: copying AAC frames was tried, but the frame 
 one overlap-adds (MDCT) with a frame of another encoder whose window sequence need not fit, a click of
 0.1-0.3 on a 0.5 tone; a cut needs the copied frame's ``window_sequence`` checked (not done yet).
 Anything that cannot be matched (another codec, size, rate, pixel format, rotation, h264 profile,
-edit-list discards) falls back to :func:`ltxkit.frames.join.render`, and the result says why.
+edit-list discards) falls back to :func:`ltxkit.frames.render.render`, and the result says why.
 """
 
 from __future__ import annotations
@@ -32,18 +32,10 @@ import av
 from av.audio.stream import AudioStream
 
 from ltxkit.errors import InputError, MediaError
-from ltxkit.frames.join import (
-    Piece,
-    RenderResult,
-    Timeline,
-    _AudioCursor,
-    _Readers,
-    _verify,
-    _video_frames,
-    codec_profile,
-    render,
-)
+from ltxkit.frames.codecs import codec_profile
 from ltxkit.frames.probe import ProbeResult, open_media
+from ltxkit.frames.render import RenderResult, _AudioCursor, _Readers, _verify, _video_frames, render
+from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import frame_to_sample, round_half_up
 
@@ -444,7 +436,7 @@ def _describe(runs: list[_Copy | _Encode]) -> str:
 def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: bool = True) -> SmartRenderResult:
     """Write ``tl`` to ``output``, copying every GOP that a kept range holds whole; see the module doc.
 
-    Falls back to :func:`ltxkit.frames.join.render` (``mode='full'``, ``reason`` says why) when the
+    Falls back to :func:`ltxkit.frames.render.render` (``mode='full'``, ``reason`` says why) when the
     sources cannot be copied into one h264 stream or no GOP lies wholly inside a kept range.
     """
     if tl.frame_count <= 0:
