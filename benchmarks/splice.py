@@ -1,0 +1,103 @@
+"""Smart vs full render of a trim-b join after a 10 s and after a 10 min A: smart must not grow with A.
+
+Clips are synthetic (frame code burned in, x264 veryfast, 2 s GOP, AAC tone), generated once into
+``benchmarks/.cache/`` (git-ignored). B is 10 s; its first 5 frames are the overlap. For each A the
+join is rendered smart (video GOPs copied, audio re-encoded), smart without audio, full (every frame
+re-encoded) and, when ``ffmpeg`` is on PATH, by ffmpeg's own re-encode of the same join; the copied
+part of A is checked bit-identical to a decode of A (the first and last copied GOP).
+
+    .venv/bin/python benchmarks/splice.py            # 320x180, plus a 1080p 10 s case
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ltxkit.frames.concat import plan_concat
+from ltxkit.frames.probe import probe
+from ltxkit.frames.render import render
+from ltxkit.frames.smart import smart_render
+from ltxkit.frames.synth import Tone, write_clip
+from ltxkit.frames.timeline import Timeline
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+FPS = 25
+GOP = 50
+OVERLAP = 5
+
+
+def clip(seconds: int, width: int, height: int, label: str) -> Path:
+    path = CACHE / f"join_{label}_{width}x{height}_{seconds}s_gop{GOP}.mp4"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        write_clip(path.with_suffix(".part.mp4"), frames=seconds * FPS, fps=FPS, width=width, height=height,
+                   gop=GOP, tone=Tone(amplitude=0.1), label=label)
+        path.with_suffix(".part.mp4").rename(path)
+        print(f"generated {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def ffmpeg_join(a: Path, b: Path, out: Path) -> None:
+    graph = (f"[1:v]trim=start_frame={OVERLAP},setpts=PTS-STARTPTS[bv];"
+             f"[1:a]atrim=start={OVERLAP / FPS},asetpts=PTS-STARTPTS[ba];[0:v][0:a][bv][ba]concat=n=2:v=1:a=1")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(a), "-i", str(b), "-filter_complex", graph,
+                    "-c:v", "libx264", "-crf", "18", "-preset", "fast", "-c:a", "aac", str(out)], check=True)
+
+
+def frames_at(path: Path, indices: set[int]) -> dict[int, np.ndarray]:
+    with av.open(str(path)) as c:
+        return {i: f.to_ndarray() for i, f in enumerate(c.decode(video=0)) if i in indices}
+
+
+def measure(a: Path, b: Path, tmp: Path) -> dict[str, float]:
+    tl = plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(OVERLAP, FPS)], audio=True).timeline
+    silent = Timeline(tl.fps, tl.width, tl.height, tl.video)
+    times = {"smart": timed(lambda: smart_render(tl, tmp / "smart.mp4")),
+             "smart, no audio": timed(lambda: smart_render(silent, tmp / "silent.mp4")),
+             "full": timed(lambda: render(tl, tmp / "full.mp4"))}
+    if shutil.which("ffmpeg"):
+        times["ffmpeg re-encode"] = timed(lambda: ffmpeg_join(a, b, tmp / "ffmpeg.mp4"))
+    n = probe(a).frame_count
+    check = {0, GOP - 1, n - GOP, n - 1}
+    ours, theirs = frames_at(tmp / "smart.mp4", check), frames_at(a, check)
+    if not all(np.array_equal(ours[i], theirs[i]) for i in check):
+        raise SystemExit(f"{a.name}: the copied frames are not bit-identical")
+    return times
+
+
+def main() -> None:
+    b = clip(10, 320, 180, "B")
+    with tempfile.TemporaryDirectory() as tmp:
+        short = measure(clip(10, 320, 180, "A"), b, Path(tmp))
+        long = measure(clip(600, 320, 180, "A"), b, Path(tmp))
+        print(f"trim-b join, B 10 s, 320x180 @ {FPS} fps, GOP {GOP}; copied A frames bit-identical")
+        print(f"  {'':18}{'A 10 s':>10}{'A 10 min':>10}{'10min/10s':>11}")
+        for key in short:
+            print(f"  {key:18}{short[key]:9.2f}s{long[key]:9.2f}s{long[key] / short[key]:10.2f}×")
+        for key in short:
+            if key != "smart":
+                print(f"  smart / {key}: {short['smart'] / short[key]:.2f}× (10 s), "
+                      f"{long['smart'] / long[key]:.3f}× (10 min)")
+        hd = measure(clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B"), Path(tmp))
+        print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v:.2f} s" for k, v in hd.items()))
+
+
+if __name__ == "__main__":
+    main()

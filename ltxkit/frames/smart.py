@@ -1,0 +1,493 @@
+"""Smart render: copy the GOPs a join leaves untouched, re-encode only the frames around each seam.
+
+A full render decodes and re-encodes every frame, so a splice after a ten-minute A costs ten minutes of
+encoding and costs A a generation of quality. Here each h264 video piece of the :class:`Timeline` is
+split at *clean cut points* of its source: a decode position whose packets before it show exactly the
+frames before it and whose packet is an IDR picture (nothing after it references anything before it).
+Packets between two cut points inside a kept range are stream-copied (bytes untouched, timestamps
+rebased); only the frames from a piece's edge to the nearest cut point inside it are decoded and
+re-encoded, by x264 with the copied stream's profile, level, pixel format, colour metadata and size.
+
+Parameter sets: the re-encoded runs use their own SPS/PPS id (x264 ``sps-id``), stored next to the
+first clip's in the mp4 ``avcC`` and repeated in-band at their IDRs, so copied packets keep decoding
+with their own parameter sets; a copied clip whose parameter sets differ from the ones in force gets
+them prepended in-band to its first packet. Audio is re-encoded in full from the timeline, packet for
+packet what the full render writes: copying AAC frames was tried, but the frame after the last copied
+one overlap-adds (MDCT) with a frame of another encoder whose window sequence need not fit, a click of
+0.1-0.3 on a 0.5 tone; a cut needs the copied frame's ``window_sequence`` checked (not done yet).
+Anything that cannot be matched (another codec, size, rate, pixel format, rotation, h264 profile,
+edit-list discards) falls back to :func:`ltxkit.frames.render.render`, and the result says why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, cast
+
+import av
+from av.audio.stream import AudioStream
+
+from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.codecs import codec_profile
+from ltxkit.frames.probe import ProbeResult, open_media
+from ltxkit.frames.render import RenderResult, _AudioCursor, _Readers, _verify, _video_frames, render
+from ltxkit.frames.timeline import Piece, Timeline
+from ltxkit.fsutil import atomic_path
+from ltxkit.timing import frame_to_sample, round_half_up
+
+_X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main", "High": "high"}
+_NAL_IDR, _NAL_SPS, _NAL_PPS = 5, 7, 8
+
+
+# --- h264 bitstream helpers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AvcConfig:
+    """The parts of an ``avcC`` box (ISO 14496-15) a copy needs: NAL length size and parameter sets."""
+
+    header: bytes  # version, profile, compatibility, level
+    nal_size: int
+    sps: tuple[bytes, ...]
+    pps: tuple[bytes, ...]
+    tail: bytes  # the high-profile extension bytes, kept as they are
+
+    @classmethod
+    def parse(cls, data: bytes) -> AvcConfig:
+        if len(data) < 7 or data[0] != 1:
+            raise ValueError("not an avcC record (Annex B extradata)")
+        pos = 6
+        sps = []
+        for _ in range(data[5] & 0x1F):
+            n = int.from_bytes(data[pos:pos + 2])
+            sps.append(data[pos + 2:pos + 2 + n])
+            pos += 2 + n
+        pps = []
+        count, pos = data[pos], pos + 1
+        for _ in range(count):
+            n = int.from_bytes(data[pos:pos + 2])
+            pps.append(data[pos + 2:pos + 2 + n])
+            pos += 2 + n
+        return cls(data[:4], (data[4] & 3) + 1, tuple(sps), tuple(pps), data[pos:])
+
+    def to_bytes(self) -> bytes:
+        out = bytearray(self.header)
+        out += bytes([0xFC | (self.nal_size - 1), 0xE0 | len(self.sps)])
+        for nal in self.sps:
+            out += len(nal).to_bytes(2) + nal
+        out.append(len(self.pps))
+        for nal in self.pps:
+            out += len(nal).to_bytes(2) + nal
+        return bytes(out + self.tail)
+
+    def sets(self) -> dict[tuple[int, int], bytes]:
+        """Parameter sets by (NAL type, id): the id follows profile, flags and level in an SPS."""
+        return {**{(_NAL_SPS, _ue(n, 4)): n for n in self.sps}, **{(_NAL_PPS, _ue(n, 1)): n for n in self.pps}}
+
+    def in_band(self) -> bytes:
+        return b"".join(len(n).to_bytes(self.nal_size) + n for n in (*self.sps, *self.pps))
+
+
+def _ue(nal: bytes, skip: int) -> int:
+    """The first Exp-Golomb number after ``skip`` bytes of a NAL (header included): an SPS or PPS id."""
+    bits = "".join(f"{b:08b}" for b in nal[skip:skip + 8])
+    zeros = len(bits) - len(bits.lstrip("0"))
+    return int(bits[zeros:2 * zeros + 1], 2) - 1
+
+
+def split_annexb(data: bytes) -> list[bytes]:
+    """The NAL units of an Annex B byte stream (what libx264 emits without a global header)."""
+    nals = []
+    starts = []
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        starts.append(i + 3)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    for k, s in enumerate(starts):
+        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(data)
+        nals.append(data[s:end].rstrip(b"\x00") if k + 1 < len(starts) else data[s:end])
+    return nals
+
+
+def _nal_types(data: bytes, nal_size: int) -> Iterator[int]:
+    pos = 0
+    while pos + nal_size < len(data):
+        n = int.from_bytes(data[pos:pos + nal_size])
+        yield data[pos + nal_size] & 0x1F
+        pos += nal_size + n
+
+
+# --- where a source can be cut ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A source's packets in decode order (display frame index and dts) and its clean cut points."""
+
+    info: ProbeResult
+    config: AvcConfig
+    frames: list[int]
+    dts: list[int]
+    cuts: dict[int, int]  # frame index -> decode position; frame_count -> len(frames) (the end)
+    open_gop: bool  # keyframes that are not IDR (recovery points): not cut points
+    profile: str
+
+
+def _scan(info: ProbeResult) -> _Source | str:
+    """Demux (no decoding) one source; a string says why it cannot be copied at all."""
+    with open_media(info.path) as container:
+        stream = container.streams.video[0]
+        profile = str(stream.codec_context.profile)
+        if profile not in _X264_PROFILES:
+            return f"{info.path.name}: x264 cannot match h264 profile {profile}"
+        try:
+            config = AvcConfig.parse(bytes(stream.codec_context.extradata or b""))
+        except ValueError as exc:
+            return f"{info.path.name}: {exc}"
+        frames: list[int] = []
+        dts: list[int] = []
+        keys: list[int] = []
+        idr: set[int] = set()
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.dts is None or packet.size == 0:
+                continue
+            seconds = Fraction(packet.pts) * info.time_base - info.start_seconds
+            frames.append(round_half_up(seconds * info.fps))
+            dts.append(int(packet.dts))
+            if packet.is_keyframe:
+                keys.append(len(frames) - 1)
+                if _NAL_IDR in _nal_types(bytes(packet), config.nal_size):
+                    idr.add(len(frames) - 1)
+    if sorted(frames) != list(range(info.frame_count)):
+        return f"{info.path.name}: its packets do not show frames 0..{info.frame_count - 1} once each " \
+               "(an edit list discards some)"
+    cuts = {info.frame_count: len(frames)}
+    top = -1
+    for j, frame in enumerate(frames):
+        if j in idr and top == j - 1 == frame - 1:
+            cuts[frame] = j
+        top = max(top, frame)
+    return _Source(info, config, frames, dts, cuts, len(idr) < len(keys), profile)
+
+
+# --- the plan: copied and re-encoded runs -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Copy:
+    source: _Source
+    first: int  # decode position of the first copied packet
+    count: int  # packets (= frames)
+    frame: int  # the source frame the run starts with
+
+    @property
+    def shown(self) -> list[int]:
+        """Display index within the run of each packet, in decode order."""
+        return [f - self.frame for f in self.source.frames[self.first:self.first + self.count]]
+
+
+@dataclass(frozen=True)
+class _Encode:
+    pieces: tuple[Piece, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(p.count for p in self.pieces)
+
+
+def _split(piece: Piece, src: _Source | None) -> list[_Copy | _Encode]:
+    """Copy the part of ``piece`` between its outermost cut points; re-encode what lies outside them."""
+    end = piece.start + piece.count
+    if src is None or piece.blend is not None:
+        return [_Encode((piece,))]
+    inside = sorted(f for f in src.cuts if piece.start <= f <= end)
+    if len(inside) < 2:
+        return [_Encode((piece,))]
+    k, e = inside[0], inside[-1]
+    runs: list[_Copy | _Encode] = []
+    if k > piece.start:
+        runs.append(_Encode((replace(piece, count=k - piece.start),)))
+    runs.append(_Copy(src, src.cuts[k], src.cuts[e] - src.cuts[k], k))
+    if e < end:
+        runs.append(_Encode((replace(piece, start=e, count=end - e),)))
+    return runs
+
+
+def _plan(tl: Timeline, sources: dict[Path, _Source]) -> list[_Copy | _Encode]:
+    runs: list[_Copy | _Encode] = []
+    for piece in tl.video:
+        for run in _split(piece, sources.get(piece.source)):
+            last = runs[-1] if runs else None
+            if isinstance(run, _Encode) and isinstance(last, _Encode):
+                runs[-1] = _Encode(last.pieces + run.pieces)  # one encoder session across the cut
+            else:
+                runs.append(run)
+    return runs
+
+
+def _mismatch(tl: Timeline, codec: str, output: Path, infos: Sequence[ProbeResult]) -> str | None:
+    """Why the copied and re-encoded parts could not form one stream, or None."""
+    if codec != "h264" or codec_profile(codec).container_for(output) not in ("mp4", "mov"):
+        return f"--codec {codec} to {output.suffix}: smart render writes h264 in mp4/mov"
+    first = infos[0]
+    for info in infos:
+        name = info.path.name
+        if info.codec != "h264":
+            return f"{name} is {info.codec}, not h264"
+        if (info.width, info.height) != (tl.width, tl.height):
+            return f"{name} is {info.width}x{info.height}, the output {tl.width}x{tl.height}"
+        if info.fps != tl.fps or info.vfr:
+            return f"{name} is not constant {tl.fps} fps"
+        if info.pix_fmt != "yuv420p":
+            return f"{name} is {info.pix_fmt}, not yuv420p"
+        if info.rotation != first.rotation:
+            return f"{name} is rotated {info.rotation}°, {first.path.name} {first.rotation}°"
+        ticks = 1 / (info.fps * info.time_base)
+        if ticks.denominator != 1:
+            return f"{name}: a frame is not a whole number of its time base {info.time_base}"
+    return None
+
+
+# --- encoding the runs that change ------------------------------------------------------------------------
+
+
+@dataclass
+class _Packets:
+    """Encoded packets of one re-encoded run, converted to length-prefixed NALs."""
+
+    data: list[bytes] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)  # display index within the run
+    keys: list[bool] = field(default_factory=list)
+    config: AvcConfig | None = None
+
+
+def _encoder(ref: Any, tl: Timeline, sps_id: int, options: dict[str, str]) -> Any:
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = tl.width, tl.height, "yuv420p"
+    ctx.time_base = 1 / tl.fps
+    ctx.framerate = tl.fps
+    for name in ("color_range", "colorspace", "color_primaries", "color_trc", "sample_aspect_ratio"):
+        if getattr(ref, name) is not None:
+            setattr(ctx, name, getattr(ref, name))
+    ctx.thread_type = "FRAME"  # slice threads make x264 run sliced_threads=1 slices=2: slower
+    ctx.options = {**options, "profile": _X264_PROFILES[ref.profile], "level": str(ref.level),
+                   "x264-params": f"sps-id={sps_id}"}
+    return ctx
+
+
+def _encode_run(run: _Encode, tl: Timeline, readers: _Readers, ref: Any, sps_id: int,
+                options: dict[str, str], nal_size: int) -> _Packets:
+    ctx = _encoder(ref, tl, sps_id, options)
+    out = _Packets()
+
+    def take(packets: list[Any]) -> None:
+        for packet in packets:
+            nals = split_annexb(bytes(packet))
+            if out.config is None:
+                sps = tuple(n for n in nals if n[0] & 0x1F == _NAL_SPS)
+                pps = tuple(n for n in nals if n[0] & 0x1F == _NAL_PPS)
+                out.config = AvcConfig(b"", nal_size, sps, pps, b"")
+            out.data.append(b"".join(len(n).to_bytes(nal_size) + n for n in nals))
+            out.frames.append(int(packet.pts or 0))
+            out.keys.append(bool(packet.is_keyframe))
+
+    sub = replace(tl, video=run.pieces, audio=None)
+    for k, frame in enumerate(_video_frames(sub, readers)):
+        frame.pts, frame.time_base = k, ctx.time_base
+        frame.pict_type = av.video.frame.PictureType.NONE
+        take(ctx.encode(frame))
+    take(ctx.encode(None))
+    if sorted(out.frames) != list(range(run.count)):
+        raise MediaError(f"the encoder returned frames {sorted(out.frames)[:3]}… for {run.count} frames")
+    return out
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmartRenderResult:
+    """A render plus how it was made: ``mode`` 'smart' (GOPs copied) or 'full' (everything re-encoded)."""
+
+    render: RenderResult
+    mode: str
+    reason: str  # why full, or what was copied and re-encoded
+    copied_frames: int
+    encoded_frames: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "reason": self.reason, "copied_frames": self.copied_frames,
+                "encoded_frames": self.encoded_frames,
+                "audio": "re-encoded" if self.render.audio_samples is not None else None}
+
+
+def _delay(frames: Sequence[int]) -> int:
+    """Reorder delay of a run (display indices in decode order): how far decoding runs ahead of display."""
+    return max(0, max(k - f for k, f in enumerate(frames)))
+
+
+def _copy_packets(run: _Copy) -> Iterator[bytes]:
+    """The run's packets as stored, found by seeking to its first keyframe and demuxing forward."""
+    src = run.source
+    with open_media(src.info.path) as container:
+        stream = container.streams.video[0]
+        if run.first > 0:
+            container.seek(src.dts[run.first], stream=stream, backward=True)
+        wanted = src.dts[run.first]
+        sent = 0
+        for packet in container.demux(stream):
+            if packet.dts is None or packet.size == 0 or (sent == 0 and packet.dts != wanted):
+                continue
+            yield bytes(packet)
+            sent += 1
+            if sent == run.count:
+                return
+    raise MediaError(f"{src.info.path.name}: {run.count - sent} packets missing after the seek")
+
+
+def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], base: _Source,
+           config: AvcConfig, readers: _Readers) -> None:
+    timescale = math.lcm(tl.sample_rate, tl.fps.numerator) if tl.audio is not None else tl.fps.numerator
+    with open_media(base.info.path) as template, \
+            av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
+                    options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
+        vs = out.add_stream_from_template(template.streams.video[0])
+        vs.codec_context.extradata = config.to_bytes()
+        if base.info.rotation:
+            vs.set_display_rotation(base.info.rotation)
+        aus: AudioStream | None = None
+        cursor = None
+        if tl.audio is not None:
+            aus = out.add_stream("aac", rate=tl.sample_rate)
+            aus.layout, aus.format = tl.layout, "fltp"
+            cursor = _AudioCursor(tl, readers)
+        per_run = _encoded_per_run(runs, encoded)
+        shown = [run.shown if isinstance(run, _Copy) else cast(_Packets, enc).frames
+                 for run, enc in zip(runs, per_run, strict=True)]
+        # one dts shift for all runs (the largest reorder delay), so dts rises and never passes pts
+        shift = max(_delay(frames) for frames in shown)
+        active = config.sets()
+        written = 0
+        n = 0  # output decode position
+        start = 0  # output frame of the run
+        for run, enc, frames in zip(runs, per_run, shown, strict=True):
+            if isinstance(run, _Copy):
+                keys = [k == 0 for k in range(run.count)]
+                data: Iterator[bytes] = _copy_packets(run)
+                prefix = _stale(run.source.config, active)
+            else:
+                assert enc is not None
+                keys, data, prefix = enc.keys, iter(enc.data), b""
+            for k, (frame, key, payload) in enumerate(zip(frames, keys, data, strict=True)):
+                packet = av.Packet((prefix if k == 0 else b"") + payload)
+                packet.pts, packet.dts, packet.duration = start + frame, n - shift, 1
+                packet.time_base = 1 / tl.fps
+                packet.is_keyframe = key
+                packet.stream = vs
+                out.mux(packet)
+                n += 1
+                if aus is not None and cursor is not None:
+                    written = _audio_to(out, aus, cursor, written, frame_to_sample(max(0, n - shift), tl.fps,
+                                                                                   tl.sample_rate), tl)
+            start += len(frames)
+        if aus is not None and cursor is not None:
+            _audio_to(out, aus, cursor, written, tl.sample_count, tl)
+            out.mux(aus.encode(None))
+
+
+def _encoded_per_run(runs: list[_Copy | _Encode], encoded: list[_Packets]) -> list[_Packets | None]:
+    it = iter(encoded)
+    return [next(it) if isinstance(r, _Encode) else None for r in runs]
+
+
+def _stale(config: AvcConfig, active: dict[tuple[int, int], bytes]) -> bytes:
+    """In-band parameter sets for a copied run whose own differ from those in force (then they are)."""
+    own = config.sets()
+    if all(active.get(key) == nal for key, nal in own.items()):
+        return b""
+    active.update(own)
+    return config.in_band()
+
+
+def _audio_to(out: Any, aus: AudioStream, cursor: _AudioCursor, written: int, target: int, tl: Timeline) -> int:
+    while written < target:
+        count = min(target - written, 4096)
+        frame = av.AudioFrame.from_ndarray(cursor.read(count), format="fltp", layout=tl.layout)
+        frame.sample_rate, frame.pts, frame.time_base = tl.sample_rate, written, Fraction(1, tl.sample_rate)
+        out.mux(aus.encode(frame))
+        written += count
+    return written
+
+
+def _describe(runs: list[_Copy | _Encode]) -> str:
+    parts = []
+    for run in runs:
+        if isinstance(run, _Copy):
+            parts.append(f"copied {run.source.info.path.name} {run.frame}-{run.frame + run.count - 1}")
+        else:
+            parts += [f"re-encoded {p.source.name} {p.start}-{p.start + p.count - 1}" for p in run.pieces]
+    return "; ".join(parts)
+
+
+def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: bool = True) -> SmartRenderResult:
+    """Write ``tl`` to ``output``, copying every GOP that a kept range holds whole; see the module doc.
+
+    Falls back to :func:`ltxkit.frames.render.render` (``mode='full'``, ``reason`` says why) when the
+    sources cannot be copied into one h264 stream or no GOP lies wholly inside a kept range.
+    """
+    if tl.frame_count <= 0:
+        raise InputError("nothing to write: the timeline has no frames")
+    readers = _Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    paths = list(dict.fromkeys(p.source for p in tl.video if p.blend is None))
+    infos = [readers.info(p) for p in paths]
+    reason = _mismatch(tl, codec, output, infos) if infos else "every piece is a cross-fade"
+    sources: dict[Path, _Source] = {}
+    notes: list[str] = []
+    for info in infos if reason is None else []:
+        scanned = _scan(info)
+        if isinstance(scanned, str):
+            reason = scanned
+            break
+        sources[info.path] = scanned
+        if scanned.open_gop:
+            notes.append(f"{info.path.name} has open GOPs: only its IDR keyframes are cut points")
+    runs = _plan(tl, sources) if reason is None else []
+    copied = sum(r.count for r in runs if isinstance(r, _Copy))
+    if reason is None and copied == 0:
+        reason = "no GOP lies wholly inside a kept range"
+    if reason is not None:
+        readers.close()
+        full = render(tl, output, codec=codec, verify=verify)
+        return SmartRenderResult(full, "full", reason, 0, full.frame_count)
+    base = sources[tl.video[0].source] if tl.video[0].source in sources else next(iter(sources.values()))
+    try:
+        with open_media(base.info.path) as template:
+            ref = template.streams.video[0].codec_context
+            # x264 gives a PPS the id of its SPS, so one number free in both serves
+            sps_id = 1 + max(i for s in sources.values() for _, i in s.config.sets())
+            options = codec_profile(codec).options
+            encoded = [_encode_run(r, tl, readers, ref, sps_id, options, base.config.nal_size)
+                       for r in runs if isinstance(r, _Encode)]
+        config = base.config
+        if encoded and encoded[0].config is not None:
+            config = replace(config, sps=config.sps + encoded[0].config.sps, pps=config.pps + encoded[0].config.pps)
+        with atomic_path(output) as tmp:
+            _write(tl, tmp, runs, encoded, base, config, readers)
+            info = _verify(tmp, tl) if verify else readers.info(tmp)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"encoding {output.name} failed: {exc}") from exc
+    finally:
+        readers.close()
+    warnings = [f"{p.name}: {float(s) * 1000:.1f} ms of audio missing, filled with silence"
+                for p, s in readers.padded_seconds().items()]
+    result = RenderResult(output=output, frame_count=info.frame_count, fps=info.fps,
+                          duration_seconds=info.duration_seconds, width=info.width, height=info.height,
+                          audio_samples=tl.sample_count if tl.audio is not None else None,
+                          sample_rate=tl.sample_rate if tl.audio is not None else None,
+                          warnings=warnings, seeks=sum(r.seeks for r in readers.all()))
+    return SmartRenderResult(result, "smart", "; ".join([_describe(runs), *notes]), copied,
+                             tl.frame_count - copied)

@@ -1,0 +1,177 @@
+"""Smart render: copied GOPs are the sources' packets and pictures, the seam is re-encoded, frames exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from ltxkit.frames.concat import plan_concat
+from ltxkit.frames.probe import probe
+from ltxkit.frames.render import render
+from ltxkit.frames.smart import AvcConfig, SmartRenderResult, smart_render
+from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
+from ltxkit.frames.timeline import Piece, Timeline
+
+ClipFactory = Callable[..., Path]
+
+
+def _packets(path: Path, kind: str = "video") -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(getattr(c.streams, kind)[0]) if p.size]
+
+
+def _yuv(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray() for f in c.decode(video=0)]
+
+
+def _codes(path: Path) -> list[int]:
+    with av.open(str(path)) as c:
+        return [read_frame_code(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+
+
+def _trim_b(a: Path, b: Path, frames: int, *, audio: bool) -> Timeline:
+    fps = probe(a).fps
+    return plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(frames) / fps], audio=audio).timeline
+
+
+def _same_as_full(result: SmartRenderResult, tl: Timeline, tmp_path: Path) -> None:
+    """Same frame count, duration and samples as the full render, as PyAV reads and decodes them; the
+    audio (re-encoded in full by both) is the full render's, packet for packet."""
+    full = render(tl, tmp_path / "full.mp4")
+    info = probe(result.render.output)
+    assert (info.frame_count, info.duration_seconds) == (full.frame_count, full.duration_seconds)
+    assert len(_yuv(result.render.output)) == full.frame_count == tl.frame_count
+    assert result.render.audio_samples == full.audio_samples
+    if tl.audio is not None:
+        assert _packets(result.render.output, "audio") == _packets(full.output, "audio")
+
+
+def test_trim_b_copies_every_whole_gop_and_reencodes_only_bs_first(make_clip: ClipFactory,
+                                                                   tmp_path: Path) -> None:
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)  # keyframes every 25 frames
+    tl = _trim_b(a, b, 5, audio=True)
+    out = tmp_path / "smart.mp4"
+    result = smart_render(tl, out)
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 60 + 45, 20)
+    assert result.reason == "copied a.mp4 0-59; re-encoded b.mp4 5-24; copied b.mp4 25-69".replace(
+        "a.mp4", a.name).replace("b.mp4", b.name)
+    assert _codes(out) == [*range(60), *range(5, 70)]  # the seam is where the trim puts it
+    decoded, a_yuv, b_yuv = _yuv(out), _yuv(a), _yuv(b)
+    assert all(np.array_equal(x, y) for x, y in zip(decoded[:60], a_yuv, strict=True))
+    assert all(np.array_equal(x, y) for x, y in zip(decoded[80:], b_yuv[25:], strict=True))
+    packets = _packets(out)
+    assert packets[:60] == _packets(a)  # A's and B's parameter sets are the same: no in-band prefix
+    assert packets[80:] == _packets(b)[25:]
+    assert all(p not in _packets(b) for p in packets[60:80])
+    _same_as_full(result, tl, tmp_path)
+
+
+def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory, tmp_path: Path) -> None:
+    a, b = make_clip(frames=60), make_clip(frames=70)
+    info = probe(a)
+    tl = Timeline(info.fps, info.width, info.height, (Piece(a, 0, 55), Piece(b, 0, 70)))
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 50 + 70, 5)
+    assert _codes(result.render.output) == [*range(55), *range(70)]
+    assert _packets(result.render.output)[55:] == _packets(b)
+    _same_as_full(result, tl, tmp_path)
+
+
+def test_a_short_b_is_reencoded_to_its_end(make_clip: ClipFactory, tmp_path: Path) -> None:
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=20, audio=True)
+    tl = _trim_b(a, b, 5, audio=True)
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 60, 15)
+    assert _codes(result.render.output) == [*range(60), *range(5, 20)]
+    _same_as_full(result, tl, tmp_path)
+
+
+def test_open_gop_keyframes_are_not_cut_points(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """x264 open-gop=1: keyframes after the first are recovery points whose B-frames reach back."""
+    b = tmp_path / "open.mp4"
+    with av.open(str(b), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        assert isinstance(vs, av.VideoStream)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.codec_context.gop_size = 25
+        vs.options = {"bf": "2", "preset": "veryfast", "x264-params": "open-gop=1"}
+        for i in range(70):
+            frame = av.VideoFrame.from_ndarray(render_frame(i, 160, 120), format="rgb24")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    a = make_clip(frames=60)
+    result = smart_render(_trim_b(a, b, 5, audio=False), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 60, 65)
+    assert f"{b.name} has open GOPs" in result.reason
+    assert _codes(result.render.output) == [*range(60), *range(5, 70)]
+
+
+def test_real_footage_copies_a_bit_identical(real_clip: Path, tmp_path: Path) -> None:
+    """bigbuckbunny (one keyframe, Main profile, 6-channel AAC) spliced with itself."""
+    tl = _trim_b(real_clip, real_clip, 5, audio=True)
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 132, 127)
+    out = result.render.output
+    packets, source = _packets(out), _packets(real_clip)
+    assert packets[:132] == source
+    decoded, a_yuv = _yuv(out), _yuv(real_clip)
+    assert all(np.array_equal(x, y) for x, y in zip(decoded[:132], a_yuv, strict=True))
+    # the first re-encoded frame is B's frame 5 (nearest of B's frames 2..8)
+    errors = [np.abs(decoded[132].astype(int) - a_yuv[k]).mean() for k in range(2, 9)]
+    assert int(np.argmin(errors)) + 2 == 5
+    with av.open(str(out)) as c:
+        config = AvcConfig.parse(bytes(c.streams.video[0].codec_context.extradata or b""))
+        assert c.streams.video[0].codec_context.profile == "Main"
+    with av.open(str(real_clip)) as c:
+        original = AvcConfig.parse(bytes(c.streams.video[0].codec_context.extradata or b""))
+    assert config.sps[0] == original.sps[0] and len(config.sps) == 2  # plus the re-encode's (own id)
+    _same_as_full(result, tl, tmp_path)
+
+
+def test_avcc_round_trips(real_clip: Path, real_clip_ntsc: Path) -> None:
+    for clip in (real_clip, real_clip_ntsc):
+        with av.open(str(clip)) as c:
+            data = bytes(c.streams.video[0].codec_context.extradata or b"")
+        assert AvcConfig.parse(data).to_bytes() == data
+
+
+@pytest.mark.parametrize("case", ["size", "codec", "no-gop"])
+def test_falls_back_to_full_with_the_reason(case: str, make_clip: ClipFactory, tmp_path: Path) -> None:
+    a = make_clip(frames=60)
+    if case == "size":
+        b, reason = make_clip(frames=70, width=192, height=144), "is 192x144, the output 160x120"
+    elif case == "codec":
+        b = write_clip(tmp_path / "b.mp4", frames=70, fps=25, width=160, height=120, codec="mpeg4")
+        reason = "is mpeg4, not h264"
+    else:
+        a, b = make_clip(frames=60, gop=250), make_clip(frames=70, gop=250)
+        reason = "no GOP lies wholly inside a kept range"
+    tl = Timeline(Fraction(25), 160, 120, (Piece(a, 0, 30), Piece(b, 5, 65)))
+    result = smart_render(tl, tmp_path / "out.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("full", 0, 95)
+    assert reason in result.reason
+    assert _codes(result.render.output) == [*range(30), *range(5, 70)]
+
+
+def test_a_b_with_other_parameter_sets_gets_them_in_band(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """B without B-frames: other SPS (reorder depth, refs) under the same id, sent before its first copy."""
+    a, b = make_clip(frames=60), make_clip(frames=70, bframes=0)
+    with av.open(str(b)) as c:
+        b_config = AvcConfig.parse(bytes(c.streams.video[0].codec_context.extradata or b""))
+    with av.open(str(a)) as c:
+        assert AvcConfig.parse(bytes(c.streams.video[0].codec_context.extradata or b"")).sps != b_config.sps
+    result = smart_render(_trim_b(a, b, 5, audio=False), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 105, 20)
+    packets, b_packets = _packets(result.render.output), _packets(b)
+    assert packets[80] == b_config.in_band() + b_packets[25]
+    assert packets[81:] == b_packets[26:]
+    assert _codes(result.render.output) == [*range(60), *range(5, 70)]
+    decoded, b_yuv = _yuv(result.render.output), _yuv(b)
+    assert all(np.array_equal(x, y) for x, y in zip(decoded[80:], b_yuv[25:], strict=True))
