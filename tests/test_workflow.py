@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -64,6 +65,18 @@ def server_jobs(handle: EmulatorHandle) -> list[tuple[str, str]]:
     """(task, status) of every job the emulator holds, from its own database."""
     with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
         return [tuple(r) for r in db.execute("SELECT task, status FROM jobs ORDER BY rowid")]  # type: ignore[misc]
+
+
+def journaled_job_ids(run: Path) -> int:
+    """How many job ids a (running) extend has recorded in its run's journal, read without writing."""
+    path = run / "ltxkit-jobs.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT COUNT(job_id) FROM jobs").fetchone()[0])
+    except sqlite3.OperationalError:  # created but not yet initialised
+        return 0
 
 
 def codes(path: Path) -> list[int]:
@@ -163,7 +176,10 @@ def test_kill_mid_run_and_resume_submits_nothing_twice(media: dict[str, Path], t
                 "--candidates", "3", "--yes", "-o", str(run)]
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
-        while len(server_jobs(handle)) < 3 and time.monotonic() < deadline:
+        # kill once all three jobs exist AND the journal holds their ids: killed between the server's answer
+        # and the journal write, the resumed run must (and does) resend that create under its key, an
+        # idempotent replay that is not a second job but is a fourth POST
+        while (len(server_jobs(handle)) < 3 or journaled_job_ids(run) < 3) and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
