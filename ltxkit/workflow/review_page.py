@@ -119,7 +119,7 @@ function renderResult() {
       r.frames ? ` · ${r.frames} frames` : "", r.report ? " · " : "", r.report ? el("a", {href: r.report, target: "_blank"}, "seam report") : null),
     stale,
     r.extended ? el("video", {id: "extended", controls: true, preload: "metadata", style: "max-width:640px",
-                             src: r.extended + "?v=" + run.version}) : null].filter(Boolean));
+                             src: r.extended + "?v=" + run.version + "#t=0.01"}) : null].filter(Boolean));
 }
 
 function findingsList(findings) {
@@ -135,11 +135,11 @@ function candidateTile(seg, c, sync) {
   const chosen = c.candidate === seg.chosen;
   const can = run.can_pick && c.status === "done" && c.preview;
   const video = c.preview ? sync.add(el("video", {preload: "auto", playsinline: true, src: c.preview,
-                                                  "data-candidate": c.candidate})) : el("p", {class: "note"}, c.error || c.status);
+                                                  "data-candidate": c.candidate})) : el("p", {class: "note"}, c.error || (c.status === "failed" ? "failed" : "rendering on the server…"));
   const facts = [`seed ${c.seed}`, c.score !== null ? `seam score ${c.score.toFixed(1)}` : null,
                  usd(seg.per_candidate_usd),
                  seg.ranking.length ? `ranked ${seg.ranking.indexOf(c.candidate) + 1} of ${seg.ranking.length}` : null].filter(Boolean);
-  const button = el("button", {class: "pick", disabled: chosen || !can, "data-pick": c.candidate,
+  const button = !c.preview ? null : el("button", {class: "pick", disabled: chosen || !can, "data-pick": c.candidate,
                                title: run.can_pick ? "" : run.why_not,
                                onclick: () => pick(seg, c.candidate)}, chosen ? "✓ In the cut" : "Use this take");
   return el("div", {class: "cand" + (chosen ? " chosen" : ""), "data-candidate": c.candidate},
@@ -211,6 +211,10 @@ function segmentSection(seg) {
     return root;
   }
   const grid = el("div", {class: "grid"}, seg.candidates.map(c => candidateTile(seg, c, sync)));
+  if (!sync.videos.length) {
+    root.append(el("p", {class: "note"}, "The candidates are being generated; they appear here as they arrive."), grid);
+    return root;
+  }
   const scrub = el("input", {type: "range", class: "scrub-range", min: 0, max: 1, step: 0.01, value: 0,
                              "aria-label": "position", oninput: e => sync.seek(Number(e.target.value))});
   const hint = seg.lead_seconds > 0
@@ -222,9 +226,13 @@ function segmentSection(seg) {
                  seg.lead_seconds > 0 ? el("button", {onclick: () => { sync.seek(Math.max(0, seg.lead_seconds - 0.5)); sync.play(); }}, "Play the cut") : null,
                  el("span", {class: "scrub"}, scrub), el("span", {class: "time"}, "–")),
               el("p", {class: "note"}, hint + " Sound comes from the first take; the others are muted."),
-              grid, compareBox(seg, sync));
-  sync.leader.addEventListener("loadedmetadata", () => sync.update());
-  sync.leader.addEventListener("ended", () => sync.pause());
+              grid);
+  const compare = compareBox(seg, sync);
+  if (compare) root.append(compare);
+  if (sync.leader) {
+    sync.leader.addEventListener("loadedmetadata", () => sync.update());
+    sync.leader.addEventListener("ended", () => sync.pause());
+  }
   return root;
 }
 
