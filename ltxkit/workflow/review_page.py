@@ -81,6 +81,27 @@ function banner(text, error = false) {
   b.textContent = text; b.className = "banner" + (error ? " error" : ""); b.style.display = text ? "block" : "none";
 }
 
+// Videos load two at a time: a browser opens only six connections per host, and a page full of
+// loading videos would queue the pick request behind them.
+const loading = {queue: [], active: 0};
+function load(video, src) {
+  loading.queue.push([video, src]);
+  setTimeout(pump);  // once the new section is in the page
+  return video;
+}
+function pump() {
+  while (loading.active < 2 && loading.queue.length) {
+    const [video, src] = loading.queue.shift();
+    if (!video.isConnected) continue;
+    loading.active++;
+    let finished = false;
+    const done = () => { if (finished) return; finished = true; loading.active--; pump(); };
+    video.addEventListener("loadeddata", done, {once: true}); video.addEventListener("error", done, {once: true});
+    setTimeout(done, 60000);  // a video replaced while loading never says so
+    video.src = src;
+  }
+}
+
 // one clock per segment: every video of the segment follows the first one
 class Sync {
   constructor(root, lead) { this.root = root; this.lead = lead; this.videos = []; this.raf = null; }
@@ -134,8 +155,8 @@ function findingsList(findings) {
 function candidateTile(seg, c, sync) {
   const chosen = c.candidate === seg.chosen;
   const can = run.can_pick && c.status === "done" && c.preview;
-  const video = c.preview ? sync.add(el("video", {preload: "auto", playsinline: true, src: c.preview,
-                                                  "data-candidate": c.candidate})) : el("p", {class: "note"}, c.error || (c.status === "failed" ? "failed" : "rendering on the server…"));
+  const video = c.preview ? sync.add(load(el("video", {preload: "auto", playsinline: true, "data-candidate": c.candidate}),
+                                          c.preview)) : el("p", {class: "note"}, c.error || (c.status === "failed" ? "failed" : "rendering on the server…"));
   const facts = [`seed ${c.seed}`, c.score !== null ? `seam score ${c.score.toFixed(1)}` : null,
                  usd(seg.per_candidate_usd),
                  seg.ranking.length ? `ranked ${seg.ranking.indexOf(c.candidate) + 1} of ${seg.ranking.length}` : null].filter(Boolean);
@@ -157,8 +178,8 @@ function compareBox(seg, sync) {
   const pickB = el("select", {}, ready.map(c => el("option", {value: c.candidate}, `Candidate ${c.candidate}`)));
   pickB.selectedIndex = 1;
   const src = sel => ready.find(c => String(c.candidate) === sel.value).preview;
-  const under = el("video", {class: "base", preload: "auto", muted: true, src: src(pickA)});
-  const over = el("video", {preload: "auto", muted: true, src: src(pickB)});
+  const under = load(el("video", {class: "base", preload: "auto", muted: true}), src(pickA));
+  const over = load(el("video", {preload: "auto", muted: true}), src(pickB));
   under.muted = over.muted = true;
   const line = el("div", {class: "wipe-line"});
   const la = el("span", {class: "label", style: "left:8px"}), lb = el("span", {class: "label", style: "right:8px"});
