@@ -158,7 +158,7 @@ def describe(run: RunDir) -> dict[str, Any]:
                 "candidate": c["candidate"], "seed": c["seed"], "status": c["status"], "error": c.get("error"),
                 "verdict": c.get("verdict"), "score": c.get("score"), "findings": findings(c.get("levels") or {}),
                 "chosen": c["candidate"] == record.get("chosen"),
-                "preview": f"/media/seam/{i + 1}/{c['candidate']}.mp4" if c.get("file") else None,
+                "preview": _preview_url(i + 1, c, source),
             } for c in cands],
         })
     result = data.get("result") or {}
@@ -179,6 +179,15 @@ def describe(run: RunDir) -> dict[str, Any]:
         },
         "version": run.manifest.stat().st_mtime_ns,
     }
+
+
+def _preview_url(segment: int, cand: dict[str, Any], source: Path | None) -> str | None:
+    """The seam preview's address, changed whenever A or B is (a browser keeps what it fetched)."""
+    file = cand.get("file")
+    if file is None or not Path(file).is_file():
+        return None
+    stamp = "-".join(str(p.stat().st_mtime_ns) for p in (Path(file), source) if p is not None and p.is_file())
+    return f"/media/seam/{segment}/{cand['candidate']}.mp4?v={stamp}"
 
 
 def _lead_seconds(a: Path) -> float:

@@ -81,24 +81,24 @@ function banner(text, error = false) {
   b.textContent = text; b.className = "banner" + (error ? " error" : ""); b.style.display = text ? "block" : "none";
 }
 
-// Videos load two at a time: a browser opens only six connections per host, and a page full of
-// loading videos would queue the pick request behind them.
-const loading = {queue: [], active: 0};
+// Previews are fetched whole, two at a time, and played from memory: a browser opens only six
+// connections per host and a <video> may hold its connection open, which would queue the pick
+// request behind a page full of videos. Each preview is fetched once (the compare view reuses it).
+const loading = {queue: [], active: 0, urls: new Map()};
 function load(video, src) {
   loading.queue.push([video, src]);
-  setTimeout(pump);  // once the new section is in the page
+  setTimeout(pump);
   return video;
 }
 function pump() {
   while (loading.active < 2 && loading.queue.length) {
     const [video, src] = loading.queue.shift();
-    if (!video.isConnected) continue;
-    loading.active++;
-    let finished = false;
-    const done = () => { if (finished) return; finished = true; loading.active--; pump(); };
-    video.addEventListener("loadeddata", done, {once: true}); video.addEventListener("error", done, {once: true});
-    setTimeout(done, 60000);  // a video replaced while loading never says so
-    video.src = src;
+    if (!loading.urls.has(src)) {
+      loading.active++;
+      loading.urls.set(src, fetch(src).then(r => r.ok ? r.blob() : Promise.reject(new Error(r.statusText)))
+        .then(blob => URL.createObjectURL(blob)).finally(() => { loading.active--; pump(); }));
+    }
+    loading.urls.get(src).then(url => { video.src = url; }, () => { video.replaceWith(el("p", {class: "note"}, "preview failed")); });
   }
 }
 
