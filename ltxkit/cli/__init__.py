@@ -33,6 +33,7 @@ COMMANDS = {
     "extend": "ltxkit.cli.workflow:extend_cmd",
     "plan": "ltxkit.cli.workflow:plan_cmd",
     "demo": "ltxkit.cli.workflow:demo_cmd",
+    "review": "ltxkit.cli.review:review_cmd",
 }
 
 

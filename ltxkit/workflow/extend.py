@@ -233,7 +233,7 @@ def _choose(run: RunDir, index: int, record: SegmentRecord, opts: ExtendOptions)
     if not ranked:
         raise LtxkitError(f"segment {index + 1}: no candidate finished "
                           f"({'; '.join(c.error or c.status for c in record.candidates)})")
-    pick = opts.picks[index] if index < len(opts.picks) else None
+    pick = opts.picks[index] if index < len(opts.picks) else record.picked  # --pick, else 'ltxkit review's
     if pick is not None and record.candidate(pick).file is None:
         raise InputError(f"--pick {pick}: candidate {pick} of segment {index + 1} has no output "
                          f"({record.candidate(pick).status})")
@@ -250,6 +250,8 @@ def _choose(run: RunDir, index: int, record: SegmentRecord, opts: ExtendOptions)
                               "from, is gone (locally and on the server); start a new run (-o)")
     record.ranking = [c.candidate for c in ranked]
     record.chosen = choice
+    if pick is not None:
+        record.picked = pick  # a later --resume keeps it, as it keeps a pick made in 'ltxkit review'
     run.save()
     opts.log(f"segment {index + 1}: chose candidate {choice} "
              f"({'picked' if pick else 'best seam'}) of {len(ranked)} rated")

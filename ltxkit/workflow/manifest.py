@@ -94,6 +94,7 @@ class SegmentRecord:
     audio_window: dict[str, Any] | None = None  # the reference-audio window, as ltxkit.audio reports it
     estimate: Estimate | None = None
     ranking: list[int] | None = None
+    picked: int | None = None  # the user's choice (--pick or 'ltxkit review'): --resume keeps it
 
     def candidate(self, number: int) -> CandidateRecord:
         return self.candidates[number - 1]
@@ -102,7 +103,7 @@ class SegmentRecord:
         return {"index": self.index, "candidates": [c.to_json() for c in self.candidates], "chosen": self.chosen,
                 "frames": self.frames, "cut_seconds": str(self.cut_seconds)} | _optional(
             audio_window=self.audio_window, estimate=None if self.estimate is None else self.estimate.to_json(),
-            ranking=self.ranking)
+            ranking=self.ranking, picked=self.picked)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SegmentRecord:
@@ -110,7 +111,8 @@ class SegmentRecord:
         return cls(index=int(data["index"]), frames=int(data["frames"]), cut_seconds=Fraction(data["cut_seconds"]),
                    candidates=[CandidateRecord.from_json(c) for c in data.get("candidates", [])],
                    chosen=data.get("chosen"), audio_window=data.get("audio_window"),
-                   estimate=None if estimate is None else Estimate.from_json(estimate), ranking=data.get("ranking"))
+                   estimate=None if estimate is None else Estimate.from_json(estimate), ranking=data.get("ranking"),
+                   picked=data.get("picked"))
 
 
 @dataclass
