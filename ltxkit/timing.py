@@ -68,6 +68,27 @@ def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
     return _NTSC.get(fps, fps)
 
 
+# The rates cameras, editors and encoders use; a measured rate within the container's clock precision of
+# one of them is that rate (see :func:`snap_fps`).
+STANDARD_FPS = tuple(Fraction(r) for r in (
+    "12", "15", "24000/1001", "24", "25", "30000/1001", "30", "48000/1001", "48", "50", "60000/1001", "60",
+    "72", "90", "96", "100", "120000/1001", "120", "144", "240000/1001", "240"))
+
+
+def snap_fps(fps: Fraction, span: Fraction, intervals: int, tick: Fraction) -> Fraction:
+    """The standard rate a measured ``fps`` stands for when the container's clock cannot tell them apart.
+
+    Matroska stores milliseconds, so 59.94 fps measures as 19001/317. With each timestamp rounded to a
+    ``tick``, the first-to-last ``span`` of ``intervals`` frame intervals is within one tick of the true
+    one; a standard rate whose span (``intervals / rate``) is that close is the rate (the nearest to
+    ``fps`` when several are). Otherwise, or when ``fps`` is already standard, ``fps`` is returned.
+    """
+    if fps in STANDARD_FPS or intervals <= 0:
+        return fps
+    close = [r for r in STANDARD_FPS if abs(Fraction(intervals) / r - span) <= tick]
+    return min(close, key=lambda r: abs(r - fps)) if close else fps
+
+
 def format_fps(fps: Fraction) -> str:
     """``25`` or ``30000/1001``: the exact spelling used in manifests and JSON output."""
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"

@@ -17,7 +17,7 @@ from typing import Any
 import av
 
 from ltxkit.errors import InputError, MediaError
-from ltxkit.timing import format_fps
+from ltxkit.timing import format_fps, snap_fps
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,9 @@ def probe(path: Path) -> ProbeResult:
         # O(frames + distinct intervals): a jittery VFR clip has thousands of distinct intervals
         typical = max(deltas, key=lambda d: (deltas[d], d)) if deltas else None
         vfr = any(abs(d - typical) > 1 for d in deltas) if typical is not None else False
+        if not vfr:  # first and last timestamps are both read (index pairs or the full scan)
+            intervals = (len(vs.index_entries) if full_index else len(sampled)) - 1
+            fps = snap_fps(fps, (sampled[-1] - sampled[0]) * tb, intervals, tb) if sampled else fps
         # CFR: exactly frames / fps. VFR: the stream's own duration when the container has one (an
         # mp4 index holds dts, whose span is off by the B-frame delay), else first to last timestamp
         # plus one typical frame.
