@@ -446,13 +446,15 @@ def reference_audio_window(
 # --- decoded audio frames: where each one starts --------------------------------------------------
 
 
-def timestamp_slack(time_base: Fraction, sample_rate: int) -> int:
+def timestamp_slack(time_base: Fraction, sample_rate: int, frame_samples: int = 0) -> int:
     """Samples a frame's timestamp may stray from the running sample count and still mean "no gap".
 
     One tick of the container's clock (Matroska/WebM: 1 ms, 48 samples at 48 kHz) plus one sample: 1024
     AAC samples last 21.33 ms, stored as 21 or 22 ms, so every timestamp is off by up to half a tick.
+    And less than half the previous frame (``frame_samples``) is jitter whatever the clock: a stream loses
+    whole packets, while an mp4 remuxed from a 1 ms source steps 1040 ticks where 1024 samples passed.
     """
-    return math.ceil(time_base * sample_rate) + 1
+    return max(math.ceil(time_base * sample_rate) + 1, frame_samples // 2)
 
 
 def frame_position(expected: int | None, stamped: int | None, slack: int) -> int:

@@ -7,19 +7,34 @@ relying on how one FFmpeg build decodes damage; where a test needs a decoder pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
+from ltxkit.assembly.seam import best_lag
 from ltxkit.assembly.splice import splice
+from ltxkit.audio import audio_window, open_audio
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import VideoReader
-from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
-from ltxkit.timing import STANDARD_FPS, snap_fps
+from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
+from ltxkit.timing import STANDARD_FPS, frame_position, snap_fps, timestamp_slack
 
 NTSC_60 = Fraction(60000, 1001)
+
+
+@dataclass(frozen=True)
+class ShiftedTone(Tone):
+    """The tone from absolute sample ``offset`` on: clip B's audio continues A's in time."""
+
+    offset: int = 0
+
+    def samples(self, start: int, count: int, rate: int, channels: int) -> np.ndarray:
+        return super().samples(start + self.offset, count, rate, channels)
 
 
 def codes(path: Path) -> list[int]:
@@ -70,3 +85,97 @@ def test_an_mp4_and_an_mkv_at_59_94_splice_as_one_rate(tmp_path: Path) -> None:
     result = splice([a, b], out, overlap=3, sampled_fps=NTSC_60, audio=False, otio=False)
     assert (result.fps, result.frame_count) == (NTSC_60, 50)
     assert codes(out) == list(range(50))
+
+
+# --- item 4: AAC timestamp jitter is jitter, a lost packet is a gap -----------------------------------
+
+
+def restamp_audio(src: Path, dst: Path, stamp: Callable[[int, int], int]) -> Path:
+    """``src`` with its AAC packets re-stamped: packet k (pts p, in the stream's 1/48000 clock) gets
+    ``stamp(k, p)``; the video and every byte of every packet are unchanged."""
+    with av.open(str(src)) as source, av.open(str(dst), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        k = 0
+        for packet in source.demux():
+            if packet.dts is None or packet.pts is None:
+                continue  # the flush packets
+            if packet.stream.type == "audio":
+                assert packet.time_base == Fraction(1, 48000)
+                packet.pts = packet.dts = stamp(k, packet.pts)
+                k += 1
+            packet.stream = streams[packet.stream_index]
+            out.mux(packet)
+    return dst
+
+
+def stamps(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [p.pts for p in container.demux(audio=0) if p.pts is not None and p.size]
+
+
+def decoded(path: Path) -> np.ndarray:
+    """Every decoded sample of the first audio stream as (n, channels); the mp4 edit list drops the encoder's
+    priming, so sample 0 is the picture's first instant, as for a reader."""
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).T
+
+
+@pytest.fixture(scope="module")
+def toned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 s at 25 fps with a 440 Hz AAC tone (48 kHz stereo): the clean source the jittered ones come from."""
+    return write_clip(tmp_path_factory.mktemp("tone") / "tone.mp4", frames=50, fps=25, width=64, height=48,
+                      bframes=0, tone=Tone())
+
+
+JITTERS: dict[str, Callable[[int, int], int]] = {
+    # issue 15: one step of 1040 ticks where 1024 samples passed; every later stamp 16 late
+    "one-1040-step": lambda k, pts: pts + 16 * (k >= 40),
+    # remuxed from a 1 ms clock: every stamp rounded to whole ms (steps of 1008 and 1056, ±24 samples)
+    "ms-rounded": lambda k, pts: round(Fraction(pts, 48)) * 48,
+}
+
+
+@pytest.mark.parametrize("jitter", JITTERS)
+def test_aac_timestamp_jitter_follows_the_decoded_sample_count(toned: Path, tmp_path: Path, jitter: str) -> None:
+    jittered = restamp_audio(toned, tmp_path / "j.mp4", JITTERS[jitter])
+    steps = set(np.diff(stamps(jittered)).tolist())
+    assert steps == ({1024, 1040} if jitter == "one-1040-step" else {1008, 1056})  # the corpus is what it says
+    plain = decoded(toned).astype(np.float64)
+    assert np.array_equal(decoded(jittered), decoded(toned))  # same packets, same samples
+    # a window across the jitter (packet 40 starts at 40 * 1024 samples = 0.853 s): the source's samples
+    clip = audio_window(jittered, "1.2", 8, 25, frames=17, reader="pyav")
+    start = clip.window.start_sample
+    assert (start, len(clip.samples)) == (round(Fraction(48000) * Fraction(88, 100)), 17 * 1920)
+    assert np.array_equal(clip.samples, plain[start:start + 17 * 1920])
+    with open_audio(jittered, reader="pyav") as source:
+        got = source.read(0, 90000, until=90000)
+    assert np.array_equal(got.samples, plain[:90000])
+
+
+def test_a_splice_across_aac_jitter_has_no_hole_and_no_shift(toned: Path, tmp_path: Path) -> None:
+    a = restamp_audio(toned, tmp_path / "a.mp4", JITTERS["one-1040-step"])
+    b = write_clip(tmp_path / "b.mp4", frames=30, fps=25, width=64, height=48, bframes=0,
+                   tone=ShiftedTone(offset=47 * 1920), render=(render_frame(i, 64, 48) for i in range(47, 77)))
+    out = tmp_path / "s.mkv"
+    result = splice([a, b], out, overlap=3, sampled_fps=Fraction(25), codec="ffv1", otio=False)
+    assert result.audio_samples == 77 * 1920
+    with av.open(str(out)) as container:  # PCM: the samples as the splice wrote them
+        pcm = np.concatenate([f.to_ndarray().reshape(-1, 2) for f in container.decode(audio=0)])
+    audio = pcm[:, 0].astype(np.float64) / 32768
+    # the tone at half scale never rests two samples on zero: 16 inserted zeros would
+    assert max(len(run) for run in np.split(audio, np.flatnonzero(audio != 0)) if not run.any()) <= 1
+    reference = Tone().samples(0, 77 * 1920, 48000, 1)[0]
+    for start in (40 * 1024 - 2400, 40 * 1024, 47 * 1920 - 2400, 50 * 1920 - 2400):
+        window = slice(start, start + 2400)
+        lag, corr = best_lag(reference[window].astype(np.float64), audio[window], 40)
+        assert (lag, corr > 0.99) == (0, True), start
+
+
+def test_less_than_half_a_frame_off_is_jitter_a_lost_packet_is_a_gap() -> None:
+    tick = Fraction(1, 48000)
+    assert [timestamp_slack(tick, 48000), timestamp_slack(tick, 48000, 1024),
+            timestamp_slack(Fraction(1, 1000), 48000, 64)] == [2, 512, 49]
+    slack = timestamp_slack(tick, 48000, 1024)
+    # 1040 ticks after a 1024-sample frame, and 511 late: back to back; a lost packet (1024 late): a gap
+    assert [frame_position(1024, 1040, slack), frame_position(1024, 1535, slack),
+            frame_position(1024, 2048, slack)] == [1024, 1024, 2048]

@@ -56,7 +56,6 @@ class AudioDecoder:
         self.origin_seconds = origin_seconds
         self.rate = rate if rate is not None else int(stream.codec_context.sample_rate)
         self.time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, self.rate)
-        self.slack = timestamp_slack(self.time_base, self.rate)
         self._layout = layout
 
     @property
@@ -81,14 +80,15 @@ class AudioDecoder:
         resampler = (None if self._layout is None
                      else av.AudioResampler(format="fltp", layout=self._layout, rate=self.rate))
         expected: int | None = None
+        previous = 0  # the previous frame's samples: a timestamp off by less than half of it is jitter
         for frame in self._decoded(resampler):
             # a resampled frame carries its own pts (the resampler keeps time, its delay included)
             tb = frame.time_base if resampler is not None else self.time_base
             stamped = None if frame.pts is None or tb is None else round_half_up(
                 (Fraction(frame.pts) * tb - self.origin_seconds) * self.rate)
-            at = frame_position(expected, stamped, self.slack)
+            at = frame_position(expected, stamped, timestamp_slack(self.time_base, self.rate, previous))
             yield at, frame
-            expected = at + frame.samples
+            expected, previous = at + frame.samples, frame.samples
 
     def _decoded(self, resampler: av.AudioResampler | None) -> Iterator[av.AudioFrame]:
         for frame in self._container.decode(self.stream):
