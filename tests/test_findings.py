@@ -79,8 +79,9 @@ def test_best_cut_avoids_a_bad_duplicated_frame(footage: tuple[list[np.ndarray],
     data = CutFrames(a=a_tail, b=through_codec(b), b_start=B_START, cut=CUT)
     costs = cut_costs(data)
     assert sorted(costs) == [13, 14, 15, 16]
-    assert costs[15] > 2 * costs[14] and costs[16] > 2 * costs[14]
-    assert best_cut(costs, default=CUT) == 14  # shows A up to 13, B from 14: same frame count, same times
+    cheap = min(costs[13], costs[14])  # 13 and 14 differ by codec noise only (each clip has its own encode)
+    assert costs[15] > 2 * cheap and costs[16] > 2 * cheap
+    assert best_cut(costs, default=CUT) in (13, 14)  # before the bad copy: same frame count, same times
 
 
 def test_best_cut_ties_go_to_the_default() -> None:

@@ -34,7 +34,8 @@ OVERLAP_DE = 2.5  # mean-colour ΔE between B's overlap and A's same frames abov
 FLASH_L = (4.0, 8.0)  # L* of a 1–2 frame excursion that comes back
 FREEZE_FRACTION = 0.2  # B "moves" less than this share of A's motion …
 FREEZE_FRAMES = 4  # … for at least this many frame steps in a row
-FREEZE_LEVELS = 0.25  # … and changes less than this (luma levels): a repeated, re-encoded picture
+FREEZE_LEVELS = 1.0  # … and changes less than this (luma levels): a repeated picture re-encoded keeps
+# "breathing" by up to ~0.6 levels a frame as the encoder refines it (measured on carphone, x264 mbtree off)
 FREEZE_WINDOW = 8  # frames after the cut in which a freeze starts to count as the seam's (A's motion: as many)
 MOTION_FLOOR = 0.15  # luma levels a frame: below this A is a still shot and a still B is fine
 COARSE_WIDTH = 40  # motion is compared on luma averaged down to about this many columns
@@ -160,8 +161,8 @@ def _colour_findings(data: CutFrames, stats: np.ndarray, skip: set[int]) -> list
         where = "over all of B (already in the overlap)" if whole_b else _where(p, data)
         advice_src = "estimated from the overlap" if whole_b else "from B's first new frames"
         if chroma > COLOUR_DE[0] and chroma > STEP_RATIO * own_chroma:
-            de = math.sqrt(dl * dl + chroma * chroma)
-            out.append(Finding("colour", lower_is_better(chroma, COLOUR_DE), round(de, 2), "ΔE76", p,
+            de = round(math.sqrt(dl * dl + chroma * chroma), 1)  # the size the words state
+            out.append(Finding("colour", lower_is_better(chroma, COLOUR_DE), de, "ΔE76", p,
                                f"B is {_colour_words(da, db)} than A by ΔE {de:.1f} {where}",
                                f"use --color-match mkl ({advice_src})"))
         if abs(dl) > EXPOSURE_L[0] and abs(dl) > STEP_RATIO * own[0]:
