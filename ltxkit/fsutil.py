@@ -5,11 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+PART = ".part"
+_STAGED = re.compile(r"\.(.+)\.[0-9a-f]{12}" + re.escape(PART) + r"(\.[^.]*)?")
+
+
+def final_name(path: Path) -> str:
+    """The name ``path`` will have once :func:`atomic_path` renames it (its own name otherwise): what a
+    user is told about, never the temporary."""
+    match = _STAGED.fullmatch(path.name)
+    return match[1] + (match[2] or "") if match else path.name
 
 
 @contextlib.contextmanager
@@ -21,7 +32,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     # a fresh unique name, not mkstemp: the writer creates the file, so it gets the usual umask mode
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.part{target.suffix}")
+    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}{PART}{target.suffix}")
     try:
         yield tmp
         os.replace(tmp, target)

@@ -17,6 +17,7 @@ import pytest
 
 from ltxkit.errors import DownloadError
 from ltxkit.jobs import AsyncClient, Client, Job, Journal, submit_and_collect
+from ltxkit.progress import Update, reporting
 
 API, CDN = "http://api.test", "http://cdn.test"  # two origins
 API_KEY = "sk-ltxkit-LEAKCHECK-9d41c7e2b6"
@@ -241,12 +242,18 @@ def test_async_download_resumes_the_same_way(host: Host, tmp_path: Path) -> None
     assert host.ranges() == [None, "bytes=70000-"]
 
 
-def test_progress_bar_only_on_stderr_and_only_when_asked(host: Host, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    with client(host, progress=None) as c:  # stderr is not a terminal here: no bar
+def test_download_progress_only_to_a_sink_and_only_when_asked(host: Host, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with client(host, progress=None) as c:  # no sink installed (the library alone): silent
         c.download(URL, tmp_path / "a.mp4")
     assert capsys.readouterr() == ("", "")
-    with client(host, progress=True) as c:
+    updates: list[Update] = []
+    with reporting(updates.append), client(host, progress=None) as c:
         c.download(URL, tmp_path / "b.mp4")
-    out, err = capsys.readouterr()
-    assert out == "" and "b.mp4" in err and "200.0" in err  # 200.0 kB of 200.0 kB
+    with reporting(updates.append), client(host, progress=False) as c:
+        c.download(URL, tmp_path / "c.mp4")
+    assert capsys.readouterr() == ("", "")
+    assert {u.task for u in updates} == {"b.mp4"}
+    assert all(u.unit == "bytes" and u.total == len(DATA) for u in updates)
+    assert [u.done for u in updates if u.state == "downloaded"] == [len(DATA)]
+    assert [u.state for u in updates][-1] == "downloaded" and updates[-2].done == len(DATA)

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ltxkit import progress
 from ltxkit.assembly.edit import SplicePlan, plan_splice
 from ltxkit.assembly.modes import SpliceMode
 from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
@@ -49,12 +50,18 @@ def _worst(seams: Sequence[dict[str, Any]]) -> str:
 def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
             summary: dict[str, Any]) -> tuple[list[dict[str, Any]], Path | None]:
     """Measure every joint; with ``report_dir`` also write sheets, review clips and the HTML page."""
-    pair_data = [load_seam(_pair_plan(plan, i)) for i in range(len(plan.joints))]
+    count = len(plan.joints)
+    pair_data = []
+    for i in range(count):
+        progress.report("seam review", "measuring seams", i, count, "seams")
+        pair_data.append(load_seam(_pair_plan(plan, i)))
     seams = [measure(d) for d in pair_data]
     for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
         seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
     if report_dir is None:
+        progress.report("seam review", "done", count, count, "seams")
         return seams, None
+    progress.report("seam review", "writing the report", count, count, "seams")
     report_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}."))
     try:
@@ -74,6 +81,7 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
             os.replace(entry, report_dir / entry.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    progress.report("seam review", "done", count, count, "seams")
     return seams, report_dir / "report.html"
 
 

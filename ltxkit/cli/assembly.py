@@ -9,6 +9,7 @@ import click
 
 from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, MODES, OUTPUT_CODECS
 from ltxkit.cli._output import emit, json_option, log
+from ltxkit.cli.progress import show_progress
 from ltxkit.timing import parse_fps
 
 video_path = click.Path(path_type=Path, dir_okay=False)
@@ -63,10 +64,11 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
     """Join CLIPS (A B [C …]) where each clip's first OVERLAP sampled frames repeat the previous tail."""
     from ltxkit.assembly import splice_with_report
 
-    result = splice_with_report(list(clips), output, overlap=overlap,
-                                sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
-                                audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
-                                audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio)
+    with show_progress(as_json):
+        result = splice_with_report(list(clips), output, overlap=overlap,
+                                    sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
+                                    audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
+                                    audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio)
     for line in result["splice"]["warnings"] + result["splice"]["notes"]:
         log(f"ltxkit: note: {line}")
 
@@ -99,9 +101,10 @@ def seam_cmd(a: Path, b: Path, overlap: int, sampled_fps: str, mode: str, audio_
     """Rate the seam between A and B (and review it) without writing the splice."""
     from ltxkit.assembly import review_seam
 
-    result = review_seam(a, b, overlap=overlap, sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"),
-                         mode=mode, audio_from=audio_from, scale=scale, audio_fade=audio_fade,
-                         report_dir=report_dir)
+    with show_progress(as_json):
+        result = review_seam(a, b, overlap=overlap, sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"),
+                             mode=mode, audio_from=audio_from, scale=scale, audio_fade=audio_fade,
+                             report_dir=report_dir)
     for line in result["warnings"]:
         log(f"ltxkit: note: {line}")
 

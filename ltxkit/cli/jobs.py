@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ltxkit.cli._output import emit, json_option, log
+from ltxkit.cli.progress import show_progress
 
 state_option = click.option("--state", "state_dir", type=click.Path(path_type=Path, file_okay=False),
                             help="Directory of the jobs journal (default: the working directory).")
@@ -74,7 +75,7 @@ def submit(task: str, input_text: str, start_frame: str | None, final_frame: str
     submission = prepare_submission(provider, task, raw, key)  # validates before any file or request is made
     with Client(provider=provider) as client:
         client.config.require_key()
-        with Journal.in_dir(state_dir) as journal:
+        with Journal.in_dir(state_dir) as journal, show_progress(as_json):
             record = run_submission(client, submission, journal=journal, download_dir=download_dir,
                                     wait=wait or download_dir is not None, details=details)
     emit(record.to_json(), as_json, _record_text)
@@ -123,7 +124,8 @@ def wait(job_ids: tuple[str, ...], download_dir: Path | None, details: bool, sta
                 return await client.collect_many(job_ids, journal=journal, download_dir=download_dir,
                                                  details=details)
 
-    results = asyncio.run(run())
+    with show_progress(as_json):
+        results = asyncio.run(run())
     errors = [r for r in results if isinstance(r, LtxkitError)]
     shown = [{"jobId": j, "status": "error", "error": str(r)} if isinstance(r, LtxkitError) else r.to_json()
              for j, r in zip(job_ids, results, strict=True)]

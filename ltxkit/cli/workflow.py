@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ltxkit.cli._output import emit, json_option, log
+from ltxkit.cli.progress import show_progress
 from ltxkit.errors import InputError
 from ltxkit.timing import parse_fps
 
@@ -82,7 +83,9 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
                               extreme_quality=extreme_quality, combine=combine, provider=provider)
     options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
                             confirm=lambda q: click.confirm(q, err=True, default=False))
-    emit(extend(spec, run_dir, config, options), as_json, _summary)
+    with show_progress(as_json):
+        result = extend(spec, run_dir, config, options)
+    emit(result, as_json, _summary)
 
 
 @click.command("plan")
@@ -127,7 +130,8 @@ def demo_cmd(out_dir: Path, as_json: bool) -> None:
     """Offline end to end: built-in emulator, a generated source clip, a two-segment lip-sync extension."""
     from ltxkit.workflow.demo import run_demo
 
-    result = run_demo(out_dir, log=log)
+    with show_progress(as_json):
+        result = run_demo(out_dir, log=log)
     emit(result, as_json, lambda d: f"extended video: {d['output']}\nseam report:    {d['report']}\n"
                                     f"run manifest:   {d['manifest']}")
 

@@ -29,7 +29,8 @@ from ltxkit.frames.codecs import CodecProfile, codec_profile
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.timeline import Timeline
-from ltxkit.fsutil import atomic_path
+from ltxkit.fsutil import atomic_path, final_name
+from ltxkit.progress import report
 from ltxkit.timing import format_fps, frame_to_sample, round_half_up
 
 
@@ -180,7 +181,7 @@ def _verify(path: Path, tl: Timeline) -> ProbeResult:
 
 
 def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: _Readers,
-            video_options: dict[str, str] | None, interpolation: str) -> None:
+            video_options: dict[str, str] | None, interpolation: str, task: str) -> None:
     container_options = {}
     if fmt in ("mp4", "mov"):
         # The edit list is written in the movie timescale (1000 by default): 90400 samples at 60 fps
@@ -215,6 +216,7 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             frame.time_base = vs.codec_context.time_base
             frame.pict_type = av.video.frame.PictureType.NONE  # do not inherit the source's GOP
             out.mux(vs.encode(frame))
+            report(task, "rendering", k + 1, tl.frame_count, "frames")
             if aus is None or cursor is None:
                 continue
             # interleave: the audio up to the end of this frame goes in right after it
@@ -245,10 +247,12 @@ def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: di
         raise InputError("nothing to write: the timeline has no frames")
     profile.check_size(tl.width, tl.height)
     readers = _Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    task = f"render {final_name(output)}"
     try:
         with atomic_path(output) as tmp:
-            _encode(tl, tmp, profile, fmt, readers, video_options, interpolation)
+            _encode(tl, tmp, profile, fmt, readers, video_options, interpolation, task)
             info = _verify(tmp, tl) if verify else probe(tmp)
+        report(task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
         raise MediaError(f"encoding {output.name} failed: {exc}") from exc
     finally:

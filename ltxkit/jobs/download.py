@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ltxkit.errors import DownloadError
 from ltxkit.jobs.plan import Attempts, Context, Fetch, FetchResult, Plan, Reply, error_for_reply
+from ltxkit.progress import report
 
 MAX_REDIRECTS = 10
 PART_SUFFIX = ".part"
@@ -160,40 +160,18 @@ def download_plan(ctx: Context, url: str, dest: Path) -> Plan[Path]:
 
 
 class Progress:
-    """A rich progress bar on stderr, shown only when stderr is a terminal (or when forced)."""
+    """Reports a download's bytes to the progress sink (:mod:`ltxkit.progress`; the CLI draws it);
+    ``enabled=False`` keeps this client's downloads out of it."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._bar: Any = None
-        self._tasks: dict[str, Any] = {}
+        self.enabled = enabled is not False
 
-    def update(self, label: str, completed: int, total: int | None) -> None:
-        if not self.enabled:
-            return
-        if self._bar is None:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
-            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                     TransferSpeedColumn(), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=False)
-            self._bar.start()
-        if label not in self._tasks:
-            self._tasks[label] = self._bar.add_task(label, total=total)
-        self._bar.update(self._tasks[label], completed=completed, total=total)
+    def update(self, label: str, completed: int, total: int | None, state: str = "downloading") -> None:
+        if self.enabled:
+            report(label, state, completed, total, "bytes")
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-            self._tasks.clear()
+        """Nothing to release: the sink belongs to whoever installed it."""
 
 
 class PartWriter:
@@ -223,6 +201,8 @@ class PartWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._file.close()
+        if exc is None and (self.expected is None or self.size >= self.expected):
+            self.progress.update(self.action.label, self.size, self.expected, "downloaded")
 
 
 def fetch_headers(action: Fetch, auth_headers: Mapping[str, str]) -> dict[str, str]:

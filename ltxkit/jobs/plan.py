@@ -40,7 +40,8 @@ from ltxkit.errors import (
     ServerError,
 )
 from ltxkit.jobs.retry import PollPolicy, RetryPolicy, poll_delay, retry_delay
-from ltxkit.jobs.wire import Job, RequestSpec
+from ltxkit.jobs.wire import Job, RequestSpec, dig
+from ltxkit.progress import report
 
 T = TypeVar("T")
 log = logging.getLogger("ltxkit.jobs")
@@ -338,6 +339,8 @@ def wait_plan(ctx: Context, job_id: str, *, details: bool = False,
     polls = 0
     while True:
         job = yield from status_plan(ctx, job_id, details)
+        percent = server_percent(job.payload)
+        report(f"job {job_id}", shown_state(job), percent, None if percent is None else 100, "%")
         if on_update is not None:
             on_update(job)
         if job.state == "done":
@@ -351,3 +354,32 @@ def wait_plan(ctx: Context, job_id: str, *, details: bool = False,
             raise JobTimeoutError(f"job {job_id} still {job.raw_status or 'running'} after {waited:.1f} s "
                                   f"(wait limit {ctx.poll.timeout:g} s); wait again with: ltxkit jobs wait {job_id}")
         yield Sleep(delay)
+
+
+QUEUED_WORDS = frozenset({"queued", "pending", "waiting", "submitted", "created", "scheduled", "in_queue",
+                          "inqueue", "accepted", "starting"})
+
+
+def shown_state(job: Job) -> str:
+    """queued / running / done / failed: what a person waiting wants told apart (the client itself needs
+    only running, and treats any unknown word as running)."""
+    word = (job.raw_status or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return "queued" if job.state == "running" and word in QUEUED_WORDS else job.state
+
+
+PROGRESS_FIELDS = ("progress", "percent", "progressPercent", "result.progress", "job.progress")
+
+
+def server_percent(payload: Mapping[str, Any]) -> float | None:
+    """The server's own progress, when it gives one, in percent: a fraction (0..1, ``0.4``) or a
+    percentage (``40``, ``"40%"``) — the documents do not say which, so a value up to 1 is a fraction."""
+    for path in PROGRESS_FIELDS:
+        value = dig(payload, path)
+        if isinstance(value, str):
+            try:
+                value = float(value.rstrip("% "))
+            except ValueError:
+                continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100:
+            return float(value) * 100 if value <= 1 else float(value)
+    return None

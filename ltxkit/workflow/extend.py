@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import itertools
 import shutil
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ltxkit import progress
 from ltxkit.assembly.report import review_seam, splice_with_report
 from ltxkit.assembly.seam import LEVELS
 from ltxkit.audio.window import extract_window
@@ -147,9 +150,10 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpec
     for cand, outcome in zip(record.candidates, outcomes, strict=True):
         _record_outcome(cand, outcome)
     run.save()
-    for cand in record.candidates:
+    for k, cand in enumerate(record.candidates):
         if cand.file is not None and cand.score is None:
-            _rate(cand, cand.file, spec, condition)
+            with progress.task(candidate_task(index, k)):
+                _rate(cand, cand.file, spec, condition)
             run.save()
     return _choose(run, index, record, opts)
 
@@ -287,9 +291,10 @@ async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[Su
             slots = asyncio.Semaphore(config.concurrency)
 
             async def one(k: int) -> JournalEntry:
-                async with slots:
-                    return await arun_submission(client, requests[k], journal=journal,
-                                                 download_dir=candidate_dir(run, index, k))
+                with progress.task(candidate_task(index, k)), _failure_reported(candidate_task(index, k)):
+                    async with slots:
+                        return await arun_submission(client, requests[k], journal=journal,
+                                                     download_dir=candidate_dir(run, index, k))
 
             # errors come back in place: one failed candidate must not cancel the other paid jobs
             return list(await asyncio.gather(*(one(k) for k in range(len(requests))), return_exceptions=True))
@@ -320,6 +325,20 @@ def _neutral(spec: ExtendSpec, segment: SegmentSpec, seed: int, overlap: Sequenc
                          frames=segment.frames, fps=spec.sampled_fps, size=(spec.width, spec.height), seed=seed)
 
 
+def candidate_task(index: int, k: int) -> str:
+    return f"segment {index + 1} candidate {k + 1}"
+
+
+@contextlib.contextmanager
+def _failure_reported(name: str) -> Iterator[None]:
+    """A candidate that fails before its job does (refused submit, lost download) shows as failed too."""
+    try:
+        yield
+    except LtxkitError:
+        progress.report(name, "failed")
+        raise
+
+
 def candidate_dir(run: RunDir, index: int, k: int) -> Path:
     return run.segment_dir(index) / "candidates" / f"{k + 1}"
 
@@ -331,7 +350,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coro).result()  # keeps the progress sink
 
 
 def _charged(payload: Mapping[str, Any]) -> float | None:
