@@ -157,5 +157,5 @@ def test_a_failed_report_leaves_no_splice_behind(clips: dict[str, Path], tmp_pat
     monkeypatch.setattr(report, "html_report", broken)
     code, stdout, stderr = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
                                "-o", str(tmp_path / "s.mp4"), "--report", str(tmp_path / "rep"), "--json")
-    assert (code, stdout, stderr) == (1, "", "ltxkit: error: cannot write report.html: disk full\n")  # --json: no progress
+    assert (code, stdout, stderr) == (1, "", "ltxkit: error: cannot write report.html: disk full\n")
     assert list(tmp_path.iterdir()) == []  # no s.mp4, no s.otio, no report, no temporaries
