@@ -313,12 +313,12 @@ def test_run_sync_works_inside_a_running_loop() -> None:
 
 
 def test_ranking_prefers_verdict_then_score() -> None:
-    def review(psnr: float, jump: float, drift: float) -> dict[str, Any]:
-        return {"metrics": {"overlap_fidelity": {"psnr_db_mean": psnr}, "seam_jump": {"ratio": jump},
-                            "colour_drift": {"max_levels": drift}}}
+    def review(psnr: float, *levels: str) -> dict[str, Any]:
+        return {"metrics": {"overlap_fidelity": {"psnr_db_mean": psnr}}, "findings": [{"level": v} for v in levels]}
 
-    assert seam_score(review(40.0, 1.0, 0.5)) == 39.5
-    assert seam_score(review(60.0, 3.0, 2.0)) == 50.0 - 8.0 - 2.0
+    assert seam_score(review(40.0)) == 40.0
+    assert seam_score(review(60.0, "check")) == 50.0 - 5.0
+    assert seam_score(review(45.0, "bad", "check")) == 45.0 - 20.0
     cands = [CandidateRecord(candidate=1, seed=1, idempotency_key="k1", status="done", verdict="check", score=45.0),
              CandidateRecord(candidate=2, seed=2, idempotency_key="k2", status="done", verdict="ok", score=31.0),
              CandidateRecord(candidate=3, seed=3, idempotency_key="k3", status="done", verdict="ok", score=33.0),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ltxkit.assembly.colour import delta_e76, rgb_to_lab
-from ltxkit.assembly.seam import LEVELS, lower_is_better, luma, rms_db
+from ltxkit.assembly.measures import LEVELS, lower_is_better, luma, rms_db
 
 WINDOW = 3  # frames averaged each side of a step (averages out motion, not the step)
 MAX_WIDTH = 160  # measures use frames strided down to at most this width (speed; noise averages)
@@ -39,6 +39,7 @@ FREEZE_LEVELS = 1.0  # … and changes less than this (luma levels): a repeated 
 FREEZE_WINDOW = 8  # frames after the cut in which a freeze starts to count as the seam's (A's motion: as many)
 MOTION_FLOOR = 0.15  # luma levels a frame: below this A is a still shot and a still B is fine
 COARSE_WIDTH = 40  # motion is compared on luma averaged down to about this many columns
+SAFE_MARGIN = 0.15  # the motion measure leaves out this share of the height at top and bottom
 SKIP_EXCESS = (0.45, 0.8)  # change at the cut beyond a clean cut's, in frames of the shot's motion
 REPEAT_EXCESS = 0.6  # … this much less than a clean cut: a frame shown twice
 GEOMETRY_SHIFT = (0.015, 0.03)  # global shift jump, share of the frame width
@@ -101,13 +102,21 @@ def _small(frame: np.ndarray) -> np.ndarray:
     return frame[::step, ::step]
 
 
+def _safe(frame: np.ndarray) -> np.ndarray:
+    """The frame without its top and bottom ``SAFE_MARGIN``: a burnt-in timecode or caption there
+    ticks over every frame, whatever the shot does."""
+    margin = round(frame.shape[0] * SAFE_MARGIN)
+    return frame[margin:frame.shape[0] - margin]
+
+
 def frame_stats(frame: np.ndarray) -> np.ndarray:
     """(L*, a*, b*, contrast, colourfulness) of one frame.
 
     Contrast and colourfulness are divided by L*+16, which scales with a pure exposure change, so
-    an 18 % darker B is one exposure finding rather than three.
+    an 18 % darker B is one exposure finding rather than three. Read in the action-safe middle, as
+    the motion is (:func:`_safe`): a caption's black and white is not the picture's grade.
     """
-    lab = rgb_to_lab(_small(frame)).reshape(-1, 3)
+    lab = rgb_to_lab(_small(_safe(frame))).reshape(-1, 3)
     m = lab.mean(0)
     base = m[0] + 16.0
     spread = math.sqrt(float(lab[:, 1].var() + lab[:, 2].var()))
@@ -310,8 +319,9 @@ def _coarse(frame: np.ndarray) -> np.ndarray:
 
     Codec noise is fine-grained and two clips encoded apart differ by it everywhere, while motion
     survives the averaging; normalising keeps exposure or contrast steps out of the motion measure.
+    Only the action-safe middle is read (:func:`_safe`).
     """
-    y = luma(frame)
+    y = luma(_safe(frame))
     k = max(1, y.shape[1] // COARSE_WIDTH)
     h, w = y.shape[0] // k * k, y.shape[1] // k * k
     c = y[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3))

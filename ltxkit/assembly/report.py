@@ -18,9 +18,10 @@ from typing import Any
 
 from ltxkit import progress
 from ltxkit.assembly.edit import SplicePlan, plan_splice
+from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.modes import SpliceMode
 from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
-from ltxkit.assembly.seam import LEVELS, load_seam, measure
+from ltxkit.assembly.seam import load_seam, measure
 from ltxkit.assembly.splice import fit_codec, prepare_splice, render_splice, write_splice_otio
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import check_location, check_output
@@ -57,7 +58,10 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
         pair_data.append(load_seam(_pair_plan(plan, i)))
     seams = [measure(d) for d in pair_data]
     for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
+        shift = joint.cut_frame - seam["cut"]["cut_frame"]
         seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
+        for f in seam["findings"]:
+            f.update(frame=f["frame"] + shift, seconds=round(float(Fraction(f["frame"] + shift) / plan.fps), 3))
     if report_dir is None:
         progress.report("seam review", "done", count, count, "seams")
         return seams, None

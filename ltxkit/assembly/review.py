@@ -124,9 +124,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_LEVEL_FOR = {"overlap_fidelity": ["overlap_psnr", "overlap_ssim"], "seam_jump": ["seam_jump"],
-              "brightness_flicker": ["brightness_flicker"], "colour_drift": ["colour_drift"],
-              "audio_level_jump": ["audio_level_jump"], "av_offset": ["av_offset"]}
+_LEVEL_FOR = {"overlap_fidelity": ["overlap_psnr", "overlap_ssim"], "av_offset": ["av_offset"]}
 
 _CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -154,6 +152,14 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
         parts.append(f"<section><h2>Seam {n}: {html.escape(Path(cut['a']).name)} → "
                      f"{html.escape(Path(cut['b']).name)} at {cut['cut_seconds']:.3f} s "
                      f"<span class='verdict {seam['verdict']}'>{seam['verdict'].upper()}</span></h2>")
+        found = seam.get("findings", [])
+        if found:
+            parts.append("<ul class='findings'>" + "".join(
+                f"<li class='{f['level']}'><b>{html.escape(f['words'])}</b> (at {f['seconds']:.2f} s) — "
+                f"{html.escape(f['advice'])}</li>" for f in found) + "</ul>")
+        else:
+            parts.append("<p>Nothing visible at the cut: no colour, exposure, flash, freeze, skipped frame, "
+                         "jump or audio level defect found.</p>")
         rows = []
         for name, value in m.items():
             lv = [seam["levels"][k] for k in _LEVEL_FOR.get(name, []) if k in seam["levels"]]

@@ -34,13 +34,10 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
     parts = [f"seam {n} at {seam['cut']['cut_seconds']:.3f} s: {seam['verdict'].upper()}"]
     if fid:
         parts.append(f"PSNR {fid['psnr_db_mean']:.1f} dB, SSIM {fid['ssim_mean']:.3f}")
-    parts.append(f"jump x{m['seam_jump']['ratio']:.2f}, colour drift {m['colour_drift']['max_levels']:.1f}")
-    if m.get("audio_level_jump"):
-        parts.append(f"audio {m['audio_level_jump']['jump_db']:+.1f} dB")
     flagged = [k for k, v in seam["levels"].items() if v != "ok"]
     if flagged:
         parts.append("flagged: " + ", ".join(flagged))
-    return "; ".join(parts)
+    return "\n".join(["; ".join(parts), *(f"  {f['level']}: {f['words']} ({f['advice']})" for f in seam["findings"])])
 
 
 @click.command("splice")

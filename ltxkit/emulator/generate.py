@@ -13,8 +13,9 @@ What a client can rely on (and what the tests check):
   then the overlap frames, oldest first. Encoding is h264 yuv420p at a low CRF, so a lossless source
   comes back near-identical (PSNR well above 40 dB).
 * **Continuation**: deterministic from ``seed`` (0 when absent): the last anchor (or a seeded gradient
-  for text-to-video) pans slowly with a slowly varying colour grade, with the prompt and the sampled
-  frame number written at the bottom and the frame code (:func:`ltxkit.frames.synth.draw_frame_code`)
+  for text-to-video) pans steadily sideways (1 px a frame per 320 px of width) with a colour grade
+  that drifts slowly away from the anchor's (no step at the first new frame), with the prompt and
+  the sampled frame number written at the bottom and the frame code (:func:`ltxkit.frames.synth.draw_frame_code`)
   burned into the top band. The code of sampled frame ``k`` is ``base + k``, where ``base`` is the
   code of the first anchor when the anchors carry a clean, consecutive code band (e.g. they were cut
   from an emulator or synthetic clip), else 0: chained extensions therefore number their frames
@@ -213,9 +214,9 @@ class SampledFrames:
         self.final = None if final is None else to_yuv(final)
         self._base = self.anchors[-1] if self.anchors else to_yuv(_backdrop(plan.width, plan.height, plan.seed))
         rng = np.random.default_rng(plan.seed)
-        speed = max(plan.width, plan.height) / 320  # pixels per sampled frame at 320 px
-        angle = rng.uniform(0, 2 * math.pi)
-        self._velocity = (speed * math.sin(angle) * 0.5, speed * math.cos(angle))
+        # a steady horizontal pan of whole pixels a frame (the half-size chroma follows to the nearest
+        # pixel): an uneven step would read as a skipped or repeated frame, a change of speed as a jump
+        self._pan = max(1, round(plan.width / 320)) * (1 if rng.uniform() < 0.5 else -1)
         self._phases = rng.uniform(0, 2 * math.pi, 2)
         self._period = float(rng.uniform(3.0, 6.0) * plan.sampled_fps)  # colour cycle, in sampled frames
         self._fade_start = plan.sampled_frames - max(2, plan.sampled_frames // 4)
@@ -233,7 +234,7 @@ class SampledFrames:
         if self.final is not None and k == self.plan.sampled_frames - 1:
             return self.final
         step = k - len(self.anchors) + 1
-        dy, dx = (2 * round(v * step / 2) for v in self._velocity)  # even: chroma moves by whole pixels
+        dy, dx = 0, self._pan * step
         frame = np.empty_like(self._base)
         height = self.plan.height
         for src, dst, div in zip(yuv_planes(self._base, height), yuv_planes(frame, height), (1, 2, 2), strict=True):
@@ -241,7 +242,7 @@ class SampledFrames:
         _, u, v = yuv_planes(frame, height)
         t = 2 * math.pi * step / self._period
         for plane, phase in zip((u, v), self._phases, strict=True):
-            shift = round(14 * math.sin(t + phase))
+            shift = round(14 * (math.sin(t + phase) - math.sin(phase)))  # 0 at the last anchor: no step
             plane[...] = np.clip(plane.astype(np.int16) + shift, 16, 240).astype(np.uint8)
         if self.final is not None and k > self._fade_start:
             alpha = (k - self._fade_start) / (self.plan.sampled_frames - 1 - self._fade_start)

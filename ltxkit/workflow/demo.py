@@ -9,10 +9,12 @@ jobs, downloads, seam ranking, the splice, the seam report and its HTML page.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ltxkit.errors import InputError
 
@@ -38,6 +40,19 @@ def _prepare(out_dir: Path) -> None:
     (out_dir / MARKER).write_text("made by 'ltxkit demo'; rerunning the demo replaces this directory\n")
 
 
+def _panning(frames: int) -> Iterator[np.ndarray]:
+    """A slow sideways pan (1 px a frame) with the frame code burned in: a shot whose motion the
+    emulator's continuation (the same pan) carries on, so the demo's seams are clean unless a defect
+    is injected."""
+    from ltxkit.frames.synth import draw_frame_code, render_frame
+
+    still = render_frame(0, WIDTH, HEIGHT, label="A ")
+    for i in range(frames):
+        frame = np.roll(still, -i, axis=1)
+        draw_frame_code(frame, i)
+        yield frame
+
+
 def make_source(out_dir: Path) -> tuple[Path, Path]:
     """A reference track (a tone, the stand-in for a dialogue line) and clip A covering its start."""
     import soundfile
@@ -49,7 +64,7 @@ def make_source(out_dir: Path) -> tuple[Path, Path]:
     samples = tone.samples(0, TRACK_SECONDS * rate, rate, 2).T
     soundfile.write(track, samples, rate, subtype="PCM_16")
     clip = write_clip(out_dir / "clip-a.mp4", frames=int(OPENING_SECONDS * FPS), fps=FPS, width=WIDTH,
-                      height=HEIGHT, tone=tone, sample_rate=rate, label="A ")
+                      height=HEIGHT, tone=tone, sample_rate=rate, render=_panning(int(OPENING_SECONDS * FPS)))
     return clip, track
 
 

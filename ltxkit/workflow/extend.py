@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ltxkit import progress
+from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.report import review_seam, splice_with_report
-from ltxkit.assembly.seam import LEVELS
 from ltxkit.audio.window import extract_window
 from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe

@@ -9,24 +9,26 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ltxkit.assembly.seam import LEVELS, PSNR_DB, higher_is_better, psnr
+from ltxkit.assembly.measures import LEVELS, higher_is_better
+from ltxkit.assembly.seam import PSNR_DB, psnr
 from ltxkit.frames.probe import open_media
 from ltxkit.workflow.manifest import CandidateRecord
+
+FINDING_PENALTY = {"check": 5.0, "bad": 15.0}
 
 
 def seam_score(review: dict[str, Any]) -> float:
     """One number to rank candidates (higher is better), from the seam metrics:
 
-    ``min(overlap PSNR, 50) − 4·max(0, seam-jump ratio − 1) − colour drift (levels)``: fidelity to the
-    frames B was conditioned on, minus a visible jump at the cut, minus a colour shift. The verdict
-    (ok/check/bad) ranks first; this breaks ties within a verdict.
+    ``min(overlap PSNR, 50) − 5 per finding to check − 15 per bad one``: fidelity to the frames B was
+    conditioned on, minus every defect found across the cut. The verdict (ok/check/bad) ranks first;
+    this breaks ties within a verdict.
     """
     metrics = review["metrics"]
     fidelity = metrics.get("overlap_fidelity") or {}
     psnr_db = min(float(fidelity.get("psnr_db_mean", 50.0)), 50.0)
-    jump = float(metrics["seam_jump"]["ratio"])
-    drift = float(metrics["colour_drift"]["max_levels"])
-    return round(psnr_db - 4 * max(0.0, jump - 1) - drift, 3)
+    defects = sum(FINDING_PENALTY[f["level"]] for f in review.get("findings", []))
+    return round(psnr_db - defects, 3)
 
 
 def rank(candidates: Sequence[CandidateRecord]) -> list[CandidateRecord]:
