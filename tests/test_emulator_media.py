@@ -27,6 +27,7 @@ import soundfile
 from PIL import Image
 
 from ltxkit.emulator.server import EmulatorConfig, EmulatorHandle, run_in_thread
+from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import read_frame_code
 from ltxkit.timing import round_half_up
@@ -132,17 +133,51 @@ def test_a_job_and_a_fixture_clip_encode_to_the_same_bytes_whatever_the_heap_hel
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "77" / name).read_bytes(), name
 
 
-def test_interpolation_keeps_the_duration_at_the_output_rate(c: httpx.Client, tmp_path: Path) -> None:
-    status, out = run_job(c, generate(durationFrames=25, interpolationFps=60), tmp_path / "i.mp4")
-    assert out is not None
+@pytest.mark.parametrize(("fault", "frames"), [(None, 58), ("interp-2F", 60), ("interp-2F+1", 61)])
+def test_interpolation_anchors_frame_0_and_defaults_to_fill_between(
+        c: httpx.Client, tmp_path: Path, fault: str | None, frames: int) -> None:
+    # 25 samples at 25 → 60 fps: fill-between (the default) ends on the last sample, floor(24 x 2.4) + 1 = 58
+    # frames; the per-request fault switches to duration-keeping (60) or ffmpeg's trailing repeats (61)
+    headers = {"X-Emulator-Faults": f"{fault}=*"} if fault else {}
+    submitted = c.post(JOBS, json=generate(durationFrames=25, interpolationFps=60), headers=headers)
+    job_id = submitted.json()["jobId"]
+    while (status := c.get(JOBS, params={"jobId": job_id, "includeDetails": 1}).json())["status"] != "completed":
+        assert status["status"] != "failed", status
+        time.sleep(0.01)
+    out = tmp_path / "i.mp4"
+    out.write_bytes(c.get(status["downloadableOutputUrls"][0]).content)
     info = probe(out)
-    assert (info.fps, info.frame_count, info.duration_seconds) == (Fraction(60), 60, Fraction(1))
-    # every frame carries the code of its nearest sampled frame; j = 12 is sampled frame 5 exactly
-    nearest = [min(round_half_up(Fraction(j * 25, 60)), 24) for j in range(60)]  # 58, 59 lie past sampled 24
+    assert (info.fps, info.frame_count, info.duration_seconds) == (Fraction(60), frames, Fraction(frames, 60))
+    # output frame j sits at j/60 s from sampled frame 0 and carries the code of its nearest sampled frame;
+    # frames past the last sample (24 at 57.6) repeat it
+    nearest = [min(round_half_up(Fraction(j * 25, 60)), 24) for j in range(frames)]
     assert [read_frame_code(f) for f in frames_of(out)] == nearest
-    samples = audio_of(out).shape[1]
-    assert abs(samples / 48000 - 1) <= AAC_FRAME_SECONDS
+    assert abs(audio_of(out).shape[1] / 48000 - frames / 60) <= AAC_FRAME_SECONDS
     assert status["upstreamResult"]["outputs"][0]["audio"]["source"] == "tone"
+
+
+@pytest.mark.parametrize(("convention", "frames"), [("2F-1", 17), ("2F", 18), ("2F+1", 19)])
+def test_the_server_convention_at_2x_puts_every_sample_on_an_even_frame(
+        make_clip: Callable[..., Path], tmp_path: Path, convention: str, frames: int) -> None:
+    """9 samples at 30 → 60 fps, led by 3 anchors: frames 0, 2, 4 are the anchors, 1 and 3 blends of them."""
+    anchors = frames_of(make_clip(fps=25, frames=30, width=W, height=H))[-3:]
+    with run_in_thread(EmulatorConfig(queued_seconds=0.01, running_seconds=0.01, interpolation=convention)) as emu, \
+            httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}, timeout=60) as client:
+        _, out = run_job(client, generate(overlapFrameImages=[png(a) for a in anchors], durationFrames=9,
+                                          sampledFps=30, interpolationFps=60), tmp_path / "c.mp4")
+    assert out is not None
+    decoded = frames_of(out)
+    assert len(decoded) == probe(out).frame_count == frames
+    assert [read_frame_code(f) for f in decoded] == [min(round_half_up(Fraction(j, 2)), 8) + 27 for j in range(frames)]
+    below = slice(H // 8, None)  # under the code band
+    assert [psnr(decoded[2 * k][below], anchors[k][below]) > 40 for k in range(3)] == [True] * 3
+    assert all(psnr(decoded[j][below], anchors[k][below]) < psnr(decoded[2 * k][below], anchors[k][below])
+               for j, k in ((1, 0), (1, 1), (3, 1), (3, 2)))
+
+
+def test_an_unknown_interpolation_convention_is_refused() -> None:
+    with pytest.raises(InputError, match="interpolation must be one of 2F-1, 2F, 2F\\+1"):
+        EmulatorConfig(interpolation="3F").validate()
 
 
 def _tone_wav(seconds: float, hz: float, rate: int = 44100) -> bytes:
@@ -196,6 +231,22 @@ def test_combine_two_generated_clips_drops_the_overlap_once(c: httpx.Client, tmp
         assert [read_frame_code(f) for f in frames_of(out)] == list(range(47))  # A 0..24, B 25..46
         assert abs(audio_of(out).shape[1] / 48000 - 47 / 25) <= AAC_FRAME_SECONDS
         assert status["upstreamResult"]["outputs"][0]["trimmedHeadFrames"] == [0, 3]
+
+
+def test_combine_of_2f_minus_1_clips_sampled_at_30_is_one_take_of_2_f_a_plus_f_b_minus_n_minus_1_frames(
+        c: httpx.Client, tmp_path: Path) -> None:
+    a_status, a_path = run_job(c, generate(durationFrames=17, sampledFps=30, interpolationFps=60), tmp_path / "a.mp4")
+    assert a_path is not None and probe(a_path).frame_count == 33
+    tail = [frames_of(a_path)[j] for j in (28, 30, 32)]  # A's samples 14, 15, 16
+    b_status, _ = run_job(c, generate(overlapFrameImages=[png(f) for f in tail], durationFrames=17, sampledFps=30,
+                                      interpolationFps=60, seed=2))
+    urls = [a_status["downloadableOutputUrls"][0], b_status["downloadableOutputUrls"][0]]
+    status, out = run_job(c, {"task": "video.combine", "input": {"videoUrls": urls, "overlapFrames": 3,
+                                                                 "frameRate": 30}}, tmp_path / "ab.mp4")
+    assert out is not None and probe(out).frame_count == 2 * (17 + 17 - 3) - 1 == 61
+    # B's codes continue A's (14 ..): sample k at frame 2k, blends carry the nearest (ties later)
+    assert [read_frame_code(f) for f in frames_of(out)] == [round_half_up(Fraction(j, 2)) for j in range(61)]
+    assert status["upstreamResult"]["outputs"][0]["trimmedHeadFrames"] == [0, 5]
 
 
 def test_combine_of_mismatched_clips_fails_with_the_reason(c: httpx.Client, emu: EmulatorHandle) -> None:

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 
+from ltxkit.assembly.modes import splice_mode
 from ltxkit.errors import InputError
 from ltxkit.timing import (
     CONVENTIONS,
@@ -266,14 +267,14 @@ def _shown(grid: SampleGrid, start: Fraction) -> list[Fraction]:
 
 
 def _spliced(grids: list[SampleGrid], overlap: int, mode: str) -> list[Fraction]:
-    """The instants a splice shows, its overlap frames (crossfades) taken as B's."""
+    """The instants a splice shows (the splice modes' kept frames on the layout), a dissolve taken as B's."""
     layout = splice_layout(grids, overlap)
     shown = [_shown(g, t) for g, t in zip(grids, layout.origins, strict=True)]
     out: list[Fraction] = []
-    for i, (start, stop) in enumerate(layout.kept(mode)):
+    for i, (start, stop) in enumerate(splice_mode(mode).kept(layout.shown_counts, layout.overlaps)):
         out += shown[i][start:stop]
         if mode == "crossfade" and i + 1 < len(grids):
-            out += shown[i + 1][:layout.b_first[i]]
+            out += shown[i + 1][:layout.overlaps[i]]
     assert len(out) == layout.frame_count
     return out
 
@@ -303,26 +304,22 @@ def test_a_splice_shows_one_continuous_take_with_nothing_repeated_or_skipped(
 def test_two_2f_minus_1_clips_sampled_at_30_splice_into_2_f_a_plus_f_b_minus_n_minus_1_frames() -> None:
     a, b = sample_grid(113, Fraction(60), Fraction(30)), sample_grid(113, Fraction(60), Fraction(30))
     layout = splice_layout([a, b], 3)
-    # B's frame 0 is A's sample 54 = frame 108; A keeps 0..112, B drops (N-1)·2 + 1 = 5 frames
-    assert (layout.placements, layout.a_last, layout.b_first) == ((0, 108), (112,), (5,))
+    # B's frame 0 is A's sample 54 = frame 108; A shows 0..112, B drops (N-1)·2 + 1 = 5 frames
+    assert (layout.placements, layout.shown_counts, layout.overlaps) == ((0, 108), (113, 113), (5,))
     assert layout.frame_count == 2 * (57 + 57 - 3) - 1 == 221
-    assert layout.kept("trim-b") == [(0, 113), (5, 113)]
-    assert layout.kept("trim-a") == [(0, 108), (0, 113)]
-    assert layout.kept("crossfade") == [(0, 108), (5, 113)]
     assert layout.origins == (0, Fraction(54, 30))
-    assert layout.audio_switch_seconds(0, "trim-b", "b") == Fraction(54, 30)
-    assert layout.audio_switch_seconds(0, "trim-b", "a") == Fraction(113, 60)  # the cut, B's frame 5
-    assert layout.audio_switch_seconds(0, "trim-a", "a") == Fraction(108, 60)
-    assert layout.audio_switch_seconds(0, "crossfade", "a") == Fraction(54, 30)
-    assert [layout.cut_frame(0, m) for m in ("trim-b", "trim-a")] == [113, 108]
+    kept = {m: splice_mode(m).kept(layout.shown_counts, layout.overlaps) for m in ("trim-b", "trim-a", "crossfade")}
+    assert kept == {"trim-b": [(0, 113), (5, 113)], "trim-a": [(0, 108), (0, 113)],
+                    "crossfade": [(0, 108), (5, 113)]}
 
 
 def test_a_2f_clip_drops_its_trailing_copy_and_at_one_rate_b_drops_n_frames() -> None:
     layout = splice_layout([sample_grid(114, Fraction(60), Fraction(30))] * 2, 3)
-    assert (layout.a_last, layout.b_first, layout.frame_count) == ((112,), (5,), 2 * (57 + 57 - 3))
-    same = splice_layout([sample_grid(100, Fraction(25), Fraction(25)), sample_grid(53, Fraction(25), Fraction(25))], 3)
-    assert (same.placements, same.b_first, same.frame_count) == ((0, 97), (3,), 150)
-    assert same.audio_switch_seconds(0, "trim-b", "b") == Fraction(97, 25)
+    assert (layout.shown_counts, layout.overlaps, layout.frame_count) == ((113, 114), (5,), 2 * (57 + 57 - 3))
+    one_rate = [sample_grid(100, Fraction(25), Fraction(25)), sample_grid(53, Fraction(25), Fraction(25))]
+    same = splice_layout(one_rate, 3)
+    assert (same.placements, same.overlaps, same.frame_count) == ((0, 97), (3,), 150)
+    assert same.origins == (0, Fraction(97, 25))
 
 
 def test_placements_are_rounded_from_exact_origins_so_a_long_chain_does_not_drift() -> None:
@@ -337,31 +334,31 @@ def test_splice_layout_refuses_what_cannot_be_spliced() -> None:
     g = sample_grid(113, Fraction(60), Fraction(30))
     with pytest.raises(InputError, match="two clips"):
         splice_layout([g], 3)
-    with pytest.raises(InputError, match="one rate"):
+    with pytest.raises(InputError, match="clip 2 is 30 fps, clip 1 60 fps"):
         splice_layout([g, sample_grid(57, Fraction(30), Fraction(30))], 3)
-    with pytest.raises(InputError, match="not shorter"):
+    with pytest.raises(InputError, match=r"larger than clip 1 \(113 frames, 57 samples; it needs at least 58\)"):
         splice_layout([g, g], 57)
-    with pytest.raises(InputError, match="leaves nothing"):
-        splice_layout([g, sample_grid(5, Fraction(60), Fraction(30))], 3)
-    with pytest.raises(InputError, match="too short"):
+    with pytest.raises(InputError, match=r"= 5 frames at 60 fps\) is larger than B b.mp4 \(5 frames; it needs"):
+        splice_layout([g, sample_grid(5, Fraction(60), Fraction(30))], 3, ["A a.mp4", "B b.mp4"])
+    with pytest.raises(InputError, match=r"larger than clip 2 \(9 frames; it shares 5 with the clip before and 5"):
         splice_layout([g, sample_grid(9, Fraction(60), Fraction(30)), g], 3)
     # no overlap: B follows A's last sample (nobody made the blend between them)
     assert splice_layout([g, g], 0).placements == (0, 113)
 
 
 def test_overlap_pairs_same_rate_are_the_last_frames_and_the_first_frames() -> None:
-    assert overlap_pairs(100, Fraction(25), 3, Fraction(25), Fraction(25)) == [(97, 0), (98, 1), (99, 2)]
+    assert overlap_pairs(sample_grid(100, Fraction(25), Fraction(25)), 3, Fraction(25)) == [(97, 0), (98, 1), (99, 2)]
 
 
 def test_overlap_pairs_map_b_frames_in_time_when_b_is_60_fps_and_sampled_25() -> None:
     # A at 60 fps sampled at 25 holds samples 0..41 (41 x 2.4 = 98.4 ≤ 99): 39, 40, 41 at 93.6, 96, 98.4 →
     # 94, 96, 98; B at 60: 0, 2.4→2, 4.8→5.
-    assert overlap_pairs(100, Fraction(60), 3, Fraction(25), Fraction(60)) == [(94, 0), (96, 2), (98, 5)]
+    assert overlap_pairs(sample_grid(100, Fraction(60), Fraction(25)), 3, Fraction(60)) == [(94, 0), (96, 2), (98, 5)]
 
 
 def test_overlap_pairs_reject_an_a_too_short_for_the_overlap() -> None:
     with pytest.raises(InputError, match="too few"):
-        overlap_pairs(2, Fraction(25), 3, Fraction(25), Fraction(25))
+        overlap_pairs(sample_grid(2, Fraction(25), Fraction(25)), 3, Fraction(25))
 
 
 # --- trims and the audio of a frame span ----------------------------------------------------------

@@ -1,17 +1,20 @@
 """The edit of a splice, as pure arithmetic over probed clips: where every frame and sample comes from.
 
-Clip B was generated from A's last ``N`` frames at the sampled fps, so B's first ``N / sampledFps``
-seconds show what A's last ``N / sampledFps`` seconds show. Placing B that much before A's end puts
-every clip on one time line; the mode (:mod:`ltxkit.assembly.modes`) only chooses how the picture and
-the sound hand over from A to B inside the overlap:
+Clip B was generated from A's last ``N`` samples at the sampled fps, so B's frame 0 is A's sample
+``F_A - N``: it sits ``(F_A - N) / sampledFps`` after A's frame 0, whatever interpolation made the clips
+(:func:`ltxkit.timing.splice_layout`, anchored at frame 0). Placing B there puts every clip on one time
+line; the overlap is the output frames from B's frame 0 to A's last sample, and the mode
+(:mod:`ltxkit.assembly.modes`) only chooses how the picture and the sound hand over from A to B in it:
 
-* ``trim-b`` (default): all of A, then B without its overlap (the cut is at A's end);
-* ``trim-a``: A without its last overlap, then all of B (the cut is at B's start);
+* ``trim-b`` (default): A up to its last sample, then B from the frame after (the cut is at A's end);
+* ``trim-a``: A up to B's frame 0, then all of B (the cut is at B's start);
 * ``crossfade``: a linear dissolve from A's tail into B's head over the overlap.
 
-The result is ``ΣnI − (K−1)·overlap`` frames in every mode. Audio follows the same time line: with
-``audio_from='b'`` each clip's audio takes over at the start of the overlap (B's soundtrack was made to
-continue from the reference window), with ``'a'`` at its end; a crossfade also crossfades the audio.
+Nothing repeats or skips: two 2F-1 clips sampled at 30 and delivered at 60 give ``2(F_A + F_B - N) - 1``
+frames, one continuous take. Audio follows the same time line, each clip's track placed at its exact
+origin (to the sample, even when 25 → 60 rounds B's picture to a frame): with ``audio_from='b'`` each
+clip's audio takes over at its frame 0 (B's soundtrack was made to continue from the reference window),
+with ``'a'`` at the cut; a crossfade also crossfades the audio.
 """
 
 from __future__ import annotations
@@ -25,10 +28,18 @@ from typing import Any
 from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, SpliceMode, splice_mode
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import audio_format_of
-from ltxkit.frames.concat import snap_trim
 from ltxkit.frames.probe import ProbeResult
 from ltxkit.frames.timeline import Piece, Timeline
-from ltxkit.timing import format_fps, frame_to_sample, overlap_seconds
+from ltxkit.timing import (
+    SampleGrid,
+    SpliceLayout,
+    format_fps,
+    frame_to_sample,
+    overlap_seconds,
+    sample_grid,
+    seconds_to_sample,
+    splice_layout,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class Joint:
     a_last_frame: int  # A's source frame shown just before the cut
     b_first_frame: int  # B's source frame shown first after the cut
     audio_switch_frame: int  # output frame where the audio becomes B's (start of the fade in crossfade)
+    audio_switch_seconds: Fraction  # the exact instant (B's origin when it switches at B's frame 0)
 
     def to_json(self, fps: Fraction) -> dict[str, Any]:
         return {
@@ -53,7 +65,7 @@ class Joint:
             "a_last_frame": self.a_last_frame,
             "b_first_frame": self.b_first_frame,
             "audio_switch_frame": self.audio_switch_frame,
-            "audio_switch_seconds": float(Fraction(self.audio_switch_frame) / fps),
+            "audio_switch_seconds": float(self.audio_switch_seconds),
         }
 
 
@@ -65,10 +77,10 @@ class SplicePlan:
     audio_from: str
     overlap: int  # sampled frames
     sampled_fps: Fraction
-    overlap_frames: int  # the overlap at the clips' fps, rounded to a frame boundary
-    placements: list[int]  # output frame of each clip's frame 0
+    layout: SpliceLayout  # the time line: origins, placements, frames each clip shows, overlaps
     kept: list[tuple[int, int]]  # source frame range [start, stop) of each clip that is shown alone
     joints: list[Joint]
+    grids: list[SampleGrid]  # each clip's samples and interpolation convention
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -76,25 +88,32 @@ class SplicePlan:
         return self.timeline.fps
 
     @property
+    def placements(self) -> list[int]:
+        return list(self.layout.placements)
+
+    @property
+    def overlaps(self) -> list[int]:
+        return list(self.layout.overlaps)
+
+    @property
+    def overlap_frames(self) -> int:
+        """The first joint's overlap at the clips' fps (every joint's with integer ratios)."""
+        return self.layout.overlaps[0]
+
+    @property
     def counts(self) -> list[int]:
-        return [info.frame_count for info in self.infos]
-
-
-def _check_lengths(infos: Sequence[ProbeResult], r: int, overlap: int, sampled_fps: Fraction) -> None:
-    what = (f"the overlap ({overlap} frames at {format_fps(sampled_fps)} fps = {r} frames at "
-            f"{format_fps(infos[0].fps)} fps)")
-    for i, info in enumerate(infos):
-        role = "A" if i == 0 else "B"
-        need = r + 1 if i in (0, len(infos) - 1) else 2 * r + 1
-        if info.frame_count < need:
-            raise InputError(f"{what} is larger than clip {role} {info.path.name} "
-                             f"({info.frame_count} frames; it needs at least {need})")
+        """Frames each clip can show: up to its last sample when another clip follows."""
+        return list(self.layout.shown_counts)
 
 
 def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Fraction,
                 mode: str | SpliceMode = "trim-b", audio_from: str = "b", audio: bool = True,
-                audio_fade: str = "linear") -> SplicePlan:
-    """Pure arithmetic over probed clips: where every frame and sample of the splice comes from."""
+                audio_fade: str = "linear", samples: Sequence[int | None] | None = None) -> SplicePlan:
+    """Pure arithmetic over probed clips: where every frame and sample of the splice comes from.
+
+    ``samples`` are the clips' sample counts where the run knows them (the request's durationFrames);
+    the others are inferred from each clip's frame count (:func:`ltxkit.timing.sample_grid`).
+    """
     if len(infos) < 2:
         raise InputError("a splice needs at least two clips")
     how = splice_mode(mode)
@@ -102,60 +121,68 @@ def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Frac
         raise InputError(f"audio_from must be 'a' or 'b', got {audio_from!r}")
     if audio_fade not in AUDIO_FADES:
         raise InputError(f"audio fade must be one of {', '.join(AUDIO_FADES)}, got {audio_fade!r}")
-    warnings: list[str] = []
-    r = snap_trim(overlap_seconds(overlap, sampled_fps), infos[1], "overlap", warnings)
-    _check_lengths(infos, r, overlap, sampled_fps)
-    counts = [info.frame_count for info in infos]
-    placements = [0]
-    for n in counts[:-1]:
-        placements.append(placements[-1] + n - r)
-    kept = how.kept(counts, r)
-    picture, sound = how.picture(r), how.sound(r, audio_from)
-    joints = [Joint(a=infos[i - 1].path, b=infos[i].path, overlap_start=p, cut_frame=p + picture.stop,
-                    a_last_frame=counts[i - 1] - r + picture.stop - 1, b_first_frame=kept[i][0],
-                    audio_switch_frame=p + sound.start)
-              for i, p in enumerate(placements) if i > 0]
-    timeline = _timeline(infos, placements, kept, r, how, audio_from, audio, audio_fade, warnings)
-    assert timeline.frame_count == placements[-1] + counts[-1], (timeline.frame_count, placements, counts)
+    overlap_seconds(overlap, sampled_fps)  # a negative overlap is an InputError
+    known = list(samples) if samples is not None else [None] * len(infos)
+    grids = [sample_grid(info.frame_count, info.fps, sampled_fps, n) for info, n in zip(infos, known, strict=True)]
+    names = [f"clip {'A' if i == 0 else 'B'} {info.path.name}" for i, info in enumerate(infos)]
+    layout = splice_layout(grids, overlap, names)
+    warnings = [f"{info.path.name}: its frame 0 falls at frame {float(t * info.fps):.2f} of the splice at "
+                f"{format_fps(info.fps)} fps; the picture is placed at frame {p} "
+                f"({float((p - t * info.fps) / info.fps) * 1000:+.2f} ms), its audio at the exact instant"
+                for info, t, p in zip(infos, layout.origins, layout.placements, strict=True)
+                if (t * info.fps).denominator != 1]
+    kept = how.kept(layout.shown_counts, layout.overlaps)
+    placements = layout.placements
+    joints = []
+    for i in range(1, len(infos)):
+        r, p = layout.overlaps[i - 1], placements[i]
+        picture, sound = how.picture(r), how.sound(r, audio_from)
+        switch = layout.origins[i] if sound.start == 0 else Fraction(p + sound.start) / layout.fps
+        joints.append(Joint(a=infos[i - 1].path, b=infos[i].path, overlap_start=p, cut_frame=p + picture.stop,
+                            a_last_frame=p - placements[i - 1] + picture.stop - 1, b_first_frame=kept[i][0],
+                            audio_switch_frame=p + sound.start, audio_switch_seconds=switch))
+    timeline = _timeline(infos, layout, kept, how, audio_from, audio, audio_fade, warnings)
+    assert timeline.frame_count == layout.frame_count, (timeline.frame_count, layout)
     return SplicePlan(timeline=timeline, infos=list(infos), mode=how, audio_from=audio_from, overlap=overlap,
-                      sampled_fps=sampled_fps, overlap_frames=r, placements=placements, kept=kept,
-                      joints=joints, warnings=warnings)
+                      sampled_fps=sampled_fps, layout=layout, kept=kept, joints=joints, grids=grids,
+                      warnings=warnings)
 
 
-def _timeline(infos: Sequence[ProbeResult], placements: list[int], kept: list[tuple[int, int]], r: int,
-              mode: SpliceMode, audio_from: str, audio: bool, audio_fade: str, warnings: list[str]) -> Timeline:
-    fps = infos[0].fps
-    picture = mode.picture(r)
+def _timeline(infos: Sequence[ProbeResult], layout: SpliceLayout, kept: list[tuple[int, int]], mode: SpliceMode,
+              audio_from: str, audio: bool, audio_fade: str, warnings: list[str]) -> Timeline:
+    fps = layout.fps
     video: list[Piece] = []
     for i, info in enumerate(infos):
         start, stop = kept[i]
         video.append(Piece(info.path, start, stop - start))
-        if picture.fade > 0 and i + 1 < len(infos):
-            video.append(Piece(info.path, info.frame_count - r + picture.start, picture.fade,
-                               blend=infos[i + 1].path, blend_start=picture.start, fade_length=picture.fade))
+        if i + 1 < len(infos):
+            r = layout.overlaps[i]
+            picture = mode.picture(r)
+            if picture.fade > 0:
+                video.append(Piece(info.path, layout.shown_counts[i] - r + picture.start, picture.fade,
+                                   blend=infos[i + 1].path, blend_start=picture.start, fade_length=picture.fade))
     video = [p for p in video if p.count > 0]
     width, height = infos[0].width, infos[0].height
     if not audio:
         return Timeline(fps, width, height, tuple(video))
-    rate, layout, audio_warnings = audio_format_of(infos)
+    rate, layout_name, audio_warnings = audio_format_of(infos)
     warnings += audio_warnings
-    sound = mode.sound(r, audio_from)
-    total = placements[-1] + infos[-1].frame_count
+    origin = [seconds_to_sample(t, rate) for t in layout.origins]  # output sample of each clip's sample 0
 
-    def sample(frame: int) -> int:
-        return frame_to_sample(frame, fps, rate)
+    def at(clip: int, offset: int) -> int:
+        """Output sample ``offset`` frames into the overlap before ``clip`` (0: the clip's exact origin)."""
+        return origin[clip] if offset == 0 else frame_to_sample(layout.placements[clip] + offset, fps, rate)
 
-    origin = [sample(p) for p in placements]
-    # audio of clip i alone covers output frames [own_from[i], own_to[i]); the sound's fades fill the rest
-    own_from = [0] + [p + sound.stop for p in placements[1:]]
-    own_to = [p + sound.start for p in placements[1:]] + [total]
+    sounds = [mode.sound(r, audio_from) for r in layout.overlaps]
+    # audio of clip i alone covers output samples [own_from[i], own_to[i]); the sound's fades fill the rest
+    own_from = [0] + [at(i + 1, s.stop) for i, s in enumerate(sounds)]
+    own_to = [at(i + 1, s.start) for i, s in enumerate(sounds)] + [frame_to_sample(layout.frame_count, fps, rate)]
     pieces: list[Piece] = []
     for i, info in enumerate(infos):
-        s0, s1 = sample(own_from[i]), sample(own_to[i])
-        pieces.append(Piece(info.path, s0 - origin[i], s1 - s0))
-        if sound.fade > 0 and i + 1 < len(infos):
-            f0, f1 = sample(placements[i + 1] + sound.start), sample(placements[i + 1] + sound.stop)
+        pieces.append(Piece(info.path, own_from[i] - origin[i], own_to[i] - own_from[i]))
+        if i + 1 < len(infos) and sounds[i].fade > 0:
+            f0, f1 = own_to[i], own_from[i + 1]
             pieces.append(Piece(info.path, f0 - origin[i], f1 - f0, blend=infos[i + 1].path,
                                 blend_start=f0 - origin[i + 1], fade_length=f1 - f0))
     pieces = [p for p in pieces if p.count > 0]
-    return Timeline(fps, width, height, tuple(video), tuple(pieces), rate, layout, audio_fade)
+    return Timeline(fps, width, height, tuple(video), tuple(pieces), rate, layout_name, audio_fade)

@@ -1,7 +1,8 @@
 """The splice modes and options, importable without PyAV (the CLI builds its choices from these).
 
-Every mode answers one question per overlap of ``r`` frames: where does A hand over to B, for the
-picture and for the sound? The answer is a :class:`Span` of offsets into the overlap; everything else
+Every mode answers one question per overlap of ``r`` frames (the output frames where B's first samples
+and A's last ones show the same instants, :func:`ltxkit.timing.splice_layout`): where does A hand over
+to B, for the picture and for the sound? The answer is a :class:`Span` of offsets into the overlap; everything else
 (the frames each clip keeps, the cut, the audio switch, the rendered timeline, the OTIO track) is
 derived from the two spans in one place, so a new mode is one new :class:`SpliceMode` subclass added
 to :data:`SPLICE_MODES`.
@@ -10,7 +11,7 @@ to :data:`SPLICE_MODES`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -66,24 +67,32 @@ class SpliceMode(ABC):
 
     # --- derived from the spans: override only for a mode that needs something they cannot say -------
 
-    def kept(self, counts: Sequence[int], r: int) -> list[tuple[int, int]]:
-        """Source frame range ``[start, stop)`` of each clip that is shown alone (no dissolve)."""
-        span = self.picture(r)
-        return _ranges(counts, r, head=span.stop, tail=span.start)
+    def kept(self, counts: Sequence[int], overlaps: Sequence[int]) -> list[tuple[int, int]]:
+        """Source frame range ``[start, stop)`` of each clip that is shown alone (no dissolve).
 
-    def track(self, counts: Sequence[int], r: int, span: Span) -> list[TrackItem]:
-        """An OTIO track of the clips for ``span`` (the picture's or the sound's handover)."""
-        cut = span.otio_cut
-        transition = (cut - span.start, span.stop - cut) if span.fade > 0 else (0, 0)
-        last = len(counts) - 1
-        return [TrackItem(start, stop, transition if i < last else (0, 0))
-                for i, (start, stop) in enumerate(_ranges(counts, r, head=cut, tail=cut))]
+        ``counts`` are the frames each clip can show (up to its last sample when another clip follows:
+        :attr:`ltxkit.timing.SpliceLayout.shown_counts`), ``overlaps`` the frames of each joint's overlap.
+        """
+        spans = [self.picture(r) for r in overlaps]
+        return _ranges(counts, overlaps, [s.stop for s in spans], [s.start for s in spans])
+
+    def track(self, counts: Sequence[int], overlaps: Sequence[int],
+              span_of: Callable[[int], Span]) -> list[TrackItem]:
+        """An OTIO track of the clips for ``span_of`` (the picture's or the sound's handover per overlap)."""
+        spans = [span_of(r) for r in overlaps]
+        cuts = [s.otio_cut for s in spans]
+        transitions = [(c - s.start, s.stop - c) if s.fade > 0 else (0, 0) for s, c in zip(spans, cuts, strict=True)]
+        return [TrackItem(start, stop, transitions[i] if i < len(transitions) else (0, 0))
+                for i, (start, stop) in enumerate(_ranges(counts, overlaps, cuts, cuts))]
 
 
-def _ranges(counts: Sequence[int], r: int, *, head: int, tail: int) -> list[tuple[int, int]]:
-    """Each clip's source range from ``head`` frames into its head overlap to ``tail`` into its tail one."""
+def _ranges(counts: Sequence[int], overlaps: Sequence[int], heads: Sequence[int],
+            tails: Sequence[int]) -> list[tuple[int, int]]:
+    """Each clip's source range from ``heads[i-1]`` frames into its head overlap to ``tails[i]`` into its
+    tail one (joint ``i`` is between clips ``i`` and ``i + 1``)."""
     last = len(counts) - 1
-    return [(0 if i == 0 else head, n - r + tail if i < last else n) for i, n in enumerate(counts)]
+    return [(0 if i == 0 else heads[i - 1], n - overlaps[i] + tails[i] if i < last else n)
+            for i, n in enumerate(counts)]
 
 
 class HardCut(SpliceMode):

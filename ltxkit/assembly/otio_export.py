@@ -6,6 +6,7 @@ works and its result carries a note instead of a ``.otio`` path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +33,13 @@ def build_timeline(plan: SplicePlan, name: str) -> Any:
     import opentimelineio as otio
 
     rate = float(plan.fps)
-    r = plan.overlap_frames
 
     def rt(frames: int) -> Any:
         return otio.opentime.RationalTime(frames, rate)
 
-    def track(kind: str, span: Span) -> Any:
+    def track(kind: str, span_of: Callable[[int], Span]) -> Any:
         t = otio.schema.Track(name=kind, kind=kind)
-        for info, item in zip(plan.infos, plan.mode.track(plan.counts, r, span), strict=True):
+        for info, item in zip(plan.infos, plan.mode.track(plan.counts, plan.overlaps, span_of), strict=True):
             ref = otio.schema.ExternalReference(
                 target_url=info.path.resolve().as_uri(),
                 available_range=otio.opentime.TimeRange(rt(0), rt(info.frame_count)))
@@ -53,12 +53,12 @@ def build_timeline(plan: SplicePlan, name: str) -> Any:
         return t
 
     timeline = otio.schema.Timeline(name=name)
-    timeline.tracks.append(track(otio.schema.TrackKind.Video, plan.mode.picture(r)))
+    timeline.tracks.append(track(otio.schema.TrackKind.Video, plan.mode.picture))
     if plan.timeline.audio is not None:
-        timeline.tracks.append(track(otio.schema.TrackKind.Audio, plan.mode.sound(r, plan.audio_from)))
+        timeline.tracks.append(track(otio.schema.TrackKind.Audio, lambda r: plan.mode.sound(r, plan.audio_from)))
     timeline.metadata["ltxkit"] = {
         "mode": plan.mode.name, "audio_from": plan.audio_from, "overlap": plan.overlap,
-        "sampled_fps": str(plan.sampled_fps), "overlap_frames": r,
+        "sampled_fps": str(plan.sampled_fps), "overlap_frames": plan.overlap_frames,
         "cuts": [j.cut_frame for j in plan.joints],
     }
     return timeline

@@ -163,14 +163,13 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
     a_info, b_info = plan.infos[0], plan.infos[1]
     joint = plan.joints[0]
     r = plan.overlap_frames
-    pairs = overlap_pairs(a_info.frame_count, a_info.fps, plan.overlap, plan.sampled_fps, b_info.fps) \
-        if plan.overlap > 0 else []
+    pairs = overlap_pairs(plan.grids[0], plan.overlap, b_info.fps) if plan.overlap > 0 else []
     pairs = [(a, b) for a, b in pairs if b < b_info.frame_count]
     shown = preview if preview is not None else max(1, min(len(pairs), 8))
     kept_preview = list(range(joint.b_first_frame, min(b_info.frame_count, joint.b_first_frame + shown)))
     size = scaled_size(a_info.width, a_info.height, ANALYSIS_MAX_WIDTH)
     small = scaled_size(a_info.width, a_info.height, FINDINGS_MAX_WIDTH)
-    b_at = a_info.frame_count - r  # A's frame shown with B's frame 0
+    b_at = joint.overlap_start - plan.placements[0]  # A's frame shown with B's frame 0
     a_from = max(0, b_at - FINDINGS_BEFORE)
     b_to = min(b_info.frame_count, r + FINDINGS_AFTER)
     with VideoReader(a_info.path, a_info) as a_reader, VideoReader(b_info.path, b_info) as b_reader:
@@ -190,8 +189,8 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
 def _load_audio(plan: SplicePlan, joint: Joint, rate: int, layout: str) -> SeamSound:
     fps = plan.fps
     win = seconds_to_sample(AUDIO_WINDOW_SECONDS, rate)
-    b_origin = frame_to_sample(joint.overlap_start, fps, rate)  # output sample of B's sample 0
-    switch = frame_to_sample(joint.audio_switch_frame, fps, rate)
+    b_origin = seconds_to_sample(plan.layout.origins[1], rate)  # output sample of B's sample 0 (exact)
+    switch = seconds_to_sample(joint.audio_switch_seconds, rate)
     a_end = frame_to_sample(plan.infos[0].frame_count, fps, rate)
     ov1 = frame_to_sample(joint.overlap_start + plan.overlap_frames, fps, rate)
     origin = max(0, min(b_origin, switch) - 2 * win)

@@ -11,6 +11,7 @@ import click
 from ltxkit.cli._output import json_option, log
 from ltxkit.emulator.config import DEFAULT_BALANCE, DEFAULT_MAX_BODY_BYTES, DEFAULT_PHASE_SECONDS, DEFAULT_PORT, KEY_ENV
 from ltxkit.errors import InputError
+from ltxkit.timing import CONVENTIONS
 
 MB = 1024 * 1024
 
@@ -23,6 +24,7 @@ Fault SPEC (also the per-request header X-Emulator-Faults):
   truncate     send Content-Length, close after half the bytes
   fail-job     the next job ends "failed" (refunded)
   odd-status   the next job reports "rendering", "finalizing"
+  interp-2F / interp-2F+1 / interp-2F-1  the next video.generate interpolates that way
   retry-after=S  Retry-After seconds (default 1); tag=X  ignored
 \b
 Example: --faults 'drop-create=1,429=2,503=3,reset=1,truncate=1,fail-job=1,odd-status'
@@ -49,6 +51,9 @@ def _balance(value: str) -> Decimal:
               help="Directory for jobs, balances and outputs (kept across restarts). Default: a temporary "
                    "directory removed on exit.")
 @click.option("--faults", default="", help="Faults to inject, see below.")
+@click.option("--interpolation", type=click.Choice(CONVENTIONS), default="2F-1", show_default=True,
+              help="Frames of an interpolated clip of F samples: 2F-1 fills between samples (RIFE), 2F keeps "
+                   "the duration, 2F+1 repeats the last sample twice (ffmpeg framerate).")
 @click.option("--balance", "balance", default=str(DEFAULT_BALANCE), show_default=True,
               help="Starting balance per key, USD.")
 @click.option("--queued-seconds", type=click.FloatRange(0), default=DEFAULT_PHASE_SECONDS, show_default=True)
@@ -59,7 +64,8 @@ def _balance(value: str) -> Decimal:
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @json_option
-def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, faults: str, balance: str,
+def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, faults: str, interpolation: str,
+          balance: str,
           queued_seconds: float, running_seconds: float, max_body_mb: float, log_level: str, as_json: bool) -> None:
     """Serve a local emulator of the media-jobs API until Ctrl-C.
 
@@ -71,6 +77,7 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     from ltxkit.emulator.server import serve as run_server  # uvicorn: loaded only when serving
 
     config = EmulatorConfig(api_keys=keys, data_dir=data_dir, host=host, port=port, faults=faults,
+                            interpolation=interpolation,
                             starting_balance=_balance(balance), queued_seconds=queued_seconds,
                             running_seconds=running_seconds, max_body_bytes=int(max_body_mb * MB),
                             log_level=log_level)

@@ -38,7 +38,7 @@ from ltxkit._version import __version__
 from ltxkit.api_schema import TASKS, SchemaError, decode_inline, validate_task_input
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.faults import HEADER as FAULT_HEADER
-from ltxkit.emulator.faults import FaultBook
+from ltxkit.emulator.faults import INTERPOLATION_FAULTS, FaultBook
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
 from ltxkit.emulator.providers import EmulatedProviders
@@ -143,7 +143,8 @@ class Emulator:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         cfg = self.config
         self.runner = Runner(self.store, self.files, queued_seconds=cfg.queued_seconds,
-                             running_seconds=cfg.running_seconds, crf=cfg.crf, workers=cfg.workers,
+                             running_seconds=cfg.running_seconds, crf=cfg.crf, interpolation=cfg.interpolation,
+                             workers=cfg.workers,
                              fetch_timeout_seconds=cfg.fetch_timeout_seconds)
         for job in self.store.unfinished_jobs():
             log.info("resuming job %s (%s)", job.id, job.status)
@@ -217,7 +218,8 @@ class Emulator:
         now = utc_now()
         job = StoredJob(
             id=job_id, account=account, task=task, status="queued", effective=effective, adjustments=adjustments,
-            price=price, faults=[f for f in ("fail-job", "odd-status") if take_fault(request, f)],
+            price=price,
+            faults=[f for f in ("fail-job", "odd-status", *INTERPOLATION_FAULTS) if take_fault(request, f)],
             estimated_seconds=self._estimate(task, effective), idempotency_key=idempotency_key, created_at=now,
             updated_at=now,
         )
@@ -322,7 +324,7 @@ class Emulator:
         """Rough seconds to completion: the lifecycle phases plus a guess at the render time."""
         work = 0.1
         if task == "video.generate":
-            plan = plan_video(effective)
+            plan = plan_video(effective, self.config.interpolation)
             work = plan.output_frames * plan.width * plan.height * 15e-9
         return round(self.config.queued_seconds + self.config.running_seconds + work, 3)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ltxkit.emulator.faults import parse_faults
 from ltxkit.errors import InputError
+from ltxkit.timing import CONVENTIONS
 
 # What ``ltxkit serve`` starts with (``EmulatorConfig`` itself binds port 0: tests want any free port).
 DEFAULT_PORT = 8787
@@ -43,6 +44,9 @@ class EmulatorConfig:
     faults: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     crf: int = 16
+    # how video.generate fills 60 fps from sampled frames: RIFE's fill-between 2F-1 by default (the least
+    # convenient for a client that assumes the duration is kept), or "2F" / "2F+1"
+    interpolation: str = "2F-1"
     workers: int = 2
     fetch_timeout_seconds: float = 30.0
     log_level: str = "warning"
@@ -61,6 +65,8 @@ class EmulatorConfig:
             raise InputError(f"body limit must be positive, got {self.max_body_bytes}")
         if not 0 <= self.crf <= 51 or self.workers < 1:
             raise InputError("crf must be 0..51 and workers ≥ 1")
+        if self.interpolation not in CONVENTIONS:
+            raise InputError(f"interpolation must be one of {', '.join(CONVENTIONS)}, got {self.interpolation!r}")
         if not 0 <= self.port <= 65535:
             raise InputError(f"port must be 0..65535, got {self.port}")
 

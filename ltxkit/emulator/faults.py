@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 
 from ltxkit.errors import InputError
 
-FAULTS = ("reset", "429", "503", "drop-create", "truncate", "fail-job", "odd-status")
+# interp-*: the job interpolates in that convention instead of the server's (ltxkit.timing.CONVENTIONS)
+INTERPOLATION_FAULTS = {"interp-2F-1": "2F-1", "interp-2F": "2F", "interp-2F+1": "2F+1"}
+FAULTS = ("reset", "429", "503", "drop-create", "truncate", "fail-job", "odd-status", *INTERPOLATION_FAULTS)
 HEADER = "x-emulator-faults"
 DEFAULT_RETRY_AFTER = 1
 

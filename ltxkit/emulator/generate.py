@@ -6,9 +6,13 @@ What a client can rely on (and what the tests check):
   of the default; else :data:`DEFAULT_SIZE` (768x512). Every side is a multiple of 32. Input images of
   another size are resized (Lanczos) to it.
 * **Frames**: ``durationFrames`` sampled frames at ``sampledFps``. With ``interpolationFps`` > 0 the
-  output is at ``interpolationFps`` and keeps the same *duration*: ``durationFrames / sampledFps ×
-  interpolationFps`` output frames, rounded half up (:func:`ltxkit.timing.map_frames`), each blended
-  linearly from the two nearest sampled frames.
+  output is at ``interpolationFps``; frame 0 is sampled frame 0 and output frame j sits at ``j /
+  interpolationFps``, blended linearly from the two sampled frames around it. How many frames that makes
+  is the interpolation *convention* (:func:`ltxkit.timing.interpolated_frame_count`; the document does
+  not say): by default ``2F-1``, RIFE's fill-between (the last frame is the last sample: 30 → 60 fps
+  gives ``2F - 1`` frames, 25 → 60 ``floor((F-1)·2.4) + 1``); ``EmulatorConfig(interpolation=...)``,
+  ``ltxkit serve --interpolation`` or the per-request fault ``interp-2F`` / ``interp-2F+1`` switch to
+  duration-keeping ``2F`` or ffmpeg-style ``2F+1`` (copies of the last sample at the end).
 * **Anchors**: the sampled frames start with the given images, exactly: the start frame (if any)
   then the overlap frames, oldest first. Encoding is h264 yuv420p at a low CRF, so a lossless source
   comes back near-identical (PSNR well above 40 dB).
@@ -44,7 +48,14 @@ from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
 from ltxkit.errors import MediaError
 from ltxkit.frames.synth import CODE_BITS, X264_REPRODUCIBLE, Tone, draw_frame_code
 from ltxkit.fsutil import atomic_path
-from ltxkit.timing import format_fps, frame_to_sample, map_frames, parse_fps, round_half_up, seconds_to_sample
+from ltxkit.timing import (
+    format_fps,
+    frame_to_sample,
+    interpolated_frame_count,
+    parse_fps,
+    round_half_up,
+    seconds_to_sample,
+)
 
 DEFAULT_SIZE = (768, 512)
 SAMPLE_RATE = 48000
@@ -90,14 +101,14 @@ def resolve_size(inp: dict[str, Any]) -> tuple[int, int, str | None]:
     return width, height, f"no width/height: using {width}x{height} (emulator default)"
 
 
-def plan_video(inp: dict[str, Any]) -> VideoPlan:
+def plan_video(inp: dict[str, Any], convention: str = "2F-1") -> VideoPlan:
     """Output geometry and timing of a validated, size-resolved ``video.generate`` input."""
     sampled = parse_fps(inp.get("sampledFps", DEFAULT_SAMPLED_FPS), name="sampledFps")
     frames = int(inp["durationFrames"])
     interp = inp.get("interpolationFps") or 0
     if interp:
         out_fps = parse_fps(interp, name="interpolationFps")
-        out_frames = map_frames(frames, sampled, out_fps).rounded
+        out_frames = frames if out_fps == sampled else interpolated_frame_count(frames, sampled, out_fps, convention)
     else:
         out_fps, out_frames = sampled, frames
     seed = inp.get("seed")

@@ -28,10 +28,11 @@ from PIL import Image
 
 from ltxkit.api_schema import AUDIO_FIELDS, FINAL_FRAME_FIELDS, START_FRAME_FIELDS, pick_field
 from ltxkit.emulator import generate, standins
+from ltxkit.emulator.faults import INTERPOLATION_FAULTS
 from ltxkit.emulator.pricing import quality_kbps, speech_seconds
 from ltxkit.emulator.store import Store, StoredJob
 from ltxkit.errors import LtxkitError, MediaError
-from ltxkit.timing import format_fps, parse_fps
+from ltxkit.timing import format_fps, parse_fps, sample_grid, splice_layout
 
 log = logging.getLogger("ltxkit.emulator")
 
@@ -103,12 +104,13 @@ class Runner:
     """Starts and tracks the lifecycle task of every unfinished job."""
 
     def __init__(self, store: Store, files: Files, *, queued_seconds: float, running_seconds: float, crf: int,
-                 workers: int, fetch_timeout_seconds: float) -> None:
+                 interpolation: str, workers: int, fetch_timeout_seconds: float) -> None:
         self.store = store
         self.files = files
         self.queued_seconds = queued_seconds
         self.running_seconds = running_seconds
         self.crf = crf
+        self.interpolation = interpolation
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ltxkit-emulator")
         self._client = httpx.AsyncClient(timeout=fetch_timeout_seconds, follow_redirects=True)
         self._fetcher = Fetcher(files, self._client)
@@ -200,7 +202,9 @@ class Runner:
         out_dir = self.files.job_dir(job.id)
         out_dir.mkdir(parents=True, exist_ok=True)
         if job.task == "video.generate":
-            infos, notes = _video_generate(job, inputs, out_dir, self.crf)
+            convention = next((INTERPOLATION_FAULTS[f] for f in job.faults if f in INTERPOLATION_FAULTS),
+                              self.interpolation)
+            infos, notes = _video_generate(job, inputs, out_dir, self.crf, convention)
         elif job.task == "video.combine":
             infos, notes = _video_combine(job, inputs, out_dir)
         elif job.task in ("image.generate", "image.edit"):
@@ -212,8 +216,8 @@ class Runner:
 
 
 def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
-                    crf: int) -> tuple[list[dict[str, Any]], list[str]]:
-    plan = generate.plan_video(job.effective)
+                    crf: int, convention: str) -> tuple[list[dict[str, Any]], list[str]]:
+    plan = generate.plan_video(job.effective, convention)
     notes: list[str] = []
 
     def image(path: Path) -> Any:
@@ -237,7 +241,10 @@ def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
 
 
 def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming ``overlapFrames`` from each later head."""
+    """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming the ``overlapFrames`` samples at
+    ``frameRate`` (default: the clips' rate) from each later head in time: each clip is shown up to its last
+    sample and the next one from its frame after it (:func:`ltxkit.timing.splice_layout`), so clips
+    interpolated from ``frameRate`` join without a repeated or skipped frame in every convention."""
     from ltxkit.frames.concat import concat_clips
     from ltxkit.frames.probe import probe
 
@@ -246,9 +253,15 @@ def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tup
     overlap = int(job.effective.get("overlapFrames") or 0)
     rate = job.effective.get("frameRate")
     fixed = None if rate is None else parse_fps(rate, name="frameRate")
-    trims = [Fraction(0)] + [Fraction(overlap) / (fixed or info.fps) for info in infos[1:]]
+    if overlap:
+        layout = splice_layout([sample_grid(i.frame_count, i.fps, fixed or i.fps) for i in infos], overlap)
+        trims = [Fraction(0)] + [Fraction(r) / info.fps for r, info in zip(layout.overlaps, infos[1:], strict=True)]
+        tails = [info.frame_count - shown for info, shown in zip(infos, layout.shown_counts, strict=True)]
+    else:
+        trims, tails = [Fraction(0)] * len(infos), None
     path = out_dir / "combined.mp4"
-    result = concat_clips(videos, path, trim_head_seconds=trims, audio=all(info.audio for info in infos))
+    result = concat_clips(videos, path, trim_head_seconds=trims, audio=all(info.audio for info in infos),
+                          trim_tail_frames=tails)
     info = {"name": path.name, "contentType": "video/mp4", "bytes": path.stat().st_size,
             "frames": result.frame_count, "fps": format_fps(result.fps), "width": result.width,
             "height": result.height, "durationSeconds": float(result.duration_seconds), "clips": len(videos),

@@ -62,10 +62,15 @@ def snap_trim(seconds: Fraction, info: ProbeResult, what: str, warnings: list[st
 
 def plan_concat(infos: Sequence[ProbeResult], trim_head_seconds: Sequence[Fraction], *, audio: bool,
                 audio_trim_head_seconds: Sequence[Fraction] | None = None,
-                size: tuple[int, int] | None = None) -> ConcatPlan:
-    """The timeline of a concat: pure arithmetic over probed inputs (no I/O)."""
+                size: tuple[int, int] | None = None, trim_tail_frames: Sequence[int] | None = None) -> ConcatPlan:
+    """The timeline of a concat: pure arithmetic over probed inputs (no I/O).
+
+    ``trim_tail_frames`` drops frames from each input's end (an interpolated clip's copies of its last
+    sample, :attr:`ltxkit.timing.SpliceLayout.shown_counts`); its audio ends with them.
+    """
     if len(trim_head_seconds) != len(infos):
         raise InputError(f"{len(infos)} inputs but {len(trim_head_seconds)} head trims")
+    tails = list(trim_tail_frames) if trim_tail_frames is not None else [0] * len(infos)
     warnings: list[str] = []
     trims = [snap_trim(Fraction(t), info, "head trim", warnings)
              for t, info in zip(trim_head_seconds, infos, strict=True)]
@@ -80,13 +85,13 @@ def plan_concat(infos: Sequence[ProbeResult], trim_head_seconds: Sequence[Fracti
     video: list[Piece] = []
     starts: list[int] = []  # output frame where input i's first kept frame lands
     pos = 0
-    for info, trim in zip(infos, trims, strict=True):
-        if trim >= info.frame_count:
-            raise InputError(f"trimming {trim} frames from {info.path.name} leaves nothing "
+    for info, trim, tail in zip(infos, trims, tails, strict=True):
+        if trim + tail >= info.frame_count:
+            raise InputError(f"trimming {trim + tail} frames from {info.path.name} leaves nothing "
                              f"(it has {info.frame_count} frames at {format_fps(info.fps)} fps)")
         starts.append(pos)
-        video.append(Piece(info.path, trim, info.frame_count - trim))
-        pos += info.frame_count - trim
+        video.append(Piece(info.path, trim, info.frame_count - trim - tail))
+        pos += info.frame_count - trim - tail
     width, height = size if size is not None else (infos[0].width, infos[0].height)
     if not audio:
         return ConcatPlan(Timeline(fps, width, height, tuple(video)), trims, warnings)
@@ -114,7 +119,8 @@ def plan_concat(infos: Sequence[ProbeResult], trim_head_seconds: Sequence[Fracti
 
 def concat_clips(inputs: Sequence[Path], output: Path, *, trim_head_seconds: Sequence[Fraction],
                  codec: str = "h264", audio: bool = True,
-                 audio_trim_head_seconds: Sequence[Fraction] | None = None) -> ConcatResult:
+                 audio_trim_head_seconds: Sequence[Fraction] | None = None,
+                 trim_tail_frames: Sequence[int] | None = None) -> ConcatResult:
     """Join ``inputs`` in order, dropping ``trim_head_seconds[i]`` from the head of input ``i``.
 
     The trim is time: ``seconds × fps`` frames, rounded to the nearest frame boundary when not whole
@@ -127,7 +133,8 @@ def concat_clips(inputs: Sequence[Path], output: Path, *, trim_head_seconds: Seq
     inputs = [Path(p) for p in inputs]
     infos = check_inputs(inputs, audio=audio)
     check_output(output, inputs, codec)
-    plan = plan_concat(infos, trim_head_seconds, audio=audio, audio_trim_head_seconds=audio_trim_head_seconds)
+    plan = plan_concat(infos, trim_head_seconds, audio=audio, audio_trim_head_seconds=audio_trim_head_seconds,
+                       trim_tail_frames=trim_tail_frames)
     result = render(plan.timeline, output, codec=codec)
     return ConcatResult(output=output, frame_count=result.frame_count, fps=result.fps,
                         duration_seconds=result.duration_seconds, trimmed_frames=plan.trimmed_frames,
