@@ -94,6 +94,22 @@ def format_fps(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
 
 
+# the decimal spelling the API's JSON numbers use for each NTSC rate (parse_fps maps it back exactly)
+_NTSC_NUMBERS = {Fraction(v * 1000, 1001): float(k) for k, v in
+                 {"23.976": 24, "29.97": 30, "47.952": 48, "59.94": 60, "119.88": 120}.items()}
+
+
+def fps_number(fps: Fraction) -> int | float:
+    """A rate as the JSON number the API documents (``25``, ``29.97``), never the string ``"30000/1001"``.
+
+    NTSC rates go out in their usual decimal spelling, which :func:`parse_fps` (and so the emulator)
+    reads back as the exact x/1001 rate; other rates as the nearest float.
+    """
+    if fps.denominator == 1:
+        return fps.numerator
+    return _NTSC_NUMBERS.get(fps, float(fps))
+
+
 def frames_to_seconds(frames: int | Fraction, fps: Fraction) -> Fraction:
     return Fraction(frames) / fps
 

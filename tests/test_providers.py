@@ -257,7 +257,7 @@ def test_media_jobs_builds_video_generate_with_the_shared_schema(tmp_path: Path)
     assert inp["overlapFrameImages"][1] == "https://x/f2.png"
     assert inp["overlapFrameImages"][0]["mimeType"] == "image/png"
     assert {k: inp[k] for k in ("durationFrames", "sampledFps", "width", "height", "seed", "interpolationFps")} == \
-        {"durationFrames": 49, "sampledFps": "30000/1001", "width": 256, "height": 256, "seed": 7,
+        {"durationFrames": 49, "sampledFps": 29.97, "width": 256, "height": 256, "seed": 7,
          "interpolationFps": 0}
     with pytest.raises(InputError, match=r"input\.durationFrames: 50 is not 8n\+1"):
         prepare_extend(MEDIA_JOBS, ExtendRequest(PROMPT, frames=50))

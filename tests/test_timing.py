@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -16,6 +17,7 @@ from ltxkit.timing import (
     SampleGrid,
     check_ltx_frames,
     format_fps,
+    fps_number,
     frame_position,
     frame_to_sample,
     frames_to_seconds,
@@ -100,6 +102,14 @@ def test_parse_seconds_is_exact(text: object, expected: Fraction) -> None:
 def test_parse_seconds_rejects_bad_values_naming_the_option(bad: object) -> None:
     with pytest.raises(InputError, match="--cut"):
         parse_seconds(bad, name="--cut")  # type: ignore[arg-type]
+
+
+def test_rates_go_to_the_api_as_json_numbers_that_read_back_exactly() -> None:
+    # regression (issue 15): NTSC sampledFps went out as the string "30000/1001"; the document shows numbers
+    for fps, number in [(Fraction(25), 25), (Fraction(30000, 1001), 29.97), (Fraction(24000, 1001), 23.976),
+                        (Fraction(60000, 1001), 59.94), (Fraction(25, 2), 12.5)]:
+        assert fps_number(fps) == number and type(fps_number(fps)) is type(number)
+        assert parse_fps(json.loads(json.dumps(fps_number(fps)))) == fps
 
 
 def test_frames_seconds_exact() -> None:

@@ -28,10 +28,10 @@ from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
-from ltxkit.timing import is_valid_ltx_frames
+from ltxkit.timing import is_valid_ltx_frames, round_half_up
 from ltxkit.workflow.demo import run_demo
 from ltxkit.workflow.extend import ExtendOptions, extend, run_sync
-from ltxkit.workflow.inputs import build_spec
+from ltxkit.workflow.inputs import build_spec, default_sampled_fps
 from ltxkit.workflow.manifest import CandidateRecord, open_run
 from ltxkit.workflow.plan import make_plan
 from ltxkit.workflow.ranking import rank, seam_score
@@ -375,3 +375,53 @@ def test_manifest_records_rewrite_an_earlier_run_json_byte_for_byte(tmp_path: Pa
     fresh = open_run(tmp_path / "new", {"prompt": "p"}, resume=False)
     assert json.loads(fresh.manifest_path.read_text()) == {"version": 1, "spec": {"prompt": "p"}, "segments": [],
                                                            "result": None}
+
+
+# --- issue 15: the default sampled fps of a 60 fps clip; the 2F-1 emulator end to end ----------------------
+
+
+def test_a_60_fps_clip_is_sampled_at_30_by_default_and_extends_as_one_2f_minus_1_take(tmp_path: Path) -> None:
+    # the opening clip as RIFE makes it: 25 samples at 30 → 49 frames at 60, frame j showing sample j/2 (blends
+    # carry the nearer sample's code, later on ties, as the emulator's do)
+    clip = write_clip(tmp_path / "a60.mp4", frames=49, fps=60, width=160, height=96, tone=TONE,
+                      render=(render_frame(round_half_up(Fraction(j, 2)), 160, 96) for j in range(49)))
+    with emulator() as handle:  # the emulator's default interpolation: 2F-1
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=3, frames=17, candidates=1, env=env_for(handle))
+        logs: list[str] = []
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+        with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
+            sent = [json.loads(r[0]) for r in db.execute("SELECT effective FROM jobs")]
+    note = "a60.mp4 is 60 fps: sampling at 30 fps and interpolating to 60, the API's default pipeline"
+    assert sum(note in line for line in logs) == 1
+    assert [(s["sampledFps"], s["interpolationFps"]) for s in sent] == [(30, 60)]
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert manifest["spec"]["sampled_fps"] == "30" and note in manifest["spec"]["sampled_fps_note"]
+    # B (17 samples, 33 frames) continues A's samples 22..24 (frames 44, 46, 48): one 2F-1 take of
+    # 25 + 17 - 3 = 39 samples, 77 frames, with no frame repeated or skipped at the seam
+    out = Path(result["output"])
+    assert codes(out) == [round_half_up(Fraction(j, 2)) for j in range(2 * (25 + 17 - 3) - 1)]
+
+
+def test_a_clip_made_by_an_earlier_run_is_sampled_as_that_run_was(make_clip: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "segment-01").mkdir(parents=True)
+    made = run / "segment-01" / "candidate-1.mp4"
+    made.write_bytes(make_clip(fps=60, frames=40).read_bytes())
+    (run / "run.json").write_text(json.dumps({"spec": {"sampled_fps": "25"}, "result": None, "segments": [
+        {"candidates": [{"file": str(Path("run") / "segment-01" / "candidate-1.mp4")}]}]}))
+    fps, note = default_sampled_fps(probe(made))
+    assert fps == 25 and note is not None and f"made by the run in {run}" in note
+    other = tmp_path / "other.mp4"  # not in any run: the API's default
+    other.write_bytes(made.read_bytes())
+    assert default_sampled_fps(probe(other))[0] == 30
+    assert default_sampled_fps(probe(make_clip(fps=25, frames=40))) == (25, None)  # at most 30 fps: its own
+
+
+def test_plan_prints_its_summary_for_a_track_of_a_fractional_length(make_clip: Any, tmp_path: Path) -> None:
+    # regression: `ltxkit plan` crashed on float('21/5') printing the total of a 4.2 s track
+    track = tmp_path / "t.wav"
+    soundfile.write(track, TONE.samples(0, 4 * 48000 + 9600, 48000, 2).T, 48000, subtype="PCM_16")
+    res = CliRunner().invoke(main, ["plan", str(track), "--clip", str(make_clip(fps=25, frames=25)), "--fps", "25",
+                                    "--overlap", "3"])
+    assert res.exit_code == 0, res.output
+    assert "cover 4.200 s" in res.stdout

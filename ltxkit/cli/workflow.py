@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,8 @@ def plan_cmd(audio: Path, clip: Path | None, image: Path | None, sampled_fps: st
         rows += [f"{s['index'] + 1:>3} {s['frames']:>6} {s['new_frames']:>5} {float(s['cut_seconds']):>9.3f} "
                  f"{float(s['audio_start_seconds']):>10.3f} {float(s['audio_end_seconds']):>9.3f}"
                  for s in d["segments"]]
-        rows.append(f"{len(d['segments'])} segments at {d['sampled_fps']} fps cover {float(d['total_seconds']):.3f} s"
+        total = float(Fraction(d["total_seconds"]))  # exact text such as "21/5" (float() would not take it)
+        rows.append(f"{len(d['segments'])} segments at {d['sampled_fps']} fps cover {total:.3f} s"
                     + (f"; plan written to {output}" if output else ""))
         return "\n".join(rows + d["notes"])
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ltxkit.api_schema import ValidatedInput, validate_task_input
 from ltxkit.errors import InputError
-from ltxkit.timing import format_fps
+from ltxkit.timing import fps_number
 
 KEY_PREFIX = "ltxkit-"
 
@@ -165,16 +165,12 @@ class VideoGenerate:
         scalars = {
             "durationFrames": self.duration_frames, "durationSeconds": self.duration_seconds,
             "width": self.width, "height": self.height,
-            "sampledFps": None if fps is None else (fps if isinstance(fps, int) else _fps_json(Fraction(fps))),
+            "sampledFps": None if fps is None else (fps if isinstance(fps, int) else fps_number(Fraction(fps))),
             "interpolationFps": self.interpolation_fps, "seed": self.seed, "extremeQuality": self.extreme_quality,
         }
         inp.update({k: v for k, v in scalars.items() if v is not None})
         inp.update(self.extra)
         return inp
-
-
-def _fps_json(fps: Fraction) -> int | str:
-    return fps.numerator if fps.denominator == 1 else format_fps(fps)
 
 
 @dataclass
@@ -194,7 +190,7 @@ class VideoCombine:
             inp["overlapFrames"] = self.overlap_frames
         if self.frame_rate is not None:
             rate = self.frame_rate
-            inp["frameRate"] = rate if isinstance(rate, int) else _fps_json(Fraction(rate))
+            inp["frameRate"] = rate if isinstance(rate, int) else fps_number(Fraction(rate))
         inp.update(self.extra)
         return inp
 

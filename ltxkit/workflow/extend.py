@@ -31,7 +31,7 @@ from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.tail import extract_tail
 from ltxkit.fsutil import atomic_path
-from ltxkit.timing import format_fps
+from ltxkit.timing import fps_number
 from ltxkit.workflow.manifest import CandidateRecord, Estimate, RunDir, RunResult, SegmentRecord, open_run
 from ltxkit.workflow.ranking import anchor_review, rank, seam_score
 from ltxkit.workflow.spec import ExtendSpec, SegmentSpec, check_media, check_parameters
@@ -77,7 +77,7 @@ def _check_requests(spec: ExtendSpec) -> None:
     for i, seg in enumerate(spec.segments):
         inp: dict[str, Any] = {
             "prompt": spec.prompt, "durationFrames": seg.frames, "width": spec.width, "height": spec.height,
-            "sampledFps": fps.numerator if fps.denominator == 1 else format_fps(fps),
+            "sampledFps": fps_number(fps),
             "interpolationFps": spec.interpolation_fps, "seed": spec.seed,
         }
         if i == 0 and spec.image is not None:
@@ -112,6 +112,8 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
     config = client_config
     config.require_key()
     warnings = validate_spec(spec)
+    if spec.sampled_fps_note is not None:
+        opts.log(spec.sampled_fps_note)
     for warning in warnings:
         opts.log(f"warning: {warning}")
     if opts.picks and len(opts.picks) > len(spec.segments):
@@ -175,7 +177,9 @@ def _conditioning(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpe
     seg_dir = run.segment_dir(index)
     overlap_dir = seg_dir / "overlap"
     if condition is not None and not (overlap_dir / "frames.json").exists():
-        extract_tail(condition, spec.overlap, overlap_dir, sampled_fps=spec.sampled_fps)
+        # a chosen clip holds the samples its request asked for: the grid need not be inferred
+        known = spec.segments[index - 1].frames if condition != spec.clip and index > 0 else None
+        extract_tail(condition, spec.overlap, overlap_dir, sampled_fps=spec.sampled_fps, samples=known)
         opts.log(f"segment {index + 1}: took the last {spec.overlap} frames of {condition.name}")
     audio_file = seg_dir / "reference.flac"
     if spec.audio is not None and not audio_file.exists():

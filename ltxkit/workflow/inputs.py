@@ -1,19 +1,24 @@
 """From what the user typed (or the Python caller passed) to an :class:`ExtendSpec` plus client config.
 
-Defaults follow the opening clip so that the common case needs no flags: its fps is the sampled fps,
-its size is the candidates' size, no interpolation when it is already at the sampled fps (else its
-own rate), and the reference audio's cut is the clip's end (audio aligned with the clip's start).
+Defaults follow the opening clip so that the common case needs no flags: its size is the candidates'
+size, and the reference audio's cut is the clip's end (audio aligned with the clip's start). The
+sampled fps is never the interpolated rate: a clip made by an earlier run is sampled as that run did
+(its ``run.json``); any other clip above 30 fps as the API's default pipeline (sampled at 30,
+interpolated to the clip's rate), said in one line; a clip at 30 fps or less at its own rate.
 """
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
 from ltxkit.errors import InputError
-from ltxkit.frames.probe import probe
-from ltxkit.timing import parse_fps, parse_seconds
+from ltxkit.frames.probe import ProbeResult, probe
+from ltxkit.timing import format_fps, parse_fps, parse_seconds
+from ltxkit.workflow.manifest import MANIFEST
 from ltxkit.workflow.plan import load_plan
 from ltxkit.workflow.spec import ExtendSpec, SegmentSpec
 
@@ -57,10 +62,13 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
     if overlap is None:
         raise InputError("--overlap is required (frames of the clip that condition the next one)")
     info = probe(clip) if clip is not None else None
-    fps = parse_fps(sampled_fps, name="--sampled-fps") if sampled_fps is not None else (
-        info.fps if info is not None else None)
-    if fps is None:
+    note = None
+    if sampled_fps is not None:
+        fps = parse_fps(sampled_fps, name="--sampled-fps")
+    elif info is None:
         raise InputError("--sampled-fps is required when opening from an image")
+    else:
+        fps, note = default_sampled_fps(info)
     if interpolation_fps is None:
         interpolation_fps = 0 if info is None or info.fps == fps else int(info.fps) if info.fps.denominator == 1 \
             else 0
@@ -81,5 +89,44 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
     spec = ExtendSpec(prompt=prompt, overlap=overlap, sampled_fps=fps, interpolation_fps=interpolation_fps,
                       width=width, height=height, segments=segments, candidates=candidates, seed=seed,
                       clip=clip, image=image, audio=audio, extreme_quality=extreme_quality, combine=combine,
-                      provider=adapter.name)
+                      provider=adapter.name, sampled_fps_note=note)
     return spec, config
+
+
+def default_sampled_fps(info: ProbeResult) -> tuple[Fraction, str | None]:
+    """The sampled fps for a clip given without ``--sampled-fps``, and the line that says why (or None).
+
+    Overlap frames at the interpolated rate are what the API's playbook forbids, so a 60 fps clip is
+    not sampled at 60: a clip an earlier run made is sampled as that run did; any other clip above 30
+    fps (with a whole rate) as the API's default pipeline, at 30 and interpolated to the clip's rate.
+    """
+    earlier = made_by_run(info.path)
+    if earlier is not None:
+        fps, run_dir = earlier
+        return fps, (f"{info.path.name} was made by the run in {run_dir}: sampled at {format_fps(fps)} fps as "
+                     "that run was (give --sampled-fps to override)")
+    if info.fps > DEFAULT_SAMPLED_FPS and info.fps.denominator == 1:
+        return DEFAULT_SAMPLED_FPS, (
+            f"{info.path.name} is {format_fps(info.fps)} fps: sampling at {format_fps(DEFAULT_SAMPLED_FPS)} fps "
+            f"and interpolating to {format_fps(info.fps)}, the API's default pipeline (give --sampled-fps to "
+            "override)")
+    return info.fps, None
+
+
+def made_by_run(clip: Path) -> tuple[Fraction, Path] | None:
+    """The sampled fps of the ltxkit run that made ``clip`` (a candidate or the result in a ``run.json`` of
+    its directory or the two above it), and that run's directory."""
+    target = clip.resolve()
+    for folder in target.parents[:3]:
+        try:
+            data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            files = [(data.get("result") or {}).get("output")] + [
+                c.get("file") for s in data.get("segments", []) for c in s.get("candidates", [])]
+            fps = parse_fps(data["spec"]["sampled_fps"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, InputError):
+            continue
+        if any(isinstance(f, str) and Path(f).name == target.name
+               and (Path(f).resolve() == target or (folder / f).resolve() == target or Path(f).parent.name
+                    == target.parent.name) for f in files):
+            return fps, folder
+    return None

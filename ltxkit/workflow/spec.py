@@ -49,9 +49,12 @@ class ExtendSpec:
     extreme_quality: bool = False
     combine: str = "local"
     provider: str = "media-jobs"  # ltxkit.jobs.providers: what "extend" means there, or an honest refusal
+    sampled_fps_note: str | None = None  # how the sampled fps was chosen when not given (printed, kept in run.json)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        if self.sampled_fps_note is None:  # (absent, as in runs made before the note existed)
+            del data["sampled_fps_note"]
         data.update(
             sampled_fps=format_fps(self.sampled_fps),
             clip=None if self.clip is None else str(self.clip.resolve()),

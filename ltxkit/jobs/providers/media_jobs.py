@@ -16,7 +16,7 @@ from ltxkit.jobs.models import JobRequest, VideoCombine, audio_value, image_valu
 from ltxkit.jobs.providers.base import Built, Provider
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, is_url
-from ltxkit.timing import format_fps
+from ltxkit.timing import fps_number
 
 
 def _media(value: MediaArg, field_name: str, audio: bool = False) -> Any:
@@ -45,7 +45,7 @@ class MediaJobsProvider(Provider):
         if request.reference_audio is not None:
             inp["referenceAudio"] = _media(request.reference_audio, "referenceAudio", audio=True)
         scalars = {"durationFrames": request.frames, "seed": request.seed,
-                   "sampledFps": None if request.fps is None else _fps_json(Fraction(request.fps)),
+                   "sampledFps": None if request.fps is None else fps_number(Fraction(request.fps)),
                    "width": request.size[0] if request.size else None,
                    "height": request.size[1] if request.size else None}
         inp.update({k: v for k, v in scalars.items() if v is not None})
@@ -56,10 +56,6 @@ class MediaJobsProvider(Provider):
     def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
         return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
-
-
-def _fps_json(fps: Fraction) -> int | str:
-    return fps.numerator if fps.denominator == 1 else format_fps(fps)
 
 
 MEDIA_JOBS = MediaJobsProvider()
