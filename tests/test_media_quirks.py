@@ -15,13 +15,16 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from ltxkit.assembly.seam import best_lag
 from ltxkit.assembly.splice import splice
 from ltxkit.audio import audio_window, open_audio
+from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
+from ltxkit.frames.tail import extract_tail
 from ltxkit.timing import STANDARD_FPS, frame_position, snap_fps, timestamp_slack
 
 NTSC_60 = Fraction(60000, 1001)
@@ -179,3 +182,112 @@ def test_less_than_half_a_frame_off_is_jitter_a_lost_packet_is_a_gap() -> None:
     # 1040 ticks after a 1024-sample frame, and 511 late: back to back; a lost packet (1024 late): a gap
     assert [frame_position(1024, 1040, slack), frame_position(1024, 1535, slack),
             frame_position(1024, 2048, slack)] == [1024, 1024, 2048]
+
+
+# --- item 5: damaged files are refused, naming the frame -----------------------------------------------
+
+
+def packet_spans(path: Path) -> list[tuple[int, int]]:
+    """(byte position, size) of each video packet in decoding order, from the demuxer."""
+    with av.open(str(path)) as container:
+        return [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+
+
+def tail_cli(path: Path, out: Path) -> tuple[int, str, list[str]]:
+    from click.testing import CliRunner
+
+    from ltxkit.cli import main
+
+    result = CliRunner().invoke(main, ["frames", "tail", str(path), "-n", "3", "--fps", "25", "-o", str(out)])
+    return result.exit_code, result.stdout, result.stderr.splitlines()
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["at-a-packet", "inside-a-packet"])
+def test_a_truncated_matroska_file_is_refused(tmp_path: Path, inside: bool) -> None:
+    mkv = write_clip(tmp_path / "c.mkv", frames=133, fps=25, width=160, height=96, bframes=0, gop=25)
+    spans = packet_spans(mkv)
+    assert probe(mkv).frame_count == len(spans) == 133
+    pos, size = spans[125]  # the last 5 %: frames 125-132 are cut off (and half of 125's packet, inside)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(mkv.read_bytes()[:pos + (size // 2 if inside else 0)])
+    kept = len(packet_spans(cut))
+    assert kept == 125  # the demuxer drops a packet cut in half
+    message = (f"ltxkit: error: {cut}: truncated: frames stop after frame 124 (5.000 s) but the header says "
+               "5.320 s")
+    assert tail_cli(cut, tmp_path / "out") == (2, "", [message])
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="truncated: frames stop after frame 124"):
+        probe(cut)
+
+
+def flip(path: Path, dst: Path, packet: int) -> Path:
+    """``path`` with the middle third of video packet ``packet``'s bytes inverted (located by the index)."""
+    pos, size = packet_spans(path)[packet]
+    data = bytearray(path.read_bytes())
+    for i in range(pos + size // 3, pos + 2 * size // 3):
+        data[i] ^= 0xFF
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def flagged(path: Path) -> list[int]:
+    """Frames this FFmpeg flags as corrupt in a plain decode (the decoder property the refusal rests on)."""
+    with av.open(str(path)) as container:
+        return [i for i, f in enumerate(container.decode(video=0)) if f.is_corrupt]
+
+
+def test_a_long_gop_mp4_with_flipped_bytes_is_refused_naming_the_frame(tmp_path: Path) -> None:
+    clean = write_clip(tmp_path / "long.mp4", frames=60, fps=25, width=160, height=96, bframes=0, gop=60)
+    damaged = flip(clean, tmp_path / "damaged.mp4", 40)  # no B-frames: packet 40 is frame 40
+    assert flagged(damaged) == [40], "precondition: this FFmpeg flags the frame whose bytes were flipped"
+    assert probe(damaged).frame_count == 60
+    message = (f"ltxkit: error: {damaged}: frame 57 is damaged (it is predicted from frame 40, which the decoder "
+               "flagged as corrupt); the file is corrupt")
+    assert tail_cli(damaged, tmp_path / "out") == (2, "", [message])
+    assert not (tmp_path / "out").exists()
+    b = rendered(tmp_path / "b.mp4", Fraction(25), range(57, 70))
+    with pytest.raises(InputError) as caught:
+        splice([damaged, b], tmp_path / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False, otio=False)
+    assert str(caught.value) == (f"{damaged}: frame 40 is damaged (the decoder flagged it as corrupt); "
+                                 "the file is corrupt")
+    assert not (tmp_path / "s.mp4").exists()
+
+
+def test_damage_before_the_tails_keyframe_leaves_a_clean_tail(tmp_path: Path) -> None:
+    clean = write_clip(tmp_path / "gops.mp4", frames=60, fps=25, width=160, height=96, bframes=0, gop=20)
+    damaged = flip(clean, tmp_path / "damaged.mp4", 30)
+    assert flagged(damaged) == [30], "precondition: this FFmpeg flags the frame whose bytes were flipped"
+    manifest = extract_tail(damaged, 3, tmp_path / "out")
+    assert [f["source_index"] for f in manifest["frames"]] == [57, 58, 59]
+    assert (manifest["seek"], manifest["decoded_from"], manifest["damaged_frames"]) == ("keyframe", 40, [])
+    with av.open(str(clean)) as container:
+        reference = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    for f in manifest["frames"]:
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / f["file"])), reference[f["source_index"]])
+
+
+# --- item 3: a jittered VFR tail neither repeats nor loses a frame --------------------------------------
+
+
+def test_jittered_vfr_tail_has_no_repeat_and_no_lost_frame(tmp_path: Path) -> None:
+    # 132 frames at 25 fps on average, stamped 56 and 24 ms apart in turn (frame 2j at 80j ms)
+    times_ms = [80 * (i // 2) + 56 * (i % 2) for i in range(132)]
+    path = tmp_path / "jitter.mp4"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 160, 96, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 1000)
+        vs.options = {"crf": "16", "preset": "veryfast", "bf": "0", "g": "25"}
+        for i, stamp in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(render_frame(i, 160, 96), format="rgb24")
+            frame.pts, frame.time_base = stamp, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    info = probe(path)
+    assert (info.vfr, info.frame_count) == (True, 132)
+    manifest = extract_tail(path, 3, tmp_path / "out", sampled_fps=Fraction(25))
+    # samples k/25 s from frame 0: the last inside the clip (5.256 s) are 5.16, 5.20, 5.24 s -> frames
+    # 129 (5.176), 130 (5.200), 131 (5.256); the grid ended one jittered interval late gave 130, 131, 131
+    assert [f["source_index"] for f in manifest["frames"]] == [129, 130, 131]
+    assert [read_frame_code(np.asarray(Image.open(tmp_path / "out" / f["file"]))) for f in manifest["frames"]] == \
+        [129, 130, 131]

@@ -118,6 +118,34 @@ def _index_frame_count(stream: av.video.stream.VideoStream, fps: Fraction, tb: F
     return sum(1 for e in entries if not e.is_discard)
 
 
+def _declared_seconds(container: av.container.InputContainer, vs: av.video.stream.VideoStream) -> Fraction | None:
+    """How long the header says the video lasts: Matroska's per-track ``DURATION`` tag, or the
+    container's duration when the video is its only stream (a file-level duration covers every track)."""
+    tag = vs.metadata.get("DURATION")
+    if tag:
+        hours, minutes, seconds = tag.split(":")
+        return (int(hours) * 60 + int(minutes)) * 60 + Fraction(seconds)
+    if len(container.streams) == 1 and container.duration:
+        return Fraction(container.duration, av.time_base)
+    return None
+
+
+def _check_complete(path: Path, container: av.container.InputContainer, vs: av.video.stream.VideoStream,
+                    stamps: list[int], tb: Fraction, fps: Fraction) -> None:
+    """Refuse a file whose frames stop more than a frame short of what its header declares.
+
+    Without a full sample index (Matroska, WebM) the frames are counted by demuxing, so a truncated
+    file would otherwise probe as a shorter, healthy clip and give the wrong tail.
+    """
+    declared = _declared_seconds(container, vs)
+    if declared is None or not stamps:
+        return
+    shown = (stamps[-1] - stamps[0]) * tb + 1 / fps  # first frame to the end of the last one
+    if declared - shown > 1 / fps:
+        raise InputError(f"{path}: truncated: frames stop after frame {len(stamps) - 1} ({float(shown):.3f} s) "
+                         f"but the header says {float(declared):.3f} s")
+
+
 def probe(path: Path) -> ProbeResult:
     """Everything the tail extractor and the splicer need to know about a clip, exactly."""
     with open_media(path) as container:
@@ -133,6 +161,8 @@ def probe(path: Path) -> ProbeResult:
         sampled = _frame_dts(container, vs)
         full_index = bool(vs.frames) and len(vs.index_entries) == vs.frames
         frame_count = _index_frame_count(vs, fps, tb) if full_index else len(sampled)
+        if not full_index:
+            _check_complete(path, container, vs, sampled, tb, fps)
         if frame_count == 0:
             raise InputError(f"{path} has no video frames")
         pairs = zip(sampled[::2], sampled[1::2], strict=False) if full_index else itertools.pairwise(sampled)

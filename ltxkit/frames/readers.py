@@ -20,6 +20,7 @@ import av
 import numpy as np
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.damage import DamageWatch
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.timing import frame_position, round_half_up, timestamp_slack
 
@@ -124,7 +125,8 @@ class VideoReader(_MediaReader):
     """Decode frames ``start .. start+count`` of one file in order, by frame index.
 
     The index of a decoded frame comes from its pts (``(pts·tb − start) · fps``), so it is right after
-    a seek as well as after decoding from the start; a missing index is an error, never a silent shift.
+    a seek as well as after decoding from the start; a missing index is an error, never a silent shift,
+    and a damaged frame (:class:`ltxkit.frames.damage.DamageWatch`) is refused, never rendered.
     """
 
     def __init__(self, path: Path, info: ProbeResult | None = None) -> None:
@@ -134,6 +136,7 @@ class VideoReader(_MediaReader):
         self._decoder: Iterator[av.VideoFrame] | None = None
         self._lookahead: av.VideoFrame | None = None
         self._next = 0
+        self._damage = DamageWatch(path)
         self.seeks = 0
 
     def rgb(self, start: int = 0, count: int | None = None,
@@ -149,6 +152,7 @@ class VideoReader(_MediaReader):
         self._container = open_media(self.path)
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
+        self._damage = DamageWatch(self.path)
         return stream
 
     def _index(self, frame: av.VideoFrame) -> int:
@@ -203,6 +207,7 @@ class VideoReader(_MediaReader):
                 raise MediaError(f"{self.path}: decoding ended before frame {want}")
             index = self._index(frame)
             self._next = index + 1
+            self._damage.see(frame, index, used=index == want)
             if index < want:
                 continue
             if index > want:

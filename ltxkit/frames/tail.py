@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image
 
 from ltxkit.errors import InputError
+from ltxkit.frames.damage import DamageWatch
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.fsutil import atomic_path, write_json_atomic
 from ltxkit.timing import SampleGrid, format_fps, round_half_up, sample_grid
@@ -80,6 +81,7 @@ class TailResult:
     selection: Selection  # "pts-time" for VFR clips: nearest real frame time to each sampled instant
     frames: list[TailFrame]
     grid: SampleGrid | None = None  # where a CFR clip's samples sit (samples, interpolation convention)
+    damaged: tuple[int, ...] = ()  # frames the decoder flagged corrupt on the way, none of them used
 
     @property
     def arrays(self) -> list[np.ndarray]:
@@ -174,8 +176,12 @@ def _decode_from_keyframe(
     key_index: int,
     timeline: _Timeline,
     wanted: set[int],
+    damage: DamageWatch,
 ) -> dict[int, tuple[int, np.ndarray]] | None:
-    """Decode from the keyframe to the end; None unless the pts→index mapping is proven on the way."""
+    """Decode from the keyframe to the end; None unless the pts→index mapping is proven on the way.
+
+    A damaged wanted frame is refused here: decoding from further back cannot undo the damage.
+    """
     expected = max(key_index, 0)  # frames before the clip's start (edit-list discards) never come out
     got: dict[int, tuple[int, np.ndarray]] = {}
     for packet in packets:
@@ -187,6 +193,7 @@ def _decode_from_keyframe(
             index = timeline.index_of(frame.pts)
             if index is None or index != expected:  # a gap, a repeat, a stray pts: not proven
                 return None
+            damage.see(frame, index, used=index in wanted)
             expected = index + 1
             if index in wanted:
                 got[index] = (frame.pts, _rgb(frame))
@@ -203,7 +210,7 @@ class _SeekOutcome(NamedTuple):
 
 def _seek_decode(
     container: av.container.InputContainer, vs: av.video.stream.VideoStream, timeline: _Timeline,
-    wanted: list[int],
+    wanted: list[int], damage: DamageWatch,
 ) -> _SeekOutcome:
     """Seek to a keyframe at or before ``wanted[0]`` and decode forward to the end.
 
@@ -233,7 +240,7 @@ def _seek_decode(
                 return _SeekOutcome(None, attempt, -1)
             if index <= first:  # only now decode: a rejected landing never touches the decoder
                 frames = _decode_from_keyframe(vs, itertools.chain([key], packets), key.pts, index,
-                                               timeline, set(wanted))
+                                               timeline, set(wanted), damage)
                 return _SeekOutcome(frames, attempt, index)
         if landed_at is not None:
             target = min(target, landed_at)
@@ -250,7 +257,8 @@ def _corrupt(video: Path, decoded: int, exc: av.error.FFmpegError) -> InputError
                       "the file looks truncated or corrupt")
 
 
-def _full_decode(video: Path, timeline: _Timeline, wanted: list[int]) -> dict[int, tuple[int, np.ndarray]]:
+def _full_decode(video: Path, timeline: _Timeline, wanted: list[int],
+                 damage: DamageWatch) -> dict[int, tuple[int, np.ndarray]]:
     """Decode every frame from the start: the reference path and the last resort.
 
     Each frame is identified by its pts through ``timeline``, as on the seek path, never by a counter:
@@ -273,6 +281,7 @@ def _full_decode(video: Path, timeline: _Timeline, wanted: list[int]) -> dict[in
                                      f"{timeline.frame_count} frames the container lists; the file looks "
                                      "corrupt")
                 index = found
+                damage.see(frame, index, used=index in want)
                 if index in want:
                     pts = frame.pts if frame.pts is not None else timeline.pts_of(index)
                     got[index] = (pts, _rgb(frame))
@@ -318,15 +327,17 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
             raise InputError(f"{video}: found {len(vfr_pts)} of {info.frame_count} frames; the file looks "
                              "truncated or corrupt")
         wanted, grid = timeline.select(count, sampled, samples)  # InputError here when the clip is too short
+        damage = DamageWatch(video)
         try:
-            outcome = _seek_decode(container, vs, timeline, wanted)
+            outcome = _seek_decode(container, vs, timeline, wanted, damage)
         except av.error.FFmpegError:  # damaged data after the seek: the full decode says where, or copes
             outcome = _SeekOutcome(None, SEEK_ATTEMPTS, -1)
     seek: SeekMode = "keyframe"
     frames, decoded_from = outcome.frames, outcome.decoded_from
     if frames is None:
         seek, decoded_from = "full-decode", 0
-        frames = _full_decode(video, timeline, wanted)
+        damage = DamageWatch(video)
+        frames = _full_decode(video, timeline, wanted, damage)
     out: list[TailFrame] = []
     seen: set[int] = set()
     for k, index in enumerate(wanted):
@@ -336,7 +347,7 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
         seen.add(index)
     return TailResult(info=info, sampled_fps=sampled, seek=seek, seek_attempts=outcome.attempts,
                       decoded_from=decoded_from, selection="pts-time" if info.vfr else "frame-index", frames=out,
-                      grid=grid)
+                      grid=grid, damaged=tuple(damage.flagged))
 
 
 # --- writing frames + frames.json ----------------------------------------------------------------
@@ -397,6 +408,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
         "decoded_from": result.decoded_from,
         "vfr": info.vfr,
         "selection": result.selection,
+        "damaged_frames": list(result.damaged),  # flagged corrupt and not used: the tail decodes clean without
         "sampling": None if result.grid is None else result.grid.to_json(),
         "width": info.width,
         "height": info.height,
