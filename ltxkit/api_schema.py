@@ -156,6 +156,57 @@ def _fps_field(inp: dict[str, Any], name: str, default: Fraction | None, problem
         return None
 
 
+@dataclass(frozen=True)
+class Canvas:
+    """Where a source picture goes on the API's canvas (multiples of 32, at most 4 MP, the source's aspect).
+
+    The picture is padded, centred, to the next multiples of 32 (1920x1080 → 1920x1088, 4 px bars top and
+    bottom), so nothing is lost and conforming an output back is an exact crop; only a picture whose
+    canvas would pass 4 MP is first scaled down (3840x2160 → 2720x1530 on 2720x1536).
+    """
+
+    width: int  # the canvas the API is asked for
+    height: int
+    picture_width: int  # the source picture on it, at (left, top)
+    picture_height: int
+    source_width: int
+    source_height: int
+
+    @property
+    def left(self) -> int:
+        return (self.width - self.picture_width) // 2
+
+    @property
+    def top(self) -> int:
+        return (self.height - self.picture_height) // 2
+
+    def describe(self) -> str:
+        """One line saying what was done to fit the source on the canvas."""
+        right, bottom = self.width - self.picture_width - self.left, self.height - self.picture_height - self.top
+        bars = [f"{px} px {side}" for px, side in ((self.left, "left"), (right, "right"), (self.top, "top"),
+                                                     (bottom, "bottom")) if px]
+        steps = ([f"scaled down to {self.picture_width}x{self.picture_height} (over 4 MP)"]
+                 if (self.picture_width, self.picture_height) != (self.source_width, self.source_height) else [])
+        steps += [f"padded with black ({', '.join(bars)})"] if bars else []
+        if not steps:
+            return f"canvas {self.width}x{self.height}: the source's own size"
+        return (f"canvas {self.width}x{self.height} (multiples of 32): {self.source_width}x{self.source_height} "
+                f"{' and '.join(steps)}; the outputs are conformed back at the splice")
+
+
+def _up32(value: int) -> int:
+    return -(-value // SIZE_STEP) * SIZE_STEP
+
+
+def api_canvas(width: int, height: int) -> Canvas:
+    """The canvas to request for a ``width`` x ``height`` source (see :class:`Canvas`)."""
+    pw, ph = width, height
+    while _up32(pw) * _up32(ph) > MAX_PIXELS:  # scale down in 2 px steps, keeping the aspect (even sizes)
+        pw -= 2
+        ph = max(2, 2 * round(pw * height / width / 2))
+    return Canvas(_up32(pw), _up32(ph), pw, ph, width, height)
+
+
 def _check_size(inp: dict[str, Any], problems: list[Problem]) -> None:
     width, height = _int_field(inp, "width", problems), _int_field(inp, "height", problems)
     if (inp.get("width") is None) != (inp.get("height") is None):

@@ -273,16 +273,18 @@ def test_the_render_and_the_audio_window_read_a_seeked_aac_track_like_a_decode_f
 
 
 @pytest.mark.parametrize(("codec", "name"), [("h264", "rot.mp4"), ("prores", "rot.mov"), ("ffv1", "rot.mkv")])
-def test_the_first_clips_rotation_is_kept(clips: dict[str, Path], remux: Callable[..., Path], tmp_path: Path,
-                                          codec: str, name: str) -> None:
-    # a phone clip: pixels stored landscape, a display matrix says "turn by -90°"
-    rotated = remux(clips["a"], tmp_path / "phone.mp4", rotation=-90)
-    assert probe(rotated).rotation == -90
+def test_rotated_clips_are_joined_as_displayed(clips: dict[str, Path], remux: Callable[..., Path], tmp_path: Path,
+                                               codec: str, name: str) -> None:
+    # phone clips: pixels stored landscape, a display matrix says "turn by -90°" (clockwise)
+    rotated = [remux(clips[k], tmp_path / f"phone-{k}.mp4", rotation=-90) for k in ("a", "b")]
+    assert [probe(r).rotation for r in rotated] == [-90, -90]
     out = tmp_path / name
-    concat_clips([rotated, clips["b"]], out, trim_head_seconds=[Fraction(0), Fraction(3, 25)], codec=codec)
+    concat_clips(rotated, out, trim_head_seconds=[Fraction(0), Fraction(3, 25)], codec=codec)
     info = probe(out)
-    assert (info.rotation, info.width, info.height, info.frame_count) == (-90, W, H, 80)
-    assert codes(out) == list(range(80))  # the pixels are as decoded, not turned
+    # the output plays the same way, stored upright: portrait pixels and no display matrix
+    assert (info.rotation, info.width, info.height, info.frame_count) == (0, H, W, 80)
+    with VideoReader(out) as reader:  # turned back counterclockwise, each frame shows its code
+        assert [read_frame_code(np.rot90(f, 1)) for f in reader.rgb()] == list(range(80))
 
 
 def test_odd_size_h264_output_is_refused_before_anything_is_written(tmp_path: Path) -> None:

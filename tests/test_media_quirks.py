@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ltxkit.api_schema import api_canvas
 from ltxkit.assembly.seam import best_lag
 from ltxkit.assembly.splice import splice
 from ltxkit.audio import audio_window, open_audio
@@ -291,3 +292,98 @@ def test_jittered_vfr_tail_has_no_repeat_and_no_lost_frame(tmp_path: Path) -> No
     assert [f["source_index"] for f in manifest["frames"]] == [129, 130, 131]
     assert [read_frame_code(np.asarray(Image.open(tmp_path / "out" / f["file"]))) for f in manifest["frames"]] == \
         [129, 130, 131]
+
+
+# --- item 7: rotation: what is handed on is what a viewer sees ------------------------------------------
+
+
+def sideways(path: Path, indices: range, remux: Callable[..., Path], rotation: int) -> Path:
+    """A phone clip: frames stored turned against ``rotation`` (the display matrix), so each *displays*
+    upright at 160x96 with its code readable."""
+    stored = path.with_name(f"stored-{path.name}")
+    turns = -rotation // 90
+    write_clip(stored, frames=len(indices), fps=25, width=96 if turns % 2 else 160, height=160 if turns % 2 else 96,
+               bframes=0, render=(np.ascontiguousarray(np.rot90(render_frame(i, 160, 96), turns)) for i in indices))
+    return remux(stored, path, rotation=rotation)
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_the_tail_of_a_rotated_clip_is_upright_as_displayed(tmp_path: Path, remux: Callable[..., Path],
+                                                           rotation: int) -> None:
+    phone = sideways(tmp_path / "phone.mp4", range(30), remux, rotation)
+    info = probe(phone)
+    assert (info.rotation % 360, info.display_size) == (rotation % 360, (160, 96))  # 180 probes as -180
+    manifest = extract_tail(phone, 3, tmp_path / "out")
+    assert (manifest["rotation"], manifest["width"], manifest["height"]) == (info.rotation, 160, 96)
+    pictures = [np.asarray(Image.open(tmp_path / "out" / f["file"])) for f in manifest["frames"]]
+    assert [p.shape for p in pictures] == [(96, 160, 3)] * 3
+    assert [read_frame_code(p) for p in pictures] == [27, 28, 29]
+
+
+def test_a_rotated_a_spliced_with_an_upright_b_comes_out_upright(tmp_path: Path, remux: Callable[..., Path]) -> None:
+    a = sideways(tmp_path / "a.mp4", range(0, 30), remux, 90)
+    b = rendered(tmp_path / "b.mp4", Fraction(25), range(27, 50))
+    out = tmp_path / "s.mp4"
+    result = splice([a, b], out, overlap=3, sampled_fps=Fraction(25), audio=False, otio=False)
+    info = probe(out)
+    assert (info.rotation, info.width, info.height, result.frame_count) == (0, 160, 96, 50)
+    assert codes(out) == list(range(50))
+
+
+# --- item 8: camera footage: the API canvas chosen, conditioning padded, outputs conformed back -----------
+
+
+@pytest.mark.parametrize(("size", "canvas", "picture"), [
+    ((1920, 1080), (1920, 1088), (1920, 1080)), ((1080, 1920), (1088, 1920), (1080, 1920)),
+    ((1280, 720), (1280, 736), (1280, 720)), ((160, 96), (160, 96), (160, 96)),
+    ((3840, 2160), (2720, 1536), (2720, 1530)), ((2048, 2048), (2048, 2048), (2048, 2048)),
+])
+def test_the_api_canvas_is_the_source_padded_to_32_and_scaled_only_past_4_mp(
+        size: tuple[int, int], canvas: tuple[int, int], picture: tuple[int, int]) -> None:
+    c = api_canvas(*size)
+    assert ((c.width, c.height), (c.picture_width, c.picture_height)) == (canvas, picture)
+    assert c.width % 32 == c.height % 32 == 0 and c.width * c.height <= 4 * 1024 * 1024
+    assert abs(Fraction(c.picture_width, c.picture_height) - Fraction(*size)) < Fraction(1, 100)
+    assert api_canvas(1920, 1080).describe() == (
+        "canvas 1920x1088 (multiples of 32): 1920x1080 padded with black (4 px top, 4 px bottom); the outputs "
+        "are conformed back at the splice")
+
+
+def test_a_1920x1080_23_976_clip_extends_through_the_emulator_delivered_at_its_size_and_rate(
+        tmp_path: Path) -> None:
+    from ltxkit.emulator.config import EmulatorConfig
+    from ltxkit.emulator.server import run_in_thread
+    from ltxkit.workflow.extend import ExtendOptions, extend
+    from ltxkit.workflow.inputs import build_spec
+
+    film = Fraction(24000, 1001)
+    clip = write_clip(tmp_path / "camera.mp4", frames=12, fps=film, width=1920, height=1080, bframes=0)
+    with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05)) as handle:
+        env = {"LTXKIT_API_BASE": handle.base_url, "LTXKIT_API_KEY": handle.api_key,
+               "LTXKIT_POLL_INTERVAL": "0.05", "LTXKIT_POLL_MAX_INTERVAL": "0.2"}
+        spec, config = build_spec(clip=clip, prompt="the shot goes on", overlap=2, frames=9, candidates=1,
+                                  env=env)
+        assert (spec.width, spec.height, spec.sampled_fps, spec.interpolation_fps) == (1920, 1088, film, 0)
+        logs: list[str] = []
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+    assert api_canvas(1920, 1080).describe() in logs  # one line says what was done
+    sent = tmp_path / "run"
+    overlap = sorted(sent.rglob("overlap/*.webp"))
+    assert [Image.open(p).size for p in overlap] == [(1920, 1088)] * 2
+    padded = np.asarray(Image.open(next(p for p in overlap if p.name == "camera-last-01.webp")))
+    assert not padded[:4].any() and not padded[-4:].any()  # the bars
+    with VideoReader(clip) as reader:
+        last = next(reader.rgb(11, 1))
+    assert np.array_equal(padded[4:-4], last)  # the picture itself, lossless
+    out = Path(result["output"])
+    info = probe(out)
+    assert (info.width, info.height, info.fps, info.frame_count) == (1920, 1080, film, 12 + 9 - 2)
+    assert codes(out) == list(range(19))  # A's 0..11, then B's new frames 12..18: no repeat, no skip
+    # B's frames are its candidate's picture cropped out of the canvas, not the canvas squeezed to 1080
+    candidate = next(sent.rglob("candidates/*/video.mp4"))
+    with VideoReader(candidate) as reader:
+        made = next(reader.rgb(5, 1)).astype(np.float64)
+    with VideoReader(out) as reader:
+        delivered = next(reader.rgb(15, 1)).astype(np.float64)
+    squeezed = np.asarray(Image.fromarray(made.astype(np.uint8)).resize((1920, 1080), Image.Resampling.BICUBIC))
+    assert np.mean((delivered - made[4:-4]) ** 2) < np.mean((delivered - squeezed) ** 2) / 4

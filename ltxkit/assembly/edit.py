@@ -162,7 +162,7 @@ def _timeline(infos: Sequence[ProbeResult], layout: SpliceLayout, kept: list[tup
                 video.append(Piece(info.path, layout.shown_counts[i] - r + picture.start, picture.fade,
                                    blend=infos[i + 1].path, blend_start=picture.start, fade_length=picture.fade))
     video = [p for p in video if p.count > 0]
-    width, height = infos[0].width, infos[0].height
+    width, height = infos[0].display_size
     if not audio:
         return Timeline(fps, width, height, tuple(video))
     rate, layout_name, audio_warnings = audio_format_of(infos)

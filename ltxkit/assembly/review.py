@@ -93,7 +93,7 @@ def file_timeline(info: ProbeResult, *, audio: bool) -> Timeline:
     """A whole file as a timeline (to cut a window out of it)."""
     rate = info.audio[0].sample_rate if audio and info.audio else 48000
     layout = default_layout(info.audio[0].channels) if info.audio else "stereo"
-    tl = Timeline(info.fps, info.width, info.height, (Piece(info.path, 0, info.frame_count),),
+    tl = Timeline(info.fps, *info.display_size, (Piece(info.path, 0, info.frame_count),),
                   sample_rate=rate, layout=layout)
     if audio and info.audio:
         tl = replace(tl, audio=(Piece(info.path, 0, tl.sample_count),))

@@ -67,9 +67,9 @@ def prepare_splice(clips: Sequence[Path], *, overlap: int, sampled_fps: Fraction
                        audio=audio, audio_fade=audio_fade)
     first = infos[0]
     for info in infos[1:]:
-        if (info.width, info.height) != (first.width, first.height):
-            plan.warnings.append(f"{info.path.name}: scaled from {info.width}x{info.height} to "
-                                 f"{first.width}x{first.height}")
+        if info.display_size != first.display_size:
+            plan.warnings.append(f"{info.path.name}: scaled from {'x'.join(map(str, info.display_size))} to "
+                                 f"{'x'.join(map(str, first.display_size))}")
     return plan
 
 

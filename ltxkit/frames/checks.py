@@ -23,13 +23,19 @@ def check_inputs(inputs: Sequence[Path], *, audio: bool, scale: bool = False) ->
         if info.fps != first.fps:
             raise InputError(f"frame rates differ: {first.path.name} is {format_fps(first.fps)} fps, "
                              f"{info.path.name} is {format_fps(info.fps)} fps")
-        if not scale and (info.width, info.height) != (first.width, first.height):
-            raise InputError(f"sizes differ: {first.path.name} is {first.width}x{first.height}, "
-                             f"{info.path.name} is {info.width}x{info.height} (use --scale to scale to "
+        if not scale and info.display_size != first.display_size:
+            raise InputError(f"sizes differ: {first.path.name} is {_size(first)}, "
+                             f"{info.path.name} is {_size(info)} (use --scale to scale to "
                              f"the first clip's size)")
         if audio and not info.audio:
             raise InputError(f"{info.path} has no audio stream (audio was requested)")
     return infos
+
+
+def _size(info: ProbeResult) -> str:
+    """``1080x1920`` as displayed (``, rotated 90°`` when that is not how the pixels are stored)."""
+    width, height = info.display_size
+    return f"{width}x{height}" + (f" (rotated {info.rotation}°)" if info.rotation else "")
 
 
 def check_location(path: Path) -> None:

@@ -92,7 +92,7 @@ def plan_concat(infos: Sequence[ProbeResult], trim_head_seconds: Sequence[Fracti
         starts.append(pos)
         video.append(Piece(info.path, trim, info.frame_count - trim - tail))
         pos += info.frame_count - trim - tail
-    width, height = size if size is not None else (infos[0].width, infos[0].height)
+    width, height = size if size is not None else infos[0].display_size
     if not audio:
         return ConcatPlan(Timeline(fps, width, height, tuple(video)), trims, warnings)
     rate, layout, audio_warnings = audio_format_of(infos)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 
 from ltxkit.errors import InputError, MediaError
 from ltxkit.timing import format_fps, snap_fps
@@ -45,6 +46,11 @@ class ProbeResult:
     time_base: Fraction
     audio: list[AudioStreamInfo] = field(default_factory=list)
 
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as a viewer sees the clip: a quarter turn swaps them."""
+        return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
@@ -70,6 +76,13 @@ def open_media(path: Path) -> av.container.InputContainer:
         return av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path} as media: {exc}") from exc
+
+
+def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """Decoded pixels turned as the display matrix says (``rotation``: degrees counterclockwise, as
+    probed), so what ltxkit hands on (API conditioning frames, splices) is what a viewer sees."""
+    turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 VFR_SAMPLE_PAIRS = 1024

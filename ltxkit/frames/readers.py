@@ -21,7 +21,7 @@ import numpy as np
 
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.damage import DamageWatch
-from ltxkit.frames.probe import ProbeResult, open_media, probe
+from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
 from ltxkit.timing import frame_position, round_half_up, timestamp_slack
 
 # Farther ahead than this, a keyframe seek is cheaper than decoding forward (and never slower in
@@ -126,7 +126,8 @@ class VideoReader(_MediaReader):
 
     The index of a decoded frame comes from its pts (``(pts·tb − start) · fps``), so it is right after
     a seek as well as after decoding from the start; a missing index is an error, never a silent shift,
-    and a damaged frame (:class:`ltxkit.frames.damage.DamageWatch`) is refused, never rendered.
+    and a damaged frame (:class:`ltxkit.frames.damage.DamageWatch`) is refused, never rendered. Frames
+    come upright as displayed (a rotated phone clip's display matrix applied), at ``info.display_size``.
     """
 
     def __init__(self, path: Path, info: ProbeResult | None = None) -> None:
@@ -142,7 +143,7 @@ class VideoReader(_MediaReader):
     def rgb(self, start: int = 0, count: int | None = None,
             size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
         """Frames as RGB uint8 arrays, scaled to ``size`` (width, height) when given."""
-        w, h = size or (self.info.width, self.info.height)
+        w, h = size or self.info.display_size
         n = self.info.frame_count - start if count is None else count
         for frame in self.frames(start, n):
             yield frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
@@ -212,8 +213,16 @@ class VideoReader(_MediaReader):
                 continue
             if index > want:
                 raise MediaError(f"{self.path}: frame {want} is missing (decoder jumped to {index})")
-            yield frame
+            yield self._upright(frame)
             want += 1
+
+    def _upright(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if not self.info.rotation:
+            return frame
+        turned = av.VideoFrame.from_ndarray(upright(frame.to_ndarray(format="rgb24"), self.info.rotation),
+                                            format="rgb24")
+        turned.pts, turned.time_base = frame.pts, frame.time_base
+        return turned
 
 
 

@@ -25,6 +25,7 @@ from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.canvas import conform
 from ltxkit.frames.codecs import CodecProfile, codec_profile
 from ltxkit.frames.probe import ProbeResult, open_media, probe
 from ltxkit.frames.readers import AudioReader, VideoReader
@@ -193,11 +194,6 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
         vs.width, vs.height, vs.pix_fmt = tl.width, tl.height, profile.pix_fmt
         vs.codec_context.time_base = 1 / tl.fps
         vs.options = {**profile.options, **(video_options or {})}
-        # the pixels are written as decoded, so the display rotation (a phone clip's display matrix)
-        # must travel with them or the result plays sideways; the first clip's is the output's
-        rotation = readers.info(tl.video[0].source).rotation if tl.video else 0
-        if rotation:
-            vs.set_display_rotation(rotation)
         aus: AudioStream | None = None
         cursor = None
         if tl.audio is not None:
@@ -207,7 +203,7 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             cursor = _AudioCursor(tl, readers)
         written = 0
         for k, decoded in enumerate(_video_frames(tl, readers)):
-            frame = decoded
+            frame = conform(decoded, tl.width, tl.height)  # an API output on a padded canvas: cropped back
             if (frame.width, frame.height) != (tl.width, tl.height):
                 # scale here rather than in the encoder: all cores (threads=0), chosen filter
                 frame = frame.reformat(width=tl.width, height=tl.height, format=profile.pix_fmt,

@@ -233,7 +233,6 @@ def _mismatch(tl: Timeline, codec: str, output: Path, infos: Sequence[ProbeResul
     """Why the copied and re-encoded parts could not form one stream, or None."""
     if codec != "h264" or codec_profile(codec).container_for(output) not in ("mp4", "mov"):
         return f"--codec {codec} to {output.suffix}: smart render writes h264 in mp4/mov"
-    first = infos[0]
     for info in infos:
         name = info.path.name
         if info.codec != "h264":
@@ -244,8 +243,8 @@ def _mismatch(tl: Timeline, codec: str, output: Path, infos: Sequence[ProbeResul
             return f"{name} is not constant {tl.fps} fps"
         if info.pix_fmt != "yuv420p":
             return f"{name} is {info.pix_fmt}, not yuv420p"
-        if info.rotation != first.rotation:
-            return f"{name} is rotated {info.rotation}°, {first.path.name} {first.rotation}°"
+        if info.rotation:  # the render hands on upright pixels; copied packets would stay turned
+            return f"{name} is rotated {info.rotation}°"
         ticks = 1 / (info.fps * info.time_base)
         if ticks.denominator != 1:
             return f"{name}: a frame is not a whole number of its time base {info.time_base}"
@@ -357,8 +356,6 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
                     options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
         vs = out.add_stream_from_template(template.streams.video[0])
         vs.codec_context.extradata = config.to_bytes()
-        if base.info.rotation:
-            vs.set_display_rotation(base.info.rotation)
         aus: AudioStream | None = None
         cursor = None
         if tl.audio is not None:

@@ -35,9 +35,11 @@ import av
 import numpy as np
 from PIL import Image
 
+from ltxkit.api_schema import Canvas
 from ltxkit.errors import InputError
+from ltxkit.frames.canvas import to_canvas
 from ltxkit.frames.damage import DamageWatch
-from ltxkit.frames.probe import ProbeResult, open_media, probe
+from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
 from ltxkit.fsutil import atomic_path, write_json_atomic
 from ltxkit.timing import SampleGrid, format_fps, round_half_up, sample_grid
 
@@ -66,7 +68,7 @@ class TailFrame:
     source_index: int  # frame index in the source clip (0 = first frame in presentation order)
     pts: int  # presentation timestamp in the stream's time base
     time_seconds: Fraction  # presentation time from the clip's first frame
-    rgb: np.ndarray  # (height, width, 3) uint8, from ``frame.to_ndarray(format="rgb24")``
+    rgb: np.ndarray  # (height, width, 3) uint8 as displayed: the decoded rgb24 turned by the clip's rotation
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,7 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
     seen: set[int] = set()
     for k, index in enumerate(wanted):
         pts, rgb = frames[index]
+        rgb = upright(rgb, info.rotation)
         out.append(TailFrame(from_end=len(wanted) - k, source_index=index, pts=pts,
                              time_seconds=timeline.seconds(pts), rgb=rgb.copy() if index in seen else rgb))
         seen.add(index)
@@ -384,8 +387,10 @@ def _missing_dirs(out_dir: Path) -> list[Path]:
 
 
 def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fraction | None = None,
-                 fmt: str = "webp", samples: int | None = None) -> dict[str, Any]:
+                 fmt: str = "webp", samples: int | None = None, canvas: Canvas | None = None) -> dict[str, Any]:
     """Write the tail frames (lossless WebP or PNG, oldest first) and ``frames.json`` into ``out_dir``.
+
+    With ``canvas`` the frames are put on the API's canvas (padded, see :class:`ltxkit.api_schema.Canvas`).
 
     Everything is validated and decoded before the directory is created; on any error the files
     written so far (and the directory, if this call created it) are removed. Returns the manifest.
@@ -410,9 +415,10 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
         "selection": result.selection,
         "damaged_frames": list(result.damaged),  # flagged corrupt and not used: the tail decodes clean without
         "sampling": None if result.grid is None else result.grid.to_json(),
-        "width": info.width,
-        "height": info.height,
-        "rotation": info.rotation,  # recorded, not applied: pixels are as decoded
+        "width": info.display_size[0] if canvas is None else canvas.width,
+        "height": info.display_size[1] if canvas is None else canvas.height,
+        "canvas": None if canvas is None else canvas.describe(),
+        "rotation": info.rotation,  # applied: the frames are upright as displayed, at the displayed size
         "time_base": str(info.time_base),
         "format": fmt,
         "frames": [
@@ -426,7 +432,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for entry, frame in zip(manifest["frames"], result.frames, strict=True):
-            _save_image(frame.rgb, out_dir / entry["file"], fmt)
+            _save_image(frame.rgb if canvas is None else to_canvas(frame.rgb, canvas), out_dir / entry["file"], fmt)
             written.append(out_dir / entry["file"])
         write_json_atomic(out_dir / MANIFEST_NAME, manifest)  # last: the set is complete once it exists
     except BaseException:

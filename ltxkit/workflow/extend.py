@@ -34,7 +34,7 @@ from ltxkit.fsutil import atomic_path
 from ltxkit.timing import fps_number
 from ltxkit.workflow.manifest import CandidateRecord, Estimate, RunDir, RunResult, SegmentRecord, open_run
 from ltxkit.workflow.ranking import anchor_review, rank, seam_score
-from ltxkit.workflow.spec import ExtendSpec, SegmentSpec, check_media, check_parameters
+from ltxkit.workflow.spec import ExtendSpec, SegmentSpec, check_media, check_parameters, clip_canvas
 
 if TYPE_CHECKING:
     from ltxkit.jobs import AsyncClient, ClientConfig, Journal, JournalEntry
@@ -116,6 +116,9 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
         opts.log(spec.sampled_fps_note)
     for warning in warnings:
         opts.log(f"warning: {warning}")
+    canvas = None if spec.clip is None else clip_canvas(spec, spec.clip)
+    if canvas is not None and (canvas.width, canvas.height) != (canvas.source_width, canvas.source_height):
+        opts.log(canvas.describe())
     if opts.picks and len(opts.picks) > len(spec.segments):
         raise InputError(f"--pick given {len(opts.picks)} times for {len(spec.segments)} segment(s)")
     for pick in opts.picks:
@@ -179,7 +182,8 @@ def _conditioning(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpe
     if condition is not None and not (overlap_dir / "frames.json").exists():
         # a chosen clip holds the samples its request asked for: the grid need not be inferred
         known = spec.segments[index - 1].frames if condition != spec.clip and index > 0 else None
-        extract_tail(condition, spec.overlap, overlap_dir, sampled_fps=spec.sampled_fps, samples=known)
+        extract_tail(condition, spec.overlap, overlap_dir, sampled_fps=spec.sampled_fps, samples=known,
+                     canvas=clip_canvas(spec, condition))
         opts.log(f"segment {index + 1}: took the last {spec.overlap} frames of {condition.name}")
     audio_file = seg_dir / "reference.flac"
     if spec.audio is not None and not audio_file.exists():

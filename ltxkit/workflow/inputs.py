@@ -1,8 +1,8 @@
 """From what the user typed (or the Python caller passed) to an :class:`ExtendSpec` plus client config.
 
-Defaults follow the opening clip so that the common case needs no flags: its size is the candidates'
-size, and the reference audio's cut is the clip's end (audio aligned with the clip's start). The
-sampled fps is never the interpolated rate: a clip made by an earlier run is sampled as that run did
+Defaults follow the opening clip so that the common case needs no flags: its API canvas
+(:func:`ltxkit.api_schema.api_canvas`: 1920x1080 on 1920x1088) is the candidates' size, and the
+reference audio's cut is the clip's end (audio aligned with the clip's start). The sampled fps is never the interpolated rate: a clip made by an earlier run is sampled as that run did
 (its ``run.json``); any other clip above 30 fps as the API's default pipeline (sampled at 30,
 interpolated to the clip's rate), said in one line; a clip at 30 fps or less at its own rate.
 """
@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
+from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, api_canvas
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, probe
 from ltxkit.timing import format_fps, parse_fps, parse_seconds
@@ -75,7 +75,8 @@ def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: i
     if size is not None:
         width, height = size
     elif info is not None:
-        width, height = info.width, info.height
+        canvas = api_canvas(*info.display_size)
+        width, height = canvas.width, canvas.height
     else:
         raise InputError("--size is required when opening from an image")
     if plan_path is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from ltxkit.api_schema import Canvas, api_canvas
 from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
@@ -115,9 +116,9 @@ def check_media(spec: ExtendSpec) -> list[str]:
             raise InputError(f"{spec.clip.name} is {format_fps(info.fps)} fps but the candidates will be "
                              f"{format_fps(spec.output_fps)} fps (interpolationFps {spec.interpolation_fps}); "
                              "a local splice needs one rate: set --interpolation-fps to match")
-        if (info.width, info.height) != (spec.width, spec.height):
-            warnings.append(f"{spec.clip.name} is {info.width}x{info.height}, candidates {spec.width}x"
-                            f"{spec.height}: the splice scales them to the opening clip's size")
+        if clip_canvas(spec, spec.clip) is None:
+            warnings.append(f"{spec.clip.name} is {'x'.join(map(str, info.display_size))}, candidates "
+                            f"{spec.width}x{spec.height}: the splice scales them to the opening clip's size")
     if spec.audio is not None:
         samples, rate = source_duration(spec.audio)
         total = Fraction(samples, rate)
@@ -134,6 +135,13 @@ def check_media(spec: ExtendSpec) -> list[str]:
                 warnings.append(f"segment {i + 1}: audio runs {float(end - total):.3f} s past the end of "
                                 f"{spec.audio.name}; padded with silence")
     return warnings
+
+
+def clip_canvas(spec: ExtendSpec, clip: Path) -> Canvas | None:
+    """How ``clip``'s frames go on the candidates' canvas when that is its API canvas (the default size),
+    else None (an explicit ``--size``: frames sent as they are, outputs scaled at the splice)."""
+    canvas = api_canvas(*probe(clip).display_size)
+    return canvas if (canvas.width, canvas.height) == (spec.width, spec.height) else None
 
 
 def check_image(path: Path) -> None:
