@@ -2,9 +2,10 @@
 
 Defaults follow the opening clip so that the common case needs no flags: its API canvas
 (:func:`ltxkit.api_schema.api_canvas`: 1920x1080 on 1920x1088) is the candidates' size, and the
-reference audio's cut is the clip's end (audio aligned with the clip's start). The sampled fps is never the interpolated rate: a clip made by an earlier run is sampled as that run did
-(its ``run.json``); any other clip above 30 fps as the API's default pipeline (sampled at 30,
-interpolated to the clip's rate), said in one line; a clip at 30 fps or less at its own rate.
+reference audio's cut is the clip's end (audio aligned with the clip's start). The sampled fps is never
+the interpolated rate: a clip made by an earlier run is sampled as that run did (its ``run.json``); any
+other clip above 30 fps as the API's default pipeline (sampled at 30, interpolated to the clip's rate),
+said in one line; a clip at 30 fps or less at its own rate.
 """
 
 from __future__ import annotations
