@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -122,38 +123,52 @@ def colour_match() -> None:
 
 
 def drift(name: str) -> None:
+    """8 chained segments; each is generated from the previous one *as generated* (extend conditions on
+    the raw tail), continuing its look plus a small random grade error of its own, so the raw looks
+    drift as a random walk. ``previous`` matches each segment to the previous one as delivered;
+    ``first`` composes the raw-to-raw joint transfers (:mod:`ltxkit.assembly.grade`)."""
     frames = _frames(name, CLIPS[name][0])
     print(f"\nDrift over {SEGMENTS} chained segments of {name} (mkl; ΔE76 of each segment's mean colour to the "
           "ungraded truth)")
+    rng = np.random.default_rng(16)
+    raws: list[list[np.ndarray]] = []
+    truths = []
+    for k in range(SEGMENTS):
+        truth = through_codec(frames[k * SEG_STRIDE:k * SEG_STRIDE + SEG_LEN])
+        truths.append(truth)
+        if raws:  # the model continues the look it was conditioned on, plus its own small grade error
+            look = estimate_transfer(raws[-1][-OVERLAP:], truth[:OVERLAP], "mkl")
+            offset = rng.normal(0.0, 3.0, 3)
+            truth = through_codec([np.clip(np.round(look.apply(f) + offset), 0, 255).astype(np.uint8)
+                                   for f in truth])
+        raws.append(truth)
     for ref in ("none", "previous", "first"):
-        rng = np.random.default_rng(16)
-        delivered: list[list[np.ndarray]] = []
-        errors = []
-        for k in range(SEGMENTS):
-            truth = through_codec(frames[k * SEG_STRIDE:k * SEG_STRIDE + SEG_LEN])
-            if not delivered:
-                raw = truth
-            else:  # the model continues the look it was conditioned on, plus its own small grade error
-                look = estimate_transfer(delivered[-1][-OVERLAP:], truth[:OVERLAP], "mkl")
-                offset = rng.normal(0.0, 3.0, 3)
-                raw = through_codec([np.clip(np.round(look.apply(f) + offset), 0, 255).astype(np.uint8)
-                                     for f in truth])
-            if ref == "none" or not delivered:
-                out = raw
+        delivered: list[list[np.ndarray]] = [raws[0]]
+        grades: list[Callable[[np.ndarray], np.ndarray]] = [lambda f: f]
+        for k in range(1, SEGMENTS):
+            raw = raws[k]
+            if ref == "none":
+                grade = grades[-1]
             elif ref == "previous":
-                out = estimate_transfer(delivered[-1][-OVERLAP:], raw[:OVERLAP], "mkl").apply_all(raw)
+                grade = estimate_transfer(delivered[-1][-OVERLAP:], raw[:OVERLAP], "mkl").apply
             else:
-                out = estimate_transfer(delivered[0], raw, "mkl").apply_all(raw)
-            delivered.append(out)
-            errors.append(float(delta_e76(mean_lab(out), mean_lab(truth))))
+                step = estimate_transfer(raws[k - 1][-OVERLAP:], raw[:OVERLAP], "mkl").apply
+                grade = (lambda s, g: lambda f: g(s(f)))(step, grades[-1])
+            grades.append(grade)
+            delivered.append([grade(f) for f in raw])
+        errors = [float(delta_e76(mean_lab(out), mean_lab(t))) for out, t in zip(delivered, truths, strict=True)]
         print(f"  --color-ref {ref:8} " + " ".join(f"{e:5.2f}" for e in errors) + f"   max {max(errors):.2f}")
 
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    detection()
-    audio()
-    colour_match()
-    for clip in CLIPS:
+    parts = set(sys.argv[1:]) or {"detection", "audio", "colour", "drift"}
+    if "detection" in parts:
+        detection()
+    if "audio" in parts:
+        audio()
+    if "colour" in parts:
+        colour_match()
+    for clip in CLIPS if "drift" in parts else ():
         drift(clip)
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -129,7 +129,7 @@ def _mkl(source_cov: np.ndarray, reference_cov: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it is a frame transform, not a value
 class ColourTransfer:
     """A colour correction estimated once and applied identically to every frame of a clip."""
 

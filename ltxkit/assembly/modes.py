@@ -20,6 +20,7 @@ from ltxkit.errors import InputError
 AUDIO_FROM = ("b", "a")
 AUDIO_FADES = ("linear", "equal-power")
 OUTPUT_CODECS = ("h264", "prores", "ffv1")  # the keys of ltxkit.frames.codecs.CODECS
+COLOR_REFS = ("previous", "first")  # --color-ref: see ltxkit.assembly.grade
 
 
 @dataclass(frozen=True)

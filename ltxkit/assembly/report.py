@@ -18,6 +18,7 @@ from typing import Any
 
 from ltxkit import progress
 from ltxkit.assembly.edit import SplicePlan, plan_splice
+from ltxkit.assembly.grade import colour_match
 from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.modes import SpliceMode
 from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
@@ -49,7 +50,8 @@ def _worst(seams: Sequence[dict[str, Any]]) -> str:
 
 
 def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
-            summary: dict[str, Any]) -> tuple[list[dict[str, Any]], Path | None]:
+            summary: dict[str, Any], corrections: Sequence[dict[str, Any]] = ()
+            ) -> tuple[list[dict[str, Any]], Path | None]:
     """Measure every joint; with ``report_dir`` also write sheets, review clips and the HTML page."""
     count = len(plan.joints)
     pair_data = []
@@ -57,6 +59,8 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
         progress.report("seam review", "measuring seams", i, count, "seams")
         pair_data.append(load_seam(_pair_plan(plan, i)))
     seams = [measure(d) for d in pair_data]
+    for seam, correction in zip(seams, corrections, strict=False):
+        seam["colour_correction"] = correction
     for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
         shift = joint.cut_frame - seam["cut"]["cut_frame"]
         seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
@@ -92,22 +96,28 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
 def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
                        mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264",
                        scale: bool = False, audio: bool = True, audio_fade: str = "linear",
-                       report_dir: Path | None = None, otio: bool = True) -> dict[str, Any]:
-    """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result."""
+                       report_dir: Path | None = None, otio: bool = True, color_match: str = "none",
+                       color_ref: str = "previous") -> dict[str, Any]:
+    """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result.
+
+    With ``color_match`` every clip after the first is colour-matched (:mod:`ltxkit.assembly.grade`);
+    the seams are rated on the clips as they came, and each says what was corrected and by how much.
+    """
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade)
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
     if report_dir is not None:
         _check_report_dir(report_dir)
+    plan, corrections = colour_match(plan, color_match, color_ref)
     # The splice is rendered under a temporary name and appears only once its review is done: a review
     # or report step that fails must not leave an unreviewed output behind.
     with atomic_path(output) as staged:
         result = render_splice(plan, staged, codec=codec, otio=False)
         written = file_timeline(probe(staged), audio=audio)
         summary = {"output": str(output), "mode": plan.mode.name, "frames": result.frame_count,
-                   "fps": format_fps(result.fps)}
-        seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary)
+                   "fps": format_fps(result.fps), "color_match": color_match, "color_ref": color_ref}
+        seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary, corrections)
         otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
     result = replace(result, output=output, otio=otio_path, notes=[*result.notes, *notes])
     return {"verdict": _worst(seams), "splice": result.to_json(), "seams": seams,

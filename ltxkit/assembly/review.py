@@ -152,6 +152,12 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
         parts.append(f"<section><h2>Seam {n}: {html.escape(Path(cut['a']).name)} → "
                      f"{html.escape(Path(cut['b']).name)} at {cut['cut_seconds']:.3f} s "
                      f"<span class='verdict {seam['verdict']}'>{seam['verdict'].upper()}</span></h2>")
+        fix = seam.get("colour_correction")
+        if fix:
+            parts.append(f"<p class='fix'>Colour corrected ({html.escape(fix['method'])}, matched to the "
+                         f"{html.escape(fix['ref'])} clip, estimated from {html.escape(fix['estimated_from'])}): "
+                         f"B's mean colour was ΔE {fix['delta_e_before']:.1f} from A's, now ΔE "
+                         f"{fix['delta_e_after']:.1f}.</p>")
         found = seam.get("findings", [])
         if found:
             parts.append("<ul class='findings'>" + "".join(

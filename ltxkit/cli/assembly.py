@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, MODES, OUTPUT_CODECS
+from ltxkit.assembly.colour import METHODS
+from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, COLOR_REFS, MODES, OUTPUT_CODECS
 from ltxkit.cli._output import emit, json_option, log
 from ltxkit.cli.progress import show_progress
 from ltxkit.timing import parse_fps
@@ -24,6 +25,12 @@ audio_from_option = click.option("--audio-from", type=click.Choice(AUDIO_FROM), 
                                  help="Whose audio plays through the overlap (trim modes).")
 audio_fade_option = click.option("--audio-fade", type=click.Choice(AUDIO_FADES), default="linear",
                                  show_default=True, help="Audio curve of a crossfade.")
+color_match_option = click.option("--color-match", type=click.Choice(METHODS), default="none", show_default=True,
+                                  help="Correct B's colour to A's: reinhard (Lab mean/std), hm (histograms), "
+                                       "mkl (full colour transfer, undoes a white-balance cast).")
+color_ref_option = click.option("--color-ref", type=click.Choice(COLOR_REFS), default="previous", show_default=True,
+                                help="Match each clip to the previous one as delivered, or compose the matches "
+                                     "so every clip lands on the first clip's look.")
 scale_option = click.option("--scale", is_flag=True,
                             help="Scale clips to the first clip's size (rounded down to even for h264).")
 
@@ -53,11 +60,13 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
 @scale_option
 @click.option("--no-audio", is_flag=True, help="Write video only (default: audio required in every clip).")
 @click.option("--no-otio", is_flag=True, help="Do not write OUTPUT.otio next to the output.")
+@color_match_option
+@color_ref_option
 @report_option
 @json_option
 def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: Path, mode: str,
                audio_from: str, audio_fade: str, codec: str, scale: bool, no_audio: bool, no_otio: bool,
-               report_dir: Path | None, as_json: bool) -> None:
+               color_match: str, color_ref: str, report_dir: Path | None, as_json: bool) -> None:
     """Join CLIPS (A B [C …]) where each clip's first OVERLAP sampled frames repeat the previous tail."""
     from ltxkit.assembly import splice_with_report
 
@@ -65,7 +74,8 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
         result = splice_with_report(list(clips), output, overlap=overlap,
                                     sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
                                     audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
-                                    audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio)
+                                    audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio,
+                                color_match=color_match, color_ref=color_ref)
     for line in result["splice"]["warnings"] + result["splice"]["notes"]:
         log(f"ltxkit: note: {line}")
 
@@ -75,6 +85,9 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
                  f"mode {s['mode']}, overlap {s['overlap']['frames_at_clip_fps']} frames; "
                  f"verdict {d['verdict'].upper()}"]
         lines += [_seam_line(n, seam) for n, seam in enumerate(d["seams"], start=1)]
+        lines += [f"colour of {Path(c['clip']).name} matched ({c['method']}, from {c['estimated_from']}): "
+                  f"ΔE {c['delta_e_before']:.1f} -> {c['delta_e_after']:.1f}"
+                  for c in (s.get("colour_correction") for s in d["seams"]) if c]
         if d["report"]:
             lines.append(f"report: {d['report']}")
         return "\n".join(lines)

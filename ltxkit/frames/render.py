@@ -13,7 +13,7 @@ out of a ten-minute file costs what it costs in a ten-second one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -83,13 +83,23 @@ class _Readers:
         return out
 
 
+def _graded(frame: av.VideoFrame, grade: Callable[[np.ndarray], np.ndarray], tl: Timeline) -> av.VideoFrame:
+    rgb = frame.reformat(width=tl.width, height=tl.height, format="rgb24").to_ndarray()
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(grade(rgb)), format="rgb24")
+
+
 def _video_frames(tl: Timeline, readers: _Readers) -> Iterator[av.VideoFrame]:
     for piece in tl.video:
-        frames = readers.video_reader(piece.source).frames(piece.start, piece.count)
+        frames: Iterator[av.VideoFrame] = readers.video_reader(piece.source).frames(piece.start, piece.count)
+        if piece.grade is not None:
+            frames = (_graded(f, piece.grade, tl) for f in frames)
         if piece.blend is None:
             yield from frames
             continue
-        others = readers.video_reader(piece.blend, blend=True).frames(piece.blend_start, piece.count)
+        others: Iterator[av.VideoFrame] = readers.video_reader(piece.blend, blend=True).frames(piece.blend_start,
+                                                                                               piece.count)
+        if piece.blend_grade is not None:
+            others = (_graded(f, piece.blend_grade, tl) for f in others)
         weights = piece.fade_weights(0, piece.count, centred=False)
         for w, fa, fb in zip(weights, frames, others, strict=True):
             # yuv is an affine map of rgb, so blending the yuv planes is the rgb blend, minus two

@@ -7,7 +7,7 @@ a long file) all describe their output the same way: a :class:`Timeline` of :cla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +24,8 @@ class Piece:
     With ``blend`` the run is a cross-fade from ``source`` into ``blend`` (read from ``blend_start``):
     unit ``k`` of the run gets weight ``(fade_offset + k + 1) / (fade_length + 1)`` on ``blend``
     (video; audio uses the sample centre and its curve), so a windowed piece keeps its weights.
+    ``grade`` and ``blend_grade`` (video only) correct each RGB frame of ``source`` and ``blend`` before
+    it is shown or mixed: the colour match of a clip travels with every piece read from it.
     """
 
     source: Path
@@ -33,6 +35,8 @@ class Piece:
     blend_start: int = 0
     fade_offset: int = 0
     fade_length: int = 0
+    grade: Callable[[np.ndarray], np.ndarray] | None = None
+    blend_grade: Callable[[np.ndarray], np.ndarray] | None = None
 
     def fade_weights(self, offset: int, count: int, *, centred: bool) -> np.ndarray:
         """Weights of ``blend`` for units ``offset .. offset+count`` of this piece."""

@@ -101,6 +101,8 @@ class ExtendOptions:
     yes: bool = False
     confirm_usd: float = DEFAULT_CONFIRM_USD
     picks: tuple[int, ...] = ()  # 1-based candidate per segment, overriding the ranking
+    color_match: str = "none"  # --color-match / --color-ref of the final splice
+    color_ref: str = "previous"
     confirm: Callable[[str], bool] = lambda _question: False
     log: Callable[[str], None] = lambda _message: None
 
@@ -405,7 +407,8 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
     if silent:
         opts.log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")
     report = splice_with_report(clips, output, overlap=spec.overlap, sampled_fps=spec.sampled_fps,
-                                scale=True, audio=not silent, report_dir=report_dir)
+                                scale=True, audio=not silent, report_dir=report_dir,
+                                color_match=opts.color_match, color_ref=opts.color_ref)
     opts.log(f"spliced {len(clips)} clips: {output} (seams: {report['verdict']})")
     return RunResult(output=output, picks=picks, verdict=report["verdict"], report=report["report"],
                      frames=report["splice"].get("frame_count"))

@@ -1,0 +1,86 @@
+"""``--color-match`` / ``--color-ref``: one colour correction per clip of a splice, carried by its pieces.
+
+At every joint the transfer is estimated from the overlap pairs when B's overlap already differs from
+the A frames it repeats (all of B is shifted; same content, so the estimate is exact), else from A's
+last frames and B's first new frames (the shift starts at the cut). It is applied to every frame of B
+(:class:`ltxkit.frames.timeline.Piece` ``grade``), so the correction does not flicker.
+
+* ``previous`` — B is matched to A *as delivered* (A's own correction applied first);
+* ``first`` — B's correction is the composition of the joint transfers along the chain, each estimated
+  on raw frames of neighbouring clips, so every clip lands on clip 1's look without ever comparing
+  clip 1's statistics with different content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ltxkit.assembly.colour import METHODS, delta_e76, estimate_transfer, mean_lab
+from ltxkit.assembly.edit import SplicePlan
+from ltxkit.assembly.findings import OVERLAP_DE
+from ltxkit.assembly.modes import COLOR_REFS
+from ltxkit.assembly.seam import FINDINGS_MAX_WIDTH, scaled_size
+from ltxkit.errors import InputError
+from ltxkit.frames.readers import VideoReader
+
+NEW_FRAMES = 3  # B's first new frames (and A's last ones) a shift from the cut is estimated on
+
+Grade = Callable[[np.ndarray], np.ndarray]
+
+
+def _identity(frame: np.ndarray) -> np.ndarray:
+    return frame
+
+
+def _then(first: Grade, second: Grade) -> Grade:
+    return lambda frame: second(first(frame))
+
+
+def _frames(plan: SplicePlan, i: int, start: int, count: int) -> list[np.ndarray]:
+    info = plan.infos[i]
+    size = scaled_size(info.width, info.height, FINDINGS_MAX_WIDTH)
+    with VideoReader(info.path, info) as reader:
+        return list(reader.rgb(start, count, size))
+
+
+def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[SplicePlan, list[dict[str, Any]]]:
+    """``plan`` with every clip after the first colour-matched, and what was corrected by how much."""
+    if method not in METHODS:
+        raise InputError(f"--color-match must be one of {', '.join(METHODS)}, got {method!r}")
+    if ref not in COLOR_REFS:
+        raise InputError(f"--color-ref must be one of {', '.join(COLOR_REFS)}, got {ref!r}")
+    if method == "none":
+        return plan, []
+    r = plan.overlap_frames
+    grades: list[Grade] = [_identity]
+    corrections: list[dict[str, Any]] = []
+    for i in range(1, len(plan.infos)):
+        n_a = plan.infos[i - 1].frame_count
+        a_tail = _frames(plan, i - 1, n_a - r, r)
+        b_head = _frames(plan, i, 0, min(plan.infos[i].frame_count, r + NEW_FRAMES))
+        overlap_de = float(delta_e76(mean_lab(a_tail), mean_lab(b_head[:r]))) if r else 0.0
+        whole = r > 0 and overlap_de > OVERLAP_DE
+        reference, source = (a_tail, b_head[:r]) if whole else (a_tail[-NEW_FRAMES:], b_head[r:])
+        delivered = [grades[-1](f) for f in reference]  # A as the viewer sees it
+        if ref == "previous":
+            grade: Grade = estimate_transfer(delivered, source, method).apply
+        else:
+            grade = _then(estimate_transfer(reference, source, method).apply, grades[-1])
+        grades.append(grade)
+        target = mean_lab(delivered)
+        corrections.append({
+            "clip": str(plan.infos[i].path), "method": method, "ref": ref,
+            "estimated_from": "the overlap (all of B differs)" if whole else "B's first new frames",
+            "delta_e_before": round(float(delta_e76(mean_lab(source), target)), 2),
+            "delta_e_after": round(float(delta_e76(mean_lab([grade(f) for f in source]), target)), 2)})
+    return replace(plan, timeline=replace(plan.timeline, video=_graded_pieces(plan, grades))), corrections
+
+
+def _graded_pieces(plan: SplicePlan, grades: Sequence[Grade]) -> tuple[Any, ...]:
+    by_path = {info.path: g for info, g in zip(plan.infos, grades, strict=True) if g is not _identity}
+    return tuple(replace(p, grade=by_path.get(p.source), blend_grade=by_path.get(p.blend) if p.blend else None)
+                 for p in plan.timeline.video)
