@@ -233,6 +233,8 @@ def _mismatch(tl: Timeline, codec: str, output: Path, infos: Sequence[ProbeResul
     """Why the copied and re-encoded parts could not form one stream, or None."""
     if codec != "h264" or codec_profile(codec).container_for(output) not in ("mp4", "mov"):
         return f"--codec {codec} to {output.suffix}: smart render writes h264 in mp4/mov"
+    if any(p.grade is not None or p.blend_grade is not None for p in tl.video):
+        return "colour-matched frames cannot be copied"  # every frame of a graded clip changes
     for info in infos:
         name = info.path.name
         if info.codec != "h264":
