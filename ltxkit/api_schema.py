@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,16 @@ class ValidatedInput:
     task: str
     effective: dict[str, Any]
     adjustments: list[str] = field(default_factory=list)
+
+
+def loads_json(text: str, *, source: str) -> Any:
+    """JSON the user gave (``--input``, a plan): any failure, deep nesting included (the parser
+    recurses: 100k ``[`` raise RecursionError), is one :class:`InputError` naming ``source``."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"{source}: not valid JSON: {reason}") from None
 
 
 def _is_url(value: object) -> bool:

@@ -20,6 +20,7 @@ Number = int | float | str | Fraction | Decimal
 
 LTX_FRAME_STEP = 8
 MAX_FPS = 10_000  # anything above is a typo, not a frame rate
+MIN_FPS = 1  # below it a clip of 257 frames lasts minutes per frame: a typo too (1e-30 fps means 1e30 s)
 
 # Decimal spellings that everyone means as the NTSC rational (23.976 is 24000/1001, not 2997/125).
 _NTSC = {Fraction(Decimal(k)): Fraction(v * 1000, 1001) for k, v in
@@ -63,8 +64,8 @@ def parse_fps(value: Number, *, name: str = "fps") -> Fraction:
                 fps = Fraction(_decimal(text))
     except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError) as exc:
         raise InputError(f"{name} must be a positive number like 25 or 30000/1001, got {value!r}") from exc
-    if not 0 < fps <= MAX_FPS:
-        raise InputError(f"{name} must be a positive number up to {MAX_FPS}, got {value!r}")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(f"{name} must be a positive number from {MIN_FPS} up to {MAX_FPS}, got {value!r}")
     return _NTSC.get(fps, fps)
 
 
@@ -528,3 +529,23 @@ def parse_seconds(value: Number, *, name: str = "seconds") -> Fraction:
     if seconds < 0:
         raise InputError(f"{name} must be ≥ 0 seconds, got {value!r}")
     return seconds
+
+
+def parse_number(value: Number, *, name: str, minimum: float | None = None, maximum: float | None = None) -> float:
+    """A finite number within ``[minimum, maximum]``, from text or a number.
+
+    Every numeric option and setting goes through here: NaN compares false with every bound, so an
+    unchecked ``nan`` silently disables a limit (``--confirm-usd nan`` never asks), and ``inf`` never ends
+    a wait or overflows the ``int`` it becomes. The error names the accepted range.
+    """
+    bounds = (f"from {minimum:g}" if minimum is not None else "") + (
+        f"{' ' if minimum is not None else ''}up to {maximum:g}" if maximum is not None else "")
+    what = f"{name} must be a finite number{' ' + bounds if bounds else ''}"
+    try:
+        number = float(Decimal(str(value).strip()))
+    except (InvalidOperation, ValueError, OverflowError):
+        raise InputError(f"{what}, got {value!r}") from None
+    if not math.isfinite(number) or (minimum is not None and number < minimum) or (
+            maximum is not None and number > maximum):
+        raise InputError(f"{what}, got {value!r}")
+    return number

@@ -144,7 +144,7 @@ def test_window_refuses_to_overwrite_its_source(wav: Path, tmp_path: Path) -> No
     src = tmp_path / "song.wav"
     src.write_bytes(wav.read_bytes())
     result = run(*window_args(src, src))
-    assert result.exit_code == 2 and "is the source itself" in result.stderr
+    assert result.exit_code == 2 and "would overwrite an input" in result.stderr
     assert src.read_bytes() == wav.read_bytes()
 
 

@@ -196,14 +196,16 @@ def test_audio_mime_is_sniffed_from_content(fmt: str, subtype: str, mime: str) -
     assert sniff_audio_mime(buf.getvalue()) == mime
 
 
-def test_audio_mime_from_extension_when_content_is_unknown(tmp_path: Path) -> None:
+def test_audio_mime_from_content_and_unknown_content_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "voice.m4a"
     path.write_bytes(b"\x00\x00\x00\x18ftypM4A ")
     model = VideoGenerate("p", start_frame="https://x/a.webp", reference_audio=path)
     assert model.to_input()["referenceAudio"]["mimeType"] == "audio/mp4"
+    # issue 19: the extension alone used to decide, so a text file named .wav was sent inline and the paid
+    # job failed on the server; content that is no known audio format is refused before sending
     (tmp_path / "raw.aac").write_bytes(b"\x00\x01\x02")
-    assert VideoGenerate("p", start_frame="https://x/a.webp",
-                         reference_audio=tmp_path / "raw.aac").to_input()["referenceAudio"]["mimeType"] == "audio/aac"
+    with pytest.raises(InputError, match=r"raw\.aac is not a supported audio file by its content"):
+        VideoGenerate("p", start_frame="https://x/a.webp", reference_audio=tmp_path / "raw.aac").to_input()
 
 
 def test_video_generate_model_builds_the_documented_fields(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
@@ -25,17 +24,20 @@ from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, re
 from ltxkit.assembly.seam import load_seam, measure
 from ltxkit.assembly.splice import fit_codec, prepare_splice, render_splice, write_splice_otio
 from ltxkit.errors import InputError
-from ltxkit.frames.checks import check_location, check_output
+from ltxkit.frames.checks import check_location, check_output, refuse_overwrite
 from ltxkit.frames.probe import probe
 from ltxkit.frames.timeline import Timeline
-from ltxkit.fsutil import atomic_path
+from ltxkit.fsutil import atomic_path, temp_dir_beside
 from ltxkit.timing import format_fps
 
 
-def _check_report_dir(report_dir: Path) -> None:
+def _check_report_dir(report_dir: Path, inputs: Sequence[Path], seams: int) -> None:
     if report_dir.exists() and not report_dir.is_dir():
         raise InputError(f"--report must be a directory, {report_dir} is a file")
     check_location(report_dir)
+    names = ["report.html", "report.json", *(f"seam-{n}-{k}" for n in range(1, seams + 1)
+                                             for k in ("sheet.png", "review.mp4"))]
+    refuse_overwrite([report_dir / name for name in names], inputs, flag="--report")
 
 
 def _pair_plan(plan: SplicePlan, i: int) -> SplicePlan:
@@ -71,7 +73,7 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
         return seams, None
     progress.report("seam review", "writing the report", count, count, "seams")
     report_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=report_dir.parent, prefix=f".{report_dir.name}."))
+    tmp = temp_dir_beside(report_dir)
     try:
         for n, (data, seam, joint) in enumerate(zip(pair_data, seams, plan.joints, strict=True), start=1):
             sheet = contact_sheet(data, tmp / f"seam-{n}-sheet.png")
@@ -108,7 +110,7 @@ def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sam
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
     if report_dir is not None:
-        _check_report_dir(report_dir)
+        _check_report_dir(report_dir, [*clips, output], len(plan.joints))
     plan, corrections = colour_match(plan, color_match, color_ref)
     # The splice is rendered under a temporary name and appears only once its review is done: a review
     # or report step that fails must not leave an unreviewed output behind.
@@ -136,7 +138,7 @@ def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: 
     plan = prepare_splice([a, b], overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade)
     if report_dir is not None:
-        _check_report_dir(report_dir)
+        _check_report_dir(report_dir, [a, b], 1)
     summary = {"a": str(a), "b": str(b), "mode": plan.mode.name, "overlap": overlap,
                "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames}
     seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",

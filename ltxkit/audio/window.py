@@ -18,7 +18,8 @@ import numpy as np
 
 from ltxkit.audio.source import Reader, SourceInfo, open_audio
 from ltxkit.errors import InputError, MediaError
-from ltxkit.fsutil import atomic_path
+from ltxkit.frames.checks import refuse_overwrite
+from ltxkit.fsutil import atomic_path, write_failure_hint
 from ltxkit.timing import (
     AudioWindow,
     Number,
@@ -34,6 +35,8 @@ from ltxkit.timing import (
 )
 
 OPUS_RATE = 48000
+MAX_WINDOW_SECONDS = 600  # a window conditions one generated clip (seconds long); 600 s is already ~230 MB
+MAX_RATE = 384_000  # the highest rate of studio audio; --rate above it is a typo
 # extension → (libsndfile container, fixed subtype or None for "as the source")
 OUTPUT_FORMATS: dict[str, tuple[str, str | None]] = {
     ".wav": ("WAV", None),
@@ -131,11 +134,15 @@ def _window_duration(frames: int | None, seconds: Number | None, fps: Fraction) 
             require_ltx_frames(frames, fps, name="--frames")
         except InputError as exc:
             raise InputError(f"{exc} (use --seconds for a window that is not an LTX clip)") from None
-        return frames_to_seconds(frames, fps)
+        duration = frames_to_seconds(frames, fps)
+        if duration > MAX_WINDOW_SECONDS:
+            raise InputError(f"--frames {frames} at {format_fps(fps)} fps lasts over {MAX_WINDOW_SECONDS} s, "
+                             "the longest window")
+        return duration
     assert seconds is not None
     duration = parse_seconds(seconds, name="--seconds")
-    if duration <= 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if not 0 < duration <= MAX_WINDOW_SECONDS:
+        raise InputError(f"--seconds must be > 0 and at most {MAX_WINDOW_SECONDS} (one clip's audio), got {seconds}")
     return duration
 
 
@@ -246,8 +253,8 @@ def output_format(out_path: Path, *, rate: int | None = None) -> tuple[str, str 
     fmt = OUTPUT_FORMATS.get(Path(out_path).suffix.lower())
     if fmt is None:
         raise InputError(f"unknown output extension for {out_path}: use one of {', '.join(OUTPUT_FORMATS)}")
-    if rate is not None and rate <= 0:
-        raise InputError(f"--rate must be a positive number of Hz, got {rate}")
+    if rate is not None and not 0 < rate <= MAX_RATE:
+        raise InputError(f"--rate must be a positive number of Hz up to {MAX_RATE}, got {rate}")
     if fmt[1] == "OPUS" and rate not in (None, OPUS_RATE):
         raise InputError(f"Opus output runs at {OPUS_RATE} Hz only, got --rate {rate}")
     return fmt
@@ -286,8 +293,6 @@ def write_audio(clip: AudioClip, out_path: Path | str, *, rate: int | None = Non
     bit-identical). Opus is always 48 kHz: other rates are resampled with FFmpeg's swresample through
     PyAV's ``AudioResampler`` and encoded by libsndfile's Opus encoder, like every other output.
     """
-    import soundfile
-
     out = Path(out_path)
     container, subtype = output_format(out, rate=rate)
     if subtype is None:
@@ -299,10 +304,21 @@ def write_audio(clip: AudioClip, out_path: Path | str, *, rate: int | None = Non
     if target != clip.sample_rate:
         data = resample(data, clip.sample_rate, target)
     data = np.clip(data, -1.0, 1.0)  # libsndfile wraps out-of-range floats around when writing PCM
-    with atomic_path(out) as tmp:
-        soundfile.write(str(tmp), data, target, subtype=subtype, format=container)
+    write_samples(out, data, target, subtype=subtype, format=container)
     return WrittenAudio(path=out, format=container, subtype=subtype, sample_rate=target,
                         channels=int(data.shape[1]), num_samples=len(data))
+
+
+def write_samples(path: Path, data: np.ndarray, rate: int, *, subtype: str, format: str | None = None) -> None:
+    """``soundfile.write`` through :func:`~ltxkit.fsutil.atomic_path`: complete or absent, and a failed
+    write (full disk, file-size limit) is one :class:`MediaError` instead of libsndfile's bare error."""
+    import soundfile
+
+    try:
+        with atomic_path(path) as tmp:
+            soundfile.write(str(tmp), data, rate, subtype=subtype, format=format)
+    except soundfile.LibsndfileError as exc:
+        raise MediaError(f"cannot write {path}: {exc}{write_failure_hint(path)}") from None
 
 
 class WindowOptions(TypedDict, total=False):
@@ -319,8 +335,7 @@ def extract_window(src: Path | str, out_path: Path | str, cut_seconds: Number, o
                    **options: Unpack[WindowOptions]) -> dict[str, Any]:
     """``ltxkit audio window``: validate the output first, cut the window, write it, describe both."""
     output_format(Path(out_path), rate=rate)
-    if Path(out_path).resolve() == Path(src).resolve():
-        raise InputError(f"-o {out_path} is the source itself; write the window to another file")
+    refuse_overwrite([Path(out_path)], [src])
     clip = audio_window(src, cut_seconds, overlap_frames, sampled_fps, **options)
     written = write_audio(clip, out_path, rate=rate, mono=mono)
     return {**clip.to_json(), "output": written.to_json()}

@@ -17,6 +17,7 @@ from ltxkit import __version__
 from ltxkit.errors import LtxkitError
 
 _PATH_ERRORS = (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.EROFS)  # an output on a read-only filesystem is the user's to move
 
 # command name -> "module:attribute"; each module owns one area of the toolkit.
 COMMANDS = {
@@ -64,7 +65,7 @@ class LazyGroup(click.Group):
         except OSError as exc:  # an output path that cannot be made: the user's to fix
             where = f": {exc.filename}" if exc.filename else ""
             click.echo(f"ltxkit: error: {exc.strerror or exc}{where}", err=True)
-            sys.exit(2 if isinstance(exc, _PATH_ERRORS) or exc.errno == errno.ENAMETOOLONG else 1)
+            sys.exit(2 if isinstance(exc, _PATH_ERRORS) or exc.errno in _PATH_ERRNOS else 1)
         except click.exceptions.Abort:
             click.echo("ltxkit: aborted", err=True)
             sys.exit(1)

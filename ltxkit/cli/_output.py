@@ -24,3 +24,23 @@ def emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]]
 def log(message: str) -> None:
     """Progress and notes go to stderr so stdout stays clean for ``--json``."""
     click.echo(message, err=True)
+
+
+class Number(click.ParamType[float]):
+    """A finite float option within bounds (:func:`ltxkit.timing.parse_number`): click's FloatRange lets
+    ``nan`` through every bound and ``inf`` past an open one."""
+
+    name = "number"
+
+    def __init__(self, minimum: float | None = None, maximum: float | None = None) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from ltxkit.errors import InputError
+        from ltxkit.timing import parse_number
+
+        flag = param.opts[0] if param is not None and param.opts else "value"
+        try:
+            return parse_number(value, name=flag, minimum=self.minimum, maximum=self.maximum)
+        except InputError as exc:
+            self.fail(str(exc).removeprefix(f"{flag} "), param, ctx)

@@ -26,6 +26,14 @@ provider_option = click.option("--provider", "provider_name", envvar="LTXKIT_PRO
                                help="The API: media-jobs, zsky, apex, zooop or kubeez (ltxkit.jobs.providers).")
 
 
+def _job_ids(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Job ids are refused locally when no server could have made them (empty, spaces, control characters)."""
+    for job_id in (value,) if isinstance(value, str) else value:
+        if not job_id or not job_id.isprintable() or any(c.isspace() for c in job_id):
+            raise click.BadParameter(f"not a job id: {job_id!r}", ctx=ctx, param=param)
+    return value
+
+
 def _record_text(d: dict[str, Any]) -> str:
     raw = f" ({d['rawStatus']})" if d.get("rawStatus") and d["rawStatus"] != d["status"] else ""
     lines = [f"job {d['jobId']}: {d['status']}{raw}"]
@@ -82,7 +90,7 @@ def submit(task: str, input_text: str, start_frame: str | None, final_frame: str
 
 
 @jobs.command("status")
-@click.argument("job_id")
+@click.argument("job_id", callback=_job_ids)
 @click.option("--details", is_flag=True, help="Ask for the sanitized upstream payload (includeDetails=1).")
 @provider_option
 @json_option
@@ -100,7 +108,7 @@ def status(job_id: str, details: bool, provider_name: str, as_json: bool) -> Non
 
 
 @jobs.command("wait")
-@click.argument("job_ids", nargs=-1, required=True)
+@click.argument("job_ids", nargs=-1, required=True, callback=_job_ids)
 @download_option
 @click.option("--details", is_flag=True, help="Poll with includeDetails=1.")
 @state_option

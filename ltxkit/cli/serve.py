@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
-from ltxkit.cli._output import json_option, log
+from ltxkit.cli._output import Number, json_option, log
 from ltxkit.emulator.config import DEFAULT_BALANCE, DEFAULT_MAX_BODY_BYTES, DEFAULT_PHASE_SECONDS, DEFAULT_PORT, KEY_ENV
 from ltxkit.errors import InputError
 from ltxkit.timing import CONVENTIONS
 
 MB = 1024 * 1024
+MAX_BODY_MB = 64 * 1024  # a body limit the emulator could actually buffer
+MAX_PHASE_SECONDS = 24 * 3600
 
 FAULTS_HELP = """\b
 Fault SPEC (also the per-request header X-Emulator-Faults):
@@ -56,10 +58,11 @@ def _balance(value: str) -> Decimal:
                    "the duration, 2F+1 repeats the last sample twice (ffmpeg framerate).")
 @click.option("--balance", "balance", default=str(DEFAULT_BALANCE), show_default=True,
               help="Starting balance per key, USD.")
-@click.option("--queued-seconds", type=click.FloatRange(0), default=DEFAULT_PHASE_SECONDS, show_default=True)
-@click.option("--running-seconds", type=click.FloatRange(0), default=DEFAULT_PHASE_SECONDS, show_default=True,
-              help="Minimum time in 'running' (longer if rendering takes longer).")
-@click.option("--max-body-mb", type=click.FloatRange(0, min_open=True), default=DEFAULT_MAX_BODY_BYTES // MB,
+@click.option("--queued-seconds", type=Number(0, MAX_PHASE_SECONDS), default=DEFAULT_PHASE_SECONDS,
+              show_default=True)
+@click.option("--running-seconds", type=Number(0, MAX_PHASE_SECONDS), default=DEFAULT_PHASE_SECONDS,
+              show_default=True, help="Minimum time in 'running' (longer if rendering takes longer).")
+@click.option("--max-body-mb", type=Number(1 / 1024, MAX_BODY_MB), default=DEFAULT_MAX_BODY_BYTES // MB,
               show_default=True, help="Request body limit (larger bodies get 413).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ltxkit.cli._output import emit, json_option, log
+from ltxkit.cli._output import Number, emit, json_option, log
 from ltxkit.cli.assembly import color_match_option, color_ref_option
 from ltxkit.cli.progress import show_progress
 from ltxkit.errors import InputError
@@ -66,7 +66,8 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--provider", envvar="LTXKIT_PROVIDER", help="The API (default media-jobs): zsky, apex, zooop, kubeez.")
 @click.option("--pick", "picks", type=int, multiple=True, help="Candidate to keep (per segment, in order).")
 @click.option("--yes", is_flag=True, help="Do not ask before spending more than --confirm-usd.")
-@click.option("--confirm-usd", type=float, default=5.0, show_default=True)
+@click.option("--confirm-usd", type=Number(0), default=5.0, show_default=True,
+              help="Ask before spending more than this.")
 @click.option("--resume", is_flag=True, help="Continue the run in -o (no job is submitted twice).")
 @click.option("-o", "--output", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @color_match_option
@@ -105,11 +106,13 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
 def plan_cmd(audio: Path, clip: Path | None, image: Path | None, sampled_fps: str, overlap: int, max_frames: int,
              output: Path | None, as_json: bool) -> None:
     """Plan AUDIO (a song, a dialogue scene) as 8n+1 segments for 'ltxkit extend --plan'."""
+    from ltxkit.frames.checks import refuse_overwrite
     from ltxkit.fsutil import write_json_atomic
     from ltxkit.workflow.plan import make_plan
 
     if output is not None and output.is_dir():
         raise click.BadParameter(f"{output} is a directory", param_hint="-o")
+    refuse_overwrite([] if output is None else [output], [audio, clip, image])
     data = make_plan(audio, parse_fps(sampled_fps, name="--fps"), overlap, clip=clip, image=image,
                      max_frames=max_frames)
     if output is not None:

@@ -1,13 +1,14 @@
-"""Checks a render's inputs and output pass before anything is written (shared by concat and splice)."""
+"""Checks inputs and outputs pass before anything is written (shared by every command that writes)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ltxkit.errors import InputError
 from ltxkit.frames.codecs import codec_profile
 from ltxkit.frames.probe import ProbeResult, probe
+from ltxkit.fsutil import same_file, within
 from ltxkit.timing import format_fps
 
 
@@ -52,9 +53,18 @@ def check_output(output: Path, inputs: Sequence[Path], codec: str) -> None:
     if output.is_dir():
         raise InputError(f"cannot write {output}: it is a directory")
     check_location(output)
-    resolved = output.resolve()
-    if any(Path(p).resolve() == resolved for p in inputs):
-        raise InputError(f"output {output} would overwrite an input")
+    refuse_overwrite([output], inputs)
+
+
+def refuse_overwrite(outputs: Iterable[Path], inputs: Iterable[Path | str | None], *, flag: str = "-o") -> None:
+    """No output (a file, or a tree the command replaces) may be an input or hold one: writing it would
+    destroy the input. Symlinks and hard links are seen through. Every command that writes calls this
+    before it reads, decodes or pays for anything."""
+    sources = [Path(p) for p in inputs if p is not None]
+    for output in outputs:
+        for source in sources:
+            if same_file(output, source) or within(source, output):
+                raise InputError(f"{flag} {output} would overwrite an input ({source}); write to another path")
 
 
 # FFmpeg's default layout for a channel count (what a decoder reports for the usual AAC/PCM streams).

@@ -86,6 +86,13 @@ def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 
 VFR_SAMPLE_PAIRS = 1024
+MAX_PIXELS = 8192 * 8192  # twice 8K UHD: above it one decoded frame is hundreds of MB (a decompression bomb)
+
+
+def check_pixels(path: Path, width: int, height: int) -> None:
+    """Refuse a picture too large to decode, from its header, before a single frame is decoded."""
+    if width * height > MAX_PIXELS:
+        raise InputError(f"{path} is {width}x{height}, over the {MAX_PIXELS // 1_000_000} MP a frame may have")
 
 
 def _frame_dts(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> list[int]:
@@ -193,10 +200,14 @@ def probe(path: Path) -> ProbeResult:
         if vfr:
             dts = _all_dts(container, vs) if full_index else sampled
             duration = Fraction(vs.duration) * tb if vs.duration else (dts[-1] - dts[0] + (typical or 0)) * tb
+        check_pixels(path, int(ctx.width), int(ctx.height))
         rotation = 0
-        for frame in container.decode(vs):
-            rotation = int(getattr(frame, "rotation", 0) or 0)
-            break
+        try:
+            for frame in container.decode(vs):
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                break
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot decode {path}: {exc}") from exc
         audio = [
             AudioStreamInfo(
                 index=i,

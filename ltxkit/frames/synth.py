@@ -16,6 +16,8 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ltxkit.fsutil import atomic_path
+
 CODE_BITS = 16
 # x264 options that make an encode a function of its input alone: with macroblock-tree ratecontrol on,
 # x264's AVX-512 code reads uninitialised memory when the width is not a multiple of 256 px, so the same
@@ -103,7 +105,7 @@ def write_clip(
     ``render`` replaces the built-in frames (used by the emulator to encode its own frames).
     """
     fps = Fraction(fps)
-    with av.open(str(path), "w") as out:
+    with atomic_path(Path(path)) as tmp, av.open(str(tmp), "w") as out:
         vs = out.add_stream(codec, rate=fps)
         assert isinstance(vs, av.VideoStream)
         vs.width, vs.height = width, height

@@ -38,6 +38,7 @@ from PIL import Image
 from ltxkit.api_schema import Canvas
 from ltxkit.errors import InputError
 from ltxkit.frames.canvas import to_canvas
+from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.damage import DamageWatch
 from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
 from ltxkit.fsutil import atomic_path, write_json_atomic
@@ -427,6 +428,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
             for f in result.frames
         ],
     }
+    refuse_overwrite([out_dir / e["file"] for e in manifest["frames"]] + [out_dir / MANIFEST_NAME], [video])
     created = _missing_dirs(out_dir)
     written: list[Path] = []
     try:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from ltxkit.errors import InputError
 from ltxkit.jobs.retry import PollPolicy, RetryPolicy
+from ltxkit.timing import parse_number
 
 DEFAULT_API_BASE = "https://api.killatamata.com"
 AuthStyle = Literal["bearer", "x-api-key"]
@@ -114,8 +115,11 @@ class ClientConfig:
         for name, var in _NUMERIC_ENV.items():
             raw = env.get(var)
             if raw:
+                if name not in _INT_OPTIONS:
+                    values[name] = parse_number(raw, name=var, minimum=0)
+                    continue
                 try:
-                    values[name] = int(raw) if name in _INT_OPTIONS else float(raw)
+                    values[name] = int(raw)
                 except ValueError:
                     raise InputError(f"{var} must be a number, got {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

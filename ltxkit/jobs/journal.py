@@ -117,14 +117,38 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists()
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        if not fresh and not self.path.is_file():
+            raise InputError(f"jobs journal {self.path} is not a file")
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InputError(f"jobs journal {self.path}: cannot be opened ({exc}); "
+                             "choose another --state directory") from exc
         self._db.row_factory = sqlite3.Row
-        if fresh:
-            os.chmod(self.path, 0o600)  # output URLs may be signed: keep them to the user
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            if not fresh:
+                self._check_foreign()  # before the first write: never change a file ltxkit did not make
+            else:
+                os.chmod(self.path, 0o600)  # output URLs may be signed: keep them to the user
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, InputError) as exc:
+            self._db.close()
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"jobs journal {self.path}: cannot be used ({exc}); "
+                             "choose another --state directory") from exc
+
+    def _check_foreign(self) -> None:
+        """Refuse an existing file that is not an ltxkit journal (another database, or not one at all);
+        an empty one (a crash before the first table) is taken over."""
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        jobs = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        if tables and not ({"jobs", "downloads"} <= tables and {"idempotency_key", "job_id", "provider"} <= jobs):
+            raise InputError(f"{self.path} is not an ltxkit jobs journal (tables: {', '.join(sorted(tables))}); "
+                             "choose another --state directory")
 
     @classmethod
     def in_dir(cls, directory: Path | str | None = None) -> Journal:

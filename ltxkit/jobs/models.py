@@ -20,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
-from ltxkit.api_schema import ValidatedInput, validate_task_input
+from ltxkit.api_schema import ValidatedInput, loads_json, validate_task_input
 from ltxkit.errors import InputError
 from ltxkit.timing import fps_number
 
@@ -86,9 +86,9 @@ def _inline(path: Path, field_name: str, kind: str, extensions: Mapping[str, str
     data = path.read_bytes()
     if not data:
         raise InputError(f"{field_name}: {path} is empty")
-    mime = sniff(data) or extensions.get(path.suffix.lower())
+    mime = sniff(data)  # by content, not name: a mislabelled file would fail only after it was paid for
     if mime is None:
-        raise InputError(f"{field_name}: {path} is not a supported {kind} "
+        raise InputError(f"{field_name}: {path} is not a supported {kind} by its content "
                          f"({', '.join(sorted({e.lstrip('.') for e in extensions}))})")
     return {"dataBase64": base64.b64encode(data).decode("ascii"), "mimeType": mime}
 
@@ -237,10 +237,7 @@ def load_input(text: str, option: str = "--input") -> dict[str, Any]:
         except OSError as exc:
             raise InputError(f"{option}: cannot read {path}: {exc.strerror}") from None
         source = f"{option} {path}"
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"{source}: not valid JSON: {exc}") from None
+    value = loads_json(text, source=source)
     if not isinstance(value, dict):
         raise InputError(f"{source}: must be a JSON object, got {type(value).__name__}")
     return value

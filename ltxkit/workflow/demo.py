@@ -55,14 +55,12 @@ def _panning(frames: int) -> Iterator[np.ndarray]:
 
 def make_source(out_dir: Path) -> tuple[Path, Path]:
     """A reference track (a tone, the stand-in for a dialogue line) and clip A covering its start."""
-    import soundfile
-
+    from ltxkit.audio.window import write_samples
     from ltxkit.frames.synth import Tone, write_clip
 
     rate, tone = 48000, Tone(hz=330.0, amplitude=0.4)
     track = out_dir / "reference.wav"
-    samples = tone.samples(0, TRACK_SECONDS * rate, rate, 2).T
-    soundfile.write(track, samples, rate, subtype="PCM_16")
+    write_samples(track, tone.samples(0, TRACK_SECONDS * rate, rate, 2).T, rate, subtype="PCM_16")
     clip = write_clip(out_dir / "clip-a.mp4", frames=int(OPENING_SECONDS * FPS), fps=FPS, width=WIDTH,
                       height=HEIGHT, tone=tone, sample_rate=rate, render=_panning(int(OPENING_SECONDS * FPS)))
     return clip, track

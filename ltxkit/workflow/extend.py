@@ -28,11 +28,22 @@ from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.report import review_seam, splice_with_report
 from ltxkit.audio.window import extract_window
 from ltxkit.errors import InputError, LtxkitError
+from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.probe import probe
 from ltxkit.frames.tail import extract_tail
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import fps_number
-from ltxkit.workflow.manifest import CandidateRecord, Estimate, RunDir, RunResult, SegmentRecord, open_run
+from ltxkit.workflow.manifest import (
+    OUTPUT,
+    REPORT,
+    CandidateRecord,
+    Estimate,
+    RunDir,
+    RunResult,
+    SegmentRecord,
+    open_run,
+    run_outputs,
+)
 from ltxkit.workflow.ranking import anchor_review, rank, seam_score
 from ltxkit.workflow.spec import ExtendSpec, SegmentSpec, check_media, check_parameters, clip_canvas
 
@@ -126,6 +137,7 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
     for pick in opts.picks:
         if not 1 <= pick <= spec.candidates:
             raise InputError(f"--pick {pick}: choose a candidate from 1 to {spec.candidates}")
+    refuse_overwrite(run_outputs(run_dir, len(spec.segments)), [spec.clip, spec.image, spec.audio])
     run = open_run(run_dir, spec.to_json(), resume=opts.resume)
     run.manifest.warnings = warnings
     condition = spec.clip
@@ -381,8 +393,8 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
     """Join the opening clip and the chosen clips (``clips``) into ``extended.mp4`` with the seam report."""
     from ltxkit.jobs import Client, Journal, VideoCombine, submit_and_collect
 
-    output = run.path / "extended.mp4"
-    report_dir = run.path / "report"
+    output = run.path / OUTPUT
+    report_dir = run.path / REPORT
     picks = [c.candidate for c in chosen]
     previous = run.manifest.result
     if previous is not None and previous.picks == picks and output.exists():

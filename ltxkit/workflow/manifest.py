@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ltxkit.errors import InputError
-from ltxkit.fsutil import write_json_atomic
+from ltxkit.fsutil import remove_stale_temporaries, write_json_atomic
 
 MANIFEST = "run.json"
+OUTPUT = "extended.mp4"
+REPORT = "report"
 VERSION = 1
+# what a run writes or replaces in its directory, besides its segment directories (no input may be one)
+RUN_ENTRIES = (MANIFEST, OUTPUT, REPORT, "combined",
+               *(f"ltxkit-jobs.sqlite{end}" for end in ("", "-wal", "-shm")))
 
 
 def _optional(**values: Any) -> dict[str, Any]:
@@ -174,7 +179,16 @@ class RunDir:
         write_json_atomic(self.manifest_path, self.manifest.to_json(), private=True)
 
     def segment_dir(self, index: int) -> Path:
-        return self.path / f"segment-{index + 1:02d}"
+        return segment_dir(self.path, index)
+
+
+def segment_dir(run_dir: Path, index: int) -> Path:
+    return run_dir / f"segment-{index + 1:02d}"
+
+
+def run_outputs(run_dir: Path, segments: int) -> list[Path]:
+    """Every path a run of ``segments`` segments writes or replaces under ``run_dir``."""
+    return [run_dir / name for name in RUN_ENTRIES] + [segment_dir(run_dir, i) for i in range(segments)]
 
 
 def open_run(path: Path, spec: dict[str, Any], *, resume: bool) -> RunDir:
@@ -193,14 +207,18 @@ def open_run(path: Path, spec: dict[str, Any], *, resume: bool) -> RunDir:
             data = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("spec"), dict):
+            raise InputError(f"{manifest_path}: unreadable manifest (not a run written by 'ltxkit extend')")
         if data.get("spec") != spec:
             changed = sorted(k for k in {*spec, *data.get("spec", {})} if spec.get(k) != data.get("spec", {}).get(k))
             raise InputError(f"{path} holds a run with other parameters ({', '.join(changed)}); "
                              "resume with the same ones, or choose a new -o")
         try:
-            return RunDir(path, RunManifest.from_json(data))
-        except (KeyError, TypeError, ValueError) as exc:
+            run = RunDir(path, RunManifest.from_json(data))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{manifest_path}: unreadable manifest ({exc!r})") from exc
+        remove_stale_temporaries(path)  # what a killed run was writing; it is made again from the manifest
+        return run
     path.mkdir(parents=True, exist_ok=True)
     run = RunDir(path, RunManifest(spec=spec))
     run.save()

@@ -8,16 +8,16 @@ frame counts are 8n+1 ≤ ``max_frames`` and the windows cover the whole track
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ltxkit.api_schema import loads_json
 from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, plan_segments
 from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
-from ltxkit.timing import format_fps, parse_fps, round_half_up
+from ltxkit.timing import format_fps, parse_fps, parse_seconds, round_half_up
 from ltxkit.workflow.spec import SegmentSpec, check_image
 
 PLAN_VERSION = 1
@@ -62,13 +62,36 @@ def make_plan(audio: Path, sampled_fps: Fraction, overlap: int, *, clip: Path | 
 
 
 def load_plan(path: Path) -> tuple[dict[str, Any], tuple[SegmentSpec, ...]]:
-    """Read a plan written by ``ltxkit plan``; the segments as :class:`SegmentSpec` (exact cuts)."""
+    """Read a plan written by ``ltxkit plan``; the segments as :class:`SegmentSpec` (exact cuts).
+
+    Every field is checked for its type here (a hand-edited plan is input like any other), so the
+    caller can use ``data["clip"]``/``["image"]``/``["audio"]``/``["sampled_fps"]``/``["overlap_frames"]``.
+    """
+    def bad(reason: str) -> InputError:
+        return InputError(f"--plan {path}: not a plan written by 'ltxkit plan' ({reason})")
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        segments = tuple(SegmentSpec(frames=int(s["frames"]), cut_seconds=Fraction(s["cut_seconds_exact"]))
-                         for s in data["segments"])
-        parse_fps(data["sampled_fps"])
-        int(data["overlap_frames"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"--plan {path}: not a plan written by 'ltxkit plan' ({exc})") from exc
-    return data, segments
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bad(str(exc)) from exc
+    data = loads_json(text, source=f"--plan {path}")
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        raise bad("no list of segments")
+    for name in ("clip", "image"):
+        if not isinstance(data.get(name), (str, type(None))):
+            raise bad(f"{name} must be a path or null")
+    if not isinstance(data.get("audio"), str):
+        raise bad("audio must be a path")
+    if not isinstance(data.get("overlap_frames"), int) or isinstance(data["overlap_frames"], bool):
+        raise bad("overlap_frames must be a whole number")
+    if not isinstance(data.get("sampled_fps"), (str, int)):
+        raise bad("sampled_fps must be a frame rate")
+    parse_fps(data["sampled_fps"], name=f"--plan {path}: sampled_fps")
+    segments = []
+    for i, seg in enumerate(data["segments"]):
+        if not (isinstance(seg, dict) and isinstance(seg.get("frames"), int) and not isinstance(seg["frames"], bool)
+                and isinstance(seg.get("cut_seconds_exact"), str)):
+            raise bad(f"segment {i + 1} needs whole 'frames' and a 'cut_seconds_exact' string")
+        segments.append(SegmentSpec(frames=seg["frames"], cut_seconds=parse_seconds(
+            seg["cut_seconds_exact"], name=f"--plan {path}: segment {i + 1} cut_seconds_exact")))
+    return data, tuple(segments)

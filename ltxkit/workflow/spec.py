@@ -16,8 +16,11 @@ from PIL import Image, UnidentifiedImageError
 from ltxkit.api_schema import Canvas, api_canvas
 from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
-from ltxkit.frames.probe import probe
+from ltxkit.frames.probe import check_pixels, probe
 from ltxkit.timing import check_ltx_frames, format_fps, frames_to_seconds, overlap_seconds
+
+MAX_CANDIDATES = 16  # each one is a paid job; more is a typo, not a choice
+MAX_SEGMENTS = 1000  # over an hour of video at 257 frames, 24 fps
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,10 @@ def check_parameters(spec: ExtendSpec) -> None:
     counts longer than the overlap; width/height multiples of 32; a readable opening image."""
     if (spec.clip is None) == (spec.image is None):
         raise InputError("give an opening clip or an opening image (--image), not both or neither")
-    if spec.candidates < 1:
-        raise InputError(f"--candidates must be ≥ 1, got {spec.candidates}")
+    if not 1 <= spec.candidates <= MAX_CANDIDATES:
+        raise InputError(f"--candidates must be from 1 to {MAX_CANDIDATES}, got {spec.candidates}")
+    if len(spec.segments) > MAX_SEGMENTS:
+        raise InputError(f"the plan has {len(spec.segments)} segments, over the {MAX_SEGMENTS} one run takes")
     if spec.combine not in ("local", "remote"):
         raise InputError(f"--combine must be local or remote, got {spec.combine!r}")
     if not spec.segments:
@@ -149,7 +154,8 @@ def check_image(path: Path) -> None:
     if not path.is_file():
         raise InputError(f"no such image: {path}")
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # reads the header only: the size is checked before any decoding
+            check_pixels(path, *im.size)
             im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path} is not a readable image ({exc})") from exc
