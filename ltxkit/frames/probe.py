@@ -91,6 +91,8 @@ MAX_PIXELS = 8192 * 8192  # twice 8K UHD: above it one decoded frame is hundreds
 
 def check_pixels(path: Path, width: int, height: int) -> None:
     """Refuse a picture too large to decode, from its header, before a single frame is decoded."""
+    if not width or not height:  # FFmpeg could not read even the header (a text file named .png)
+        raise InputError(f"cannot read {path} as media: no picture size in its header")
     if width * height > MAX_PIXELS:
         raise InputError(f"{path} is {width}x{height}, over the {MAX_PIXELS // 1_000_000} MP a frame may have")
 
