@@ -155,6 +155,12 @@ class Journal:
         """``DIR/ltxkit-jobs.sqlite`` (``--state DIR``), by default in the working directory."""
         return cls(Path(directory or ".") / FILENAME)
 
+    @classmethod
+    def check_dir(cls, directory: Path) -> None:
+        """Refuse a journal in ``directory`` that is not ltxkit's before a workflow writes anything there."""
+        if (directory / FILENAME).exists():
+            cls.in_dir(directory).close()
+
     def close(self) -> None:
         self._db.close()
 

@@ -121,6 +121,8 @@ class ExtendOptions:
 def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options: ExtendOptions | None = None,
            ) -> dict[str, Any]:
     """Run (or resume) an extension; returns the summary that ``ltxkit extend --json`` prints."""
+    from ltxkit.jobs import Journal
+
     opts = options or ExtendOptions()
     config = client_config
     config.require_key()
@@ -138,6 +140,7 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
         if not 1 <= pick <= spec.candidates:
             raise InputError(f"--pick {pick}: choose a candidate from 1 to {spec.candidates}")
     refuse_overwrite(run_outputs(run_dir, len(spec.segments)), [spec.clip, spec.image, spec.audio])
+    Journal.check_dir(run_dir)
     run = open_run(run_dir, spec.to_json(), resume=opts.resume)
     run.manifest.warnings = warnings
     condition = spec.clip
