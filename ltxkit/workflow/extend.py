@@ -127,13 +127,7 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
     config = client_config
     config.require_key()
     warnings = validate_spec(spec)
-    if spec.sampled_fps_note is not None:
-        opts.log(spec.sampled_fps_note)
-    for warning in warnings:
-        opts.log(f"warning: {warning}")
     canvas = None if spec.clip is None else clip_canvas(spec, spec.clip)
-    if canvas is not None and (canvas.width, canvas.height) != (canvas.source_width, canvas.source_height):
-        opts.log(canvas.describe())
     if opts.picks and len(opts.picks) > len(spec.segments):
         raise InputError(f"--pick given {len(opts.picks)} times for {len(spec.segments)} segment(s)")
     for pick in opts.picks:
@@ -141,6 +135,13 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
             raise InputError(f"--pick {pick}: choose a candidate from 1 to {spec.candidates}")
     refuse_overwrite(run_outputs(run_dir, len(spec.segments)), [spec.clip, spec.image, spec.audio])
     Journal.check_dir(run_dir)
+    # said only once every check has passed: bad input is one line on stderr
+    if spec.sampled_fps_note is not None:
+        opts.log(spec.sampled_fps_note)
+    for warning in warnings:
+        opts.log(f"warning: {warning}")
+    if canvas is not None and (canvas.width, canvas.height) != (canvas.source_width, canvas.source_height):
+        opts.log(canvas.describe())
     run = open_run(run_dir, spec.to_json(), resume=opts.resume)
     run.manifest.warnings = warnings
     condition = spec.clip
