@@ -8,9 +8,13 @@ answer must be in the answering API's own error shape (media-jobs, ZSky, Apex, Z
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import logging
+import struct
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +25,17 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
 
 from ltxkit.emulator.app import Emulator
+from ltxkit.emulator.faults import MAX_HEADER_BUDGETS, FaultBook
 from ltxkit.emulator.server import EmulatorConfig, EmulatorHandle, run_in_thread
-from ltxkit.emulator.web import BEARER, MAX_JSON_DEPTH, X_API_KEY, api_key, json_depth_exceeds
+from ltxkit.emulator.web import (
+    BEARER,
+    MAX_IMAGE_PIXELS,
+    MAX_JSON_DEPTH,
+    X_API_KEY,
+    api_key,
+    image_problem,
+    json_depth_exceeds,
+)
 
 KEYS = [f"key-http-{i:03d}" for i in range(200)]  # one per request: no rate window fills up
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -179,7 +192,73 @@ def test_each_api_answers_the_shared_steps_in_its_own_shape(emu: EmulatorHandle,
 
 def test_keys_are_read_only_from_each_api_s_own_headers() -> None:
     request = Request({"type": "http", "headers": [(b"authorization", b"Basic abc"), (b"x-api-key", b" k ")]})
-    assert api_key(request, (BEARER, X_API_KEY)) == "k"
-    assert api_key(request, (BEARER,)) is None
+    assert api_key(request.headers, (BEARER, X_API_KEY)) == "k"
+    assert api_key(request.headers, (BEARER,)) is None
     bearer = Request({"type": "http", "headers": [(b"authorization", b"bearer  t1 "), (b"x-api-key", b"k")]})
-    assert api_key(bearer, (BEARER, X_API_KEY)) == "t1" and api_key(bearer, (X_API_KEY, BEARER)) == "k"
+    assert api_key(bearer.headers, (BEARER, X_API_KEY)) == "t1" and api_key(bearer.headers, (X_API_KEY, BEARER)) == "k"
+
+
+# --- hostile clients (issue 19 item 14) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_body_route_checks_the_key_before_reading_the_body(emu: EmulatorHandle, method: str, path: str) -> None:
+    """Regression: ``/zsky/v1/videos/generate`` parsed the body first and told a stranger 400 about its JSON."""
+    r = httpx.request(method, emu.base_url + path, content=b"{not json", timeout=30,
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 401, (r.status_code, r.text)
+    assert SHAPES[api_of(path)](r.json()), r.text
+
+
+def test_a_stranger_s_fault_headers_cost_the_emulator_no_budget(emu: EmulatorHandle) -> None:
+    """Regression: every distinct ``X-Emulator-Faults`` value was remembered forever, even without a key."""
+    book = emu.emulator.faults
+    before = len(book)
+    for i in range(40):
+        r = httpx.get(emu.base_url + "/api/v1/balance", headers={"X-Emulator-Faults": f"429,tag=stranger-{i}",
+                                                                 "Authorization": "Bearer nope"}, timeout=30)
+        assert r.status_code == 401, r.text  # the fault is not applied either
+    assert len(book) == before
+    assert post(emu, "GET", "/api/v1/balance", b"", **{"X-Emulator-Faults": "429,tag=known"}).status_code == 429
+    assert len(book) == before + 1
+
+
+def test_the_fault_budget_table_keeps_only_the_most_recently_used_values() -> None:
+    book = FaultBook(None, max_budgets=3)
+    assert MAX_HEADER_BUDGETS == 1024 and FaultBook(None).max_budgets == MAX_HEADER_BUDGETS
+    first = book.budget_for("429=5,tag=a")
+    for tag in "bc":
+        book.budget_for(f"429,tag={tag}")
+    assert book.budget_for("429=5,tag=a") is first  # used again: now the most recent
+    for tag in "defgh":
+        book.budget_for(f"429,tag={tag}")
+    assert len(book) == 3
+    assert book.budget_for("429=5,tag=a") is not first  # forgotten: a fresh budget
+
+
+def huge_png(side: int = 12000) -> bytes:
+    """A valid 1-bit PNG declaring ``side``×``side`` in ~18 KB (decoded as RGB it would be 432 MB)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\0" * (1 + (side + 7) // 8)) * side
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def test_an_image_declaring_12000x12000_is_refused_from_its_header(emu: EmulatorHandle) -> None:
+    """Regression: a 420 KB 12000×12000 PNG start frame drove the emulator to 1.2 GB."""
+    data = huge_png()
+    assert len(data) < 20_000 and struct.unpack(">II", data[16:24]) == (12000, 12000)
+    inline = {"dataBase64": base64.b64encode(data).decode(), "mimeType": "image/png"}
+    body = json.dumps({"task": "video.generate", "input": {"prompt": "x", "startFrameImage": inline}}).encode()
+    r = post(emu, "POST", "/api/v1/media/jobs", body)
+    assert r.status_code == 400, r.text
+    refusal = f"the image is 12000x12000, over the limit of {MAX_IMAGE_PIXELS} pixels"
+    assert r.json()["details"] == [{"field": "input.startFrameImage", "message": refusal}]
+    r = post(emu, "POST", "/zooop/v1/uploads", data, **{"Content-Type": "image/png"})
+    assert r.status_code == 400 and "12000x12000" in r.text, r.text
+    r = httpx.post(emu.base_url + "/kubeez/v1/upload/media", files={"file": ("big.png", data, "image/png")},
+                   headers={"X-API-Key": KEYS[-1]}, timeout=30)
+    assert r.status_code == 400 and "12000x12000" in r.text, r.text
+    assert image_problem(huge_png(6000)) is None  # 36 Mpx: under the limit

@@ -38,14 +38,27 @@ from ltxkit._version import __version__
 from ltxkit.api_schema import TASKS, SchemaError, decode_inline, validate_task_input
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.faults import HEADER as FAULT_HEADER
-from ltxkit.emulator.faults import INTERPOLATION_FAULTS, FaultBook
+from ltxkit.emulator.faults import INTERPOLATION_FAULTS, FaultBook, FaultBudget, FaultPlan
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
 from ltxkit.emulator.providers import EmulatedProviders
 from ltxkit.emulator.providers.common import Backend
 from ltxkit.emulator.runner import Files, Runner
 from ltxkit.emulator.store import InsufficientBalance, Store, StoredJob, utc_now
-from ltxkit.emulator.web import EXTENSIONS, FAULTS_SCOPE, Connections, Dialect, Http, Problem, fault_budget, take_fault
+from ltxkit.emulator.web import (
+    BEARER,
+    EXTENSIONS,
+    FAULTS_SCOPE,
+    X_API_KEY,
+    Connections,
+    Dialect,
+    Http,
+    Problem,
+    api_key,
+    fault_budget,
+    image_problem,
+    take_fault,
+)
 from ltxkit.errors import InputError
 
 log = logging.getLogger("ltxkit.emulator")
@@ -341,7 +354,10 @@ class Emulator:
                     file_name = f"input-{name}{f'-{i}' if is_list else ''}.{EXTENSIONS.get(mime, 'bin')}"
                     path = self.files.job_dir(job.id) / file_name
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(decode_inline(item["dataBase64"]))
+                    data = decode_inline(item["dataBase64"])
+                    if (refusal := image_problem(data)) is not None:
+                        raise problem(400, "invalid input", [{"field": f"input.{label}", "message": refusal}])
+                    path.write_bytes(data)
                     item = f"{base}/files/{job.id}/{file_name}"
                     notes.append(f"input.{label}: inline {mime} staged at {item}")
                 staged.append(item)
@@ -372,8 +388,12 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         dialect = self.emulator.dialect(scope["path"])
+        headers = Headers(scope=scope)
+        spec = headers.get(FAULT_HEADER)
+        if spec is not None and not self.emulator.http.knows(api_key(headers, (BEARER, X_API_KEY))):
+            spec = ""  # a stranger's faults are ignored: its 401 must not cost the emulator a budget
         try:
-            budget = self.emulator.faults.budget_for(Headers(scope=scope).get(FAULT_HEADER))
+            budget = FaultBudget(FaultPlan()) if spec == "" else self.emulator.faults.budget_for(spec)
         except InputError as exc:
             await dialect.problem(400, "invalid X-Emulator-Faults header", str(exc)).response()(scope, receive, send)
             return

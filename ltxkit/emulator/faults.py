@@ -27,11 +27,14 @@ Server-wide faults (``--faults``) are consumed by requests without the header. A
 header draws from a budget of its own, created the first time that exact header value is seen and
 consumed only by requests carrying the same value: a client retrying with the same headers sees exactly
 the counted faults (``429=2`` → two 429s, then success), and concurrent tests do not disturb each other.
-Add ``tag=...`` to start a fresh budget with otherwise identical faults.
+Add ``tag=...`` to start a fresh budget with otherwise identical faults. Only requests with a known key
+get a header budget (a stranger's header is ignored), and only the :data:`MAX_HEADER_BUDGETS` most
+recently used values are remembered, so distinct values cannot grow the emulator's memory.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ltxkit.errors import InputError
@@ -41,6 +44,7 @@ INTERPOLATION_FAULTS = {"interp-2F-1": "2F-1", "interp-2F": "2F", "interp-2F+1":
 FAULTS = ("reset", "429", "503", "drop-create", "truncate", "fail-job", "odd-status", *INTERPOLATION_FAULTS)
 HEADER = "x-emulator-faults"
 DEFAULT_RETRY_AFTER = 1
+MAX_HEADER_BUDGETS = 1024
 
 
 @dataclass(frozen=True)
@@ -104,15 +108,24 @@ class FaultBudget:
 class FaultBook:
     """The server-wide budget plus one budget per distinct ``X-Emulator-Faults`` header value."""
 
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, max_budgets: int = MAX_HEADER_BUDGETS) -> None:
         self.server = FaultBudget(parse_faults(spec))
-        self._by_header: dict[str, FaultBudget] = {}
+        self.max_budgets = max_budgets
+        self._by_header: OrderedDict[str, FaultBudget] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._by_header)
 
     def budget_for(self, header_value: str | None) -> FaultBudget:
-        """The budget a request draws from; raises :class:`InputError` for a malformed header."""
+        """The budget a request draws from; raises :class:`InputError` for a malformed header. The least
+        recently used header budget is forgotten once there are ``max_budgets``."""
         if header_value is None:
             return self.server
         budget = self._by_header.get(header_value)
         if budget is None:
             budget = self._by_header[header_value] = FaultBudget(parse_faults(header_value))
+            while len(self._by_header) > self.max_budgets:
+                self._by_header.popitem(last=False)
+        else:
+            self._by_header.move_to_end(header_value)
         return budget

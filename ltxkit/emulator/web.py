@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import io
 import json
 import math
 import socket
 import struct
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from PIL import Image, UnidentifiedImageError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -28,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 from ltxkit.emulator.faults import FaultBudget
 from ltxkit.emulator.store import account_id
 
+MAX_IMAGE_PIXELS = 40_000_000  # above 8K UHD (33 Mpx); a decoded RGB frame of this size is 120 MB
 MAX_JSON_DEPTH = 64  # no API body nests beyond a handful; far below where json.loads/dumps recurse out
 BEARER, X_API_KEY = "authorization", "x-api-key"
 FAULTS_SCOPE = "ltxkit.faults"
@@ -133,14 +137,15 @@ class Dialect:
                             {"Retry-After": str(retry_after)})
 
 
-def api_key(request: Request, headers: Iterable[str]) -> str | None:
-    """The first key found in ``headers`` (``authorization`` means a ``Bearer`` token)."""
-    for name in headers:
+def api_key(headers: Mapping[str, str], names: Iterable[str]) -> str | None:
+    """The first key found in the request ``headers`` named ``names`` (``authorization`` means a ``Bearer``
+    token)."""
+    for name in names:
         if name == BEARER:
-            scheme, _, token = request.headers.get(BEARER, "").partition(" ")
+            scheme, _, token = headers.get(BEARER, "").partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else ""
         else:
-            key = request.headers.get(name, "").strip()
+            key = headers.get(name, "").strip()
         if key:
             return key
     return None
@@ -158,6 +163,23 @@ def json_depth_exceeds(value: object, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def image_problem(data: bytes) -> str | None:
+    """Why an uploaded image must be refused, read from its header only (a 400 KB PNG can declare
+    12000×12000 and take 1.2 GB to decode); None for an acceptable image or bytes that are no image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # lazy: reads the header, decodes nothing
+                width, height = image.size
+    except Image.DecompressionBombError as exc:
+        return str(exc)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    if width * height > MAX_IMAGE_PIXELS:
+        return f"the image is {width}x{height}, over the limit of {MAX_IMAGE_PIXELS} pixels"
+    return None
 
 
 def fault_budget(scope: Scope) -> FaultBudget:
@@ -227,14 +249,16 @@ class Http:
 
     def account(self, request: Request, dialect: Dialect) -> str:
         """The account of the request's key (accounts are key hashes), else the dialect's 401."""
-        key = api_key(request, dialect.key_headers)
+        key = api_key(request.headers, dialect.key_headers)
         if key is None:
             raise dialect.unauthorized(request, False)
-        account = account_id(key)
-        known = self.keys.get(account)
-        if known is None or not hmac.compare_digest(known.encode(), key.encode()):
+        if not self.knows(key):
             raise dialect.unauthorized(request, True)
-        return account
+        return account_id(key)
+
+    def knows(self, key: str | None) -> bool:
+        known = None if key is None else self.keys.get(account_id(key))
+        return known is not None and key is not None and hmac.compare_digest(known.encode(), key.encode())
 
     async def body(self, request: Request, dialect: Dialect,
                    too_large: Callable[[int], Problem] | None = None) -> bytes:

@@ -25,7 +25,16 @@ from starlette.routing import BaseRoute, Route
 
 from ltxkit.emulator.providers.common import Backend, ProviderApi, frames_for, kind_of, meta, phase, sized, video_input
 from ltxkit.emulator.store import StoredJob
-from ltxkit.emulator.web import BEARER, EXTENSIONS, X_API_KEY, Allowance, Problem, Window, status_code_name
+from ltxkit.emulator.web import (
+    BEARER,
+    EXTENSIONS,
+    X_API_KEY,
+    Allowance,
+    Problem,
+    Window,
+    image_problem,
+    status_code_name,
+)
 
 NAME = "kubeez"
 TASK_PREFIX = "veo-task-"
@@ -152,6 +161,8 @@ class KubeezApi(ProviderApi):
         if upload is None:
             raise error(400, "missing_file", "the multipart body has no 'file' field")
         filename, data, mime = upload
+        if (refusal := image_problem(data)) is not None:
+            raise invalid(refusal)
         extension = EXTENSIONS.get(mime) or filename.rsplit(".", 1)[-1].lower()
         url = self.backend.save(request, data, f"upload.{extension}")
         return JSONResponse({"success": True, "urls": [url], "uploaded": 1})

@@ -41,7 +41,7 @@ from ltxkit.emulator.providers.common import (
     video_input,
 )
 from ltxkit.emulator.store import StoredJob
-from ltxkit.emulator.web import BEARER, EXTENSIONS, Allowance, Problem, Window, status_code_name
+from ltxkit.emulator.web import BEARER, EXTENSIONS, Allowance, Problem, Window, image_problem, status_code_name
 
 NAME = "zooop"
 CREDITS_PER_SECOND = 8
@@ -345,6 +345,8 @@ class ZooopApi(ProviderApi):
                                                                      "through the API", "payload_too_large"))
         if not data:
             raise invalid("the body is empty: send the file's bytes")
+        if (refusal := image_problem(data)) is not None:
+            raise invalid(refusal)
         url = self.backend.save(request, data, f"upload.{EXTENSIONS[content_type]}")
         if not content_type.startswith("video/"):
             return JSONResponse({"status": "ready", "url": url, "size": len(data), "contentType": content_type})

@@ -101,8 +101,8 @@ class ZSkyApi(ProviderApi):
         if len(running) >= self.limits.concurrent_jobs:
             raise error(429, f"concurrent job limit reached: {self.limits.concurrent_jobs} jobs per API key")
 
-    async def _generate(self, request: Request, kind: str, task: str, effective: dict[str, Any]) -> Response:
-        account = self.account(request)
+    async def _generate(self, request: Request, account: str, kind: str, task: str,
+                        effective: dict[str, Any]) -> Response:
         if refused(effective["prompt"]):
             raise error(451, "Generation blocked by safety filter")
         self._admit(account, kind)
@@ -131,17 +131,19 @@ class ZSkyApi(ProviderApi):
         return value
 
     async def generate_video(self, request: Request) -> Response:
+        account = self.account(request)  # the key before the body: a stranger gets 401, not a 400 about JSON
         body = await self.json(request)
         prompt = self._prompt(body)
         length = self._whole(body, "length", DEFAULT_LENGTH, 2, 257)
-        return await self._generate(request, "video", "video.generate",
+        return await self._generate(request, account, "video", "video.generate",
                                     video_input(prompt, frames=length, size=SIZE))
 
     async def generate_image(self, request: Request) -> Response:
+        account = self.account(request)
         body = await self.json(request)
         prompt = self._prompt(body)
         width, height = (self._whole(body, n, 1024, 64, 2048) for n in ("width", "height"))
-        return await self._generate(request, "image", "image.generate",
+        return await self._generate(request, account, "image", "image.generate",
                                     {"prompt": prompt, "width": width, "height": height, "outputFormat": "webp"})
 
     def _job(self, request: Request) -> StoredJob:
