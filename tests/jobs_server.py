@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import hashlib
 import itertools
 import json
 import random
@@ -241,13 +242,15 @@ class JobsServer:
         if fault is not None and fault.kind == "status":
             return self._fault_response(fault)
         start = 0
-        rng = seen.headers.get("range", "")
+        etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+        rng = seen.headers.get("range", "") if seen.headers.get("if-range", etag) == etag else ""
         if self.range_support and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
             if start >= len(data):
                 return Response(status_code=416, headers={"Content-Range": f"bytes */{len(data)}"})
         status = 206 if start else 200
-        headers = {"Accept-Ranges": "bytes" if self.range_support else "none", "Content-Type": "video/mp4"}
+        headers = {"Accept-Ranges": "bytes" if self.range_support else "none", "Content-Type": "video/mp4",
+                   "ETag": etag}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]

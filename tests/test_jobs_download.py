@@ -64,6 +64,7 @@ class Host:
     files: dict[str, bytes] = field(default_factory=lambda: {"/files/clip.mp4": DATA})
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     range_support: bool = True
+    etag: str = '"v1"'
     seen: list[httpx.Request] = field(default_factory=list)
 
     def requests(self, url: str) -> list[httpx.Request]:
@@ -90,11 +91,13 @@ class Host:
         if fault is not None and fault.kind == "status":
             return httpx.Response(fault.code, headers=fault.headers, json={"error": f"scripted {fault.code}"})
         start, wanted = 0, request.headers.get("range", "")
+        if request.headers.get("if-range", self.etag) != self.etag:
+            wanted = ""  # the file changed since the client's bytes: the whole new one
         if self.range_support and wanted.startswith("bytes=") and wanted.endswith("-"):
             start = int(wanted[6:-1])
             if start >= len(data):
                 return httpx.Response(416, headers={"Content-Range": f"bytes */{len(data)}"})
-        headers = {"Content-Length": str(len(data) - start), "Content-Type": "video/mp4"}
+        headers = {"Content-Length": str(len(data) - start), "Content-Type": "video/mp4", "ETag": self.etag}
         if start:
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
@@ -160,6 +163,7 @@ def test_no_file_under_the_final_name_until_complete(host: Host, tmp_path: Path)
 
 def test_an_existing_part_file_is_resumed(host: Host, tmp_path: Path) -> None:
     (tmp_path / "clip.mp4.part").write_bytes(DATA[:123_456])
+    (tmp_path / "clip.mp4.part.validator").write_text('"v1"')  # what the killed run's first answer said
     with client(host) as c:
         c.download(URL, tmp_path / "clip.mp4")
     assert (tmp_path / "clip.mp4").read_bytes() == DATA

@@ -21,7 +21,7 @@ from ltxkit.errors import (
     ServerError,
 )
 from ltxkit.jobs import MEDIA_JOBS, Client, PollPolicy, Provider, RetryPolicy
-from ltxkit.jobs.download import download_plan
+from ltxkit.jobs.download import download_plan, validator_path
 from ltxkit.jobs.plan import (
     Context,
     Failure,
@@ -162,10 +162,12 @@ def test_the_wait_limit_raises_before_sleeping_past_it() -> None:
 
 
 def fetch_outcomes(part: Path, chunks: Sequence[tuple[int, bytes, int | None]]) -> Iterator[FetchResult]:
-    """Each attempt appends its bytes to the .part file (as the executor would) and reports the result."""
+    """Each attempt appends its bytes to the .part file (as the executor would, with the validator they
+    came under) and reports the result."""
     for status, data, expected in chunks:
         with open(part, "ab") as out:
             out.write(data)
+        validator_path(part).write_text('"v1"')
         size = part.stat().st_size
         yield FetchResult(status, {}, size, complete=status in (200, 206) and expected is not None,
                           expected=expected)

@@ -34,8 +34,16 @@ from ltxkit.jobs import (
     poll_delay,
     retry_delay,
 )
-from ltxkit.jobs.download import body_window, filename_from_url, parse_content_range, same_origin, unique_target
+from ltxkit.jobs.download import (
+    Window,
+    body_window,
+    filename_from_url,
+    parse_content_range,
+    same_origin,
+    unique_target,
+)
 from ltxkit.jobs.models import load_input, sniff_audio_mime, sniff_image_mime
+from ltxkit.jobs.plan import Fetch
 
 # ---- retry and poll policy -----------------------------------------------------------------------------------
 
@@ -150,11 +158,14 @@ def test_content_range_and_body_window() -> None:
     assert parse_content_range("bytes 100-199/1000") == (cr := parse_content_range("bytes 100-199/1000"))
     assert cr is not None and (cr.start, cr.end, cr.total) == (100, 199, 1000)
     assert parse_content_range("bytes */1000") is None
-    assert body_window(200, {"content-length": "10"}, 5) == (0, 10)
-    assert body_window(200, {"content-length": "10", "content-encoding": "gzip"}, 0) == (0, None)
-    assert body_window(206, {"content-range": "bytes 5-9/10"}, 5) == (5, 10)
-    assert body_window(206, {"content-range": "bytes 0-9/10"}, 5) is None
-    assert body_window(404, {}, 0) is None
+    at5 = Fetch("http://x/f", Path("f.part"), 5, False, "f", validator='"v"')
+    assert body_window(200, {"content-length": "10"}, at5) == Window(0, 10, 10, None)
+    assert body_window(200, {"content-length": "10", "content-encoding": "gzip"}, at5) == \
+        "refused gzip-encoded media (asked for Accept-Encoding: identity)"
+    assert body_window(206, {"content-range": "bytes 5-9/10", "etag": '"v"'}, at5) == Window(5, 10, 10, '"v"')
+    assert body_window(206, {"content-range": "bytes 5-9/10", "etag": '"w"'}, at5) is None  # another file now
+    assert body_window(206, {"content-range": "bytes 0-9/10", "etag": '"v"'}, at5) is None
+    assert body_window(404, {}, at5) is None
 
 
 # ---- keys and models ----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -27,14 +28,17 @@ from ltxkit.errors import LtxkitError
 from ltxkit.jobs.collect import adopt_plan, collect_plan
 from ltxkit.jobs.config import ClientConfig
 from ltxkit.jobs.download import (
+    ERROR_HEAD,
     PartWriter,
     Progress,
+    Window,
     body_window,
     download_plan,
     fetch_headers,
     filename_from_url,
-    part_size,
+    stopped,
     unique_target,
+    unwritten,
 )
 from ltxkit.jobs.journal import Journal, JournalEntry
 from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
@@ -54,6 +58,7 @@ from ltxkit.jobs.plan import (
 )
 from ltxkit.jobs.providers.base import Provider
 from ltxkit.jobs.providers.media_jobs import MEDIA_JOBS
+from ltxkit.jobs.transport import Abort, ReplyBody, async_timeout, deadline, install_deadlines
 from ltxkit.jobs.wire import Job
 
 T = TypeVar("T")
@@ -63,6 +68,7 @@ Item = TypeVar("Item")
 _TRANSPORT = (httpx.HTTPError, httpx.InvalidURL)
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no connection: nothing was sent
+DEADLINE = Abort("no complete answer by the deadline", retryable=True)
 
 
 def outputs_plan(ctx: Context, job: Job, directory: Path) -> Plan[list[Path]]:
@@ -70,7 +76,8 @@ def outputs_plan(ctx: Context, job: Job, directory: Path) -> Plan[list[Path]]:
     paths: list[Path] = []
     for index, url in enumerate(job.outputs):
         target = unique_target(directory, filename_from_url(url, f"output-{index}"), paths)
-        paths.append((yield from download_plan(ctx, url, target)))
+        sizes = job.sizes[index] if index < len(job.sizes) else ()
+        paths.append((yield from download_plan(ctx, url, target, sizes)))
     return paths
 
 
@@ -92,7 +99,7 @@ class _BaseClient:
         self._progress = Progress(progress)
         account = hashlib.sha256(f"{config.base_url}\n{config.api_key or ''}".encode()).hexdigest()[:12]
         self.context = Context(provider, config.retry, config.poll, config.base_url, self._scrub,
-                               scope=f"{provider.name}@{account}")
+                               scope=f"{provider.name}@{account}", limits=config.limits)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, provider={self.provider.name!r})"
@@ -101,7 +108,9 @@ class _BaseClient:
         key = self.config.api_key
         if not key:
             return text
-        return text.replace(key, "***").replace(json.dumps(key)[1:-1], "***")  # also as a JSON string holds it
+        for form in (key, json.dumps(key)[1:-1], quote(key, safe=""), quote(key)):  # as a JSON string, in a URL
+            text = text.replace(form, "***")
+        return text
 
     def _auth_headers(self) -> dict[str, str]:
         key = self.config.require_key()
@@ -131,7 +140,11 @@ class _BaseClient:
 
     def _fetch_failed(self, fetch: Fetch, exc: Exception, status: int) -> FetchResult:
         failure = self._failure(exc)
-        return FetchResult(status, {}, part_size(fetch.part), error=failure.message, retryable=failure.retryable)
+        return stopped(fetch, status, {}, Abort(failure.message, retryable=failure.retryable))
+
+    @staticmethod
+    def _stopped(stop: Abort) -> Failure:
+        return Failure(stop.message, retryable=stop.retryable and not stop.refused)
 
     @staticmethod
     def _request(task: TaskArg, input_: InputArg, key: str | None) -> JobRequest:
@@ -149,7 +162,7 @@ class Client(_BaseClient):
                  http_client: httpx.Client | None = None, progress: bool | None = None, **options: Any) -> None:
         super().__init__(config, provider, progress, options)
         self._own_http = http_client is None
-        self._http = http_client or httpx.Client(**self._httpx_options())
+        self._http = http_client or install_deadlines(httpx.Client(**self._httpx_options()))
 
     def close(self) -> None:
         self._progress.close()
@@ -185,24 +198,35 @@ class Client(_BaseClient):
 
     def _send(self, send: Send) -> Reply | Failure:
         try:
-            r = self._http.request(**self._request_args(send))
+            with deadline(send.deadline), self._http.stream(**self._request_args(send)) as r:
+                body = ReplyBody(send.max_bytes, r.headers, send.deadline)
+                if r.is_stream_consumed:  # an answer built in memory (a MockTransport's)
+                    body.add(r.content)
+                else:
+                    for raw in r.iter_raw():
+                        body.feed(raw)
+        except Abort as stop:
+            return self._stopped(stop)
         except _TRANSPORT as exc:
             return self._failure(exc)
-        return Reply(r.status_code, r.headers, r.content)
+        return Reply(r.status_code, r.headers, body.bytes())
 
     def _fetch(self, fetch: Fetch) -> FetchResult:
-        status = 0
+        status, headers = 0, httpx.Headers()
         try:
-            with self._http.stream("GET", fetch.url, headers=self._fetch_headers(fetch)) as r:
-                status = r.status_code
-                window = body_window(r.status_code, r.headers, fetch.offset)
-                if window is None:
-                    return FetchResult(status, r.headers, part_size(fetch.part),
-                                       body=r.read()[:4096] if status >= 300 else b"")
+            with deadline(fetch.deadline), \
+                    self._http.stream("GET", fetch.url, headers=self._fetch_headers(fetch)) as r:
+                status, headers = r.status_code, r.headers
+                window = body_window(status, r.headers, fetch)
+                if not isinstance(window, Window):
+                    head = next(r.iter_bytes(ERROR_HEAD), b"") if status >= 300 else b""
+                    return unwritten(fetch, status, r.headers, window, head)
                 with PartWriter(fetch, window, self._progress) as out:
-                    for chunk in r.iter_bytes():
+                    for chunk in r.iter_bytes():  # identity only (body_window refuses encoded media): raw bytes
                         out.write(chunk)
-                return FetchResult(status, r.headers, out.size, True, window[1])
+                return out.result(status, r.headers)
+        except Abort as stop:
+            return stopped(fetch, status, headers, stop)
         except _TRANSPORT as exc:
             return self._fetch_failed(fetch, exc, status)
 
@@ -281,24 +305,39 @@ class AsyncClient(_BaseClient):
 
     async def _send(self, send: Send) -> Reply | Failure:
         try:
-            r = await self._http.request(**self._request_args(send))
+            async with async_timeout(send.deadline), self._http.stream(**self._request_args(send)) as r:
+                body = ReplyBody(send.max_bytes, r.headers, send.deadline)
+                if r.is_stream_consumed:
+                    body.add(r.content)
+                else:
+                    async for raw in r.aiter_raw():
+                        body.feed(raw)
+        except Abort as stop:
+            return self._stopped(stop)
+        except TimeoutError:
+            return self._stopped(DEADLINE)
         except _TRANSPORT as exc:
             return self._failure(exc)
-        return Reply(r.status_code, r.headers, r.content)
+        return Reply(r.status_code, r.headers, body.bytes())
 
     async def _fetch(self, fetch: Fetch) -> FetchResult:
-        status = 0
+        status, headers = 0, httpx.Headers()
         try:
-            async with self._http.stream("GET", fetch.url, headers=self._fetch_headers(fetch)) as r:
-                status = r.status_code
-                window = body_window(r.status_code, r.headers, fetch.offset)
-                if window is None:
-                    return FetchResult(status, r.headers, part_size(fetch.part),
-                                       body=(await r.aread())[:4096] if status >= 300 else b"")
+            async with async_timeout(fetch.deadline), \
+                    self._http.stream("GET", fetch.url, headers=self._fetch_headers(fetch)) as r:
+                status, headers = r.status_code, r.headers
+                window = body_window(status, r.headers, fetch)
+                if not isinstance(window, Window):
+                    head = await anext(r.aiter_bytes(ERROR_HEAD), b"") if status >= 300 else b""
+                    return unwritten(fetch, status, r.headers, window, head)
                 with PartWriter(fetch, window, self._progress) as out:
                     async for chunk in r.aiter_bytes():
                         out.write(chunk)
-                return FetchResult(status, r.headers, out.size, True, window[1])
+                return out.result(status, r.headers)
+        except Abort as stop:
+            return stopped(fetch, status, headers, stop)
+        except TimeoutError:
+            return stopped(fetch, status, headers, DEADLINE)
         except _TRANSPORT as exc:
             return self._fetch_failed(fetch, exc, status)
 

@@ -8,6 +8,7 @@ the file names chosen the first time.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 
 from ltxkit.errors import InputError, JobFailedError, NotFoundError
@@ -51,9 +52,11 @@ def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, downloa
                              " (as journaled; to try again, submit with a new --idempotency-key)",
                              error=record.error)
     row = record.row
+    sizes: dict[str, tuple[int, ...]] = {}  # what the server last said each output's size is
 
     def on_update(job: Job) -> None:
         nonlocal record
+        sizes.update(zip(job.outputs, job.sizes, strict=False))
         if (job.state, job.raw_status, job.outputs, job.error) != (record.state, record.raw_status, record.outputs,
                                                                    record.error):
             record = journal.record_job(row, job)
@@ -66,7 +69,7 @@ def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, downloa
         with contextlib.suppress(NotFoundError):
             on_update((yield from status_plan(ctx, record.job_id, details)))
     if download_dir is not None and record.state == "done":
-        yield from downloads_plan(ctx, journal, journal.get(row), download_dir)
+        yield from downloads_plan(ctx, journal, journal.get(row), download_dir, sizes)
     return journal.get(row)
 
 
@@ -76,8 +79,10 @@ def _missing_downloads(record: JournalEntry, directory: Path) -> bool:
     return any(i not in done for i in range(len(record.outputs)))
 
 
-def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directory: Path) -> Plan[list[Path]]:
-    """Download every output of a finished job into ``directory``, skipping those already there."""
+def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directory: Path,
+                   sizes: Mapping[str, tuple[int, ...]]) -> Plan[list[Path]]:
+    """Download every output of a finished job into ``directory``, skipping those already there; each is
+    checked against the ``sizes`` the server reported for it."""
     paths: list[Path] = []
     for index, url in enumerate(record.outputs):
         def choose(d: Path, claimed: list[Path], url: str = url, index: int = index) -> Path:
@@ -85,7 +90,7 @@ def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directo
 
         target = journal.claim_download(record.row, index, url, directory, choose)
         if not (target.state == "done" and target.path.exists()):
-            yield from download_plan(ctx, url, target.path)
+            yield from download_plan(ctx, url, target.path, sizes.get(url, ()))
             journal.record_download(record.row, index, directory, target.path.stat().st_size)
         paths.append(target.path)
     return paths

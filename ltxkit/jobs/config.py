@@ -7,13 +7,14 @@ that rejects a header value tends to quote the value in its error message.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 from ltxkit.errors import InputError
-from ltxkit.jobs.retry import PollPolicy, RetryPolicy
+from ltxkit.jobs.retry import LimitPolicy, PollPolicy, RetryPolicy
 from ltxkit.timing import parse_number
 
 DEFAULT_API_BASE = "https://api.killatamata.com"
@@ -23,8 +24,8 @@ ENV_BASE = "LTXKIT_API_BASE"
 ENV_KEY = "LTXKIT_API_KEY"
 ENV_AUTH = "LTXKIT_API_AUTH"
 
-# numeric settings that may come from the environment: option name -> variable. The retry and poll
-# options are flat names for fields of the two policies (``max_retries`` is ``retry.max_retries``).
+# numeric settings that may come from the environment: option name -> variable. The retry, poll and limit
+# options are flat names for fields of the policies (``max_retries`` is ``retry.max_retries``).
 _NUMERIC_ENV = {
     "timeout": "LTXKIT_TIMEOUT",
     "connect_timeout": "LTXKIT_CONNECT_TIMEOUT",
@@ -35,13 +36,29 @@ _NUMERIC_ENV = {
     "poll_max_interval": "LTXKIT_POLL_MAX_INTERVAL",
     "wait_timeout": "LTXKIT_WAIT_TIMEOUT",
     "concurrency": "LTXKIT_CONCURRENCY",
+    "max_reply_bytes": "LTXKIT_MAX_REPLY_BYTES",
+    "max_download_bytes": "LTXKIT_MAX_DOWNLOAD_BYTES",
+    "request_deadline": "LTXKIT_REQUEST_DEADLINE",
+    "download_deadline": "LTXKIT_DOWNLOAD_DEADLINE",
+    "min_download_rate": "LTXKIT_MIN_DOWNLOAD_RATE",
+    "rate_window": "LTXKIT_RATE_WINDOW",
+    "download_attempts": "LTXKIT_DOWNLOAD_ATTEMPTS",
 }
 _POLICY_OPTIONS = {
     "max_retries": ("retry", "max_retries"), "retry_base_delay": ("retry", "base_delay"),
     "retry_max_delay": ("retry", "max_delay"), "poll_interval": ("poll", "interval"),
     "poll_max_interval": ("poll", "max_interval"), "wait_timeout": ("poll", "timeout"),
+    **{f: ("limits", f) for f in ("max_reply_bytes", "max_download_bytes", "request_deadline", "download_deadline",
+                                  "min_download_rate", "rate_window", "download_attempts")},
 }
-_INT_OPTIONS = frozenset({"max_retries", "concurrency"})
+_INT_OPTIONS = frozenset({"max_retries", "concurrency", "max_reply_bytes", "max_download_bytes", "download_attempts"})
+
+
+def limit_text(name: str, limits: LimitPolicy) -> str:
+    """``the request_deadline limit of 1.5 (LTXKIT_REQUEST_DEADLINE)``: what an error cites."""
+    value = getattr(limits, name)
+    return f"the {name} limit of {value:g} ({_NUMERIC_ENV[name]})" if isinstance(value, float) \
+        else f"the {name} limit of {value} ({_NUMERIC_ENV[name]})"
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class ClientConfig:
     connect_timeout: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll: PollPolicy = field(default_factory=PollPolicy)
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
     concurrency: int = 4
 
     def __post_init__(self) -> None:
@@ -65,8 +83,8 @@ class ClientConfig:
             # never echo the value: that is the whole point of the check
             raise InputError(f"{ENV_KEY} must be non-empty printable ASCII without spaces")
         for name in ("timeout", "connect_timeout"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name} must be positive, got {getattr(self, name)!r}")
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be positive and finite, got {getattr(self, name)!r}")
         if self.concurrency < 1:
             raise InputError(f"concurrency must be at least 1, got {self.concurrency}")
 
@@ -86,7 +104,7 @@ class ClientConfig:
 
     def with_options(self, **changes: object) -> ClientConfig:
         """A copy with ``changes``: fields, or the flat policy options (``max_retries=2``, ``poll_interval=0.1``)."""
-        policies: dict[str, dict[str, object]] = {"retry": {}, "poll": {}}
+        policies: dict[str, dict[str, object]] = {"retry": {}, "poll": {}, "limits": {}}
         plain: dict[str, object] = {}
         for name, value in changes.items():
             if name in _POLICY_OPTIONS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,14 @@ from typing import IO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ltxkit.errors import DownloadError
+from ltxkit.jobs.config import limit_text
 from ltxkit.jobs.plan import Attempts, Context, Fetch, FetchResult, Plan, Reply, error_for_reply
+from ltxkit.jobs.transport import Abort, check_deadline
 from ltxkit.progress import report
 
 MAX_REDIRECTS = 10
 PART_SUFFIX = ".part"
+VALIDATOR_SUFFIX = ".validator"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -91,40 +95,98 @@ def unsatisfied_total(value: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def body_window(status: int, headers: Mapping[str, str], offset: int) -> tuple[int, int | None] | None:
-    """Where an answer's body goes in the ``.part`` file: ``(start, expected_total)``, or None.
+def validator_path(part: Path) -> Path:
+    """Where the ``If-Range`` validator of a ``.part`` file's bytes is kept (so a re-run may resume)."""
+    return part.with_name(part.name + VALIDATOR_SUFFIX)
 
-    200 is the whole file (start over at 0); 206 is kept only if it starts exactly at ``offset``.
-    The expected size is known only for identity-encoded bodies (Content-Length counts encoded bytes).
+
+def validator_of(headers: Mapping[str, str]) -> str | None:
+    """What ``If-Range`` may carry for an answer's bytes: a strong ETag, else Last-Modified."""
+    etag = headers.get("etag", "").strip()
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("last-modified", "").strip() or None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where an answer's body goes in the ``.part`` file: from ``start``; the whole file is ``expected``
+    bytes when the server stated it; nothing past ``cap`` is written."""
+
+    start: int
+    expected: int | None
+    cap: int
+    validator: str | None
+
+
+def body_window(status: int, headers: Mapping[str, str], fetch: Fetch) -> Window | str | None:
+    """Where an answer's body goes (a :class:`Window`), why it is refused (a text), or None when it is
+    not the file (an error, a redirect, or a range we cannot use: the plan starts over).
+
+    200 is the whole file from 0; 206 is kept only at exactly ``fetch.offset`` and with the validator the
+    ``.part`` was written under (else its bytes may belong to another file). Every size the server states
+    — Content-Length, the Content-Range total, the job's report — must agree, and one must be stated
+    unless chunked framing tells a cut body from a whole one. Encoded media is refused: its bytes are
+    not the file's, and decoding would be unbounded.
     """
-    identity = headers.get("content-encoding", "identity").lower() in ("", "identity")
-    if status == 200:
-        length = headers.get("content-length")
-        return 0, (int(length) if length and length.isdigit() and identity else None)
+    if status not in (200, 206):
+        return None
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return f"refused {encoding}-encoded media (asked for Accept-Encoding: identity)"
+    stated = set(fetch.sizes)
+    length = headers.get("content-length", "")
     if status == 206:
         cr = parse_content_range(headers.get("content-range"))
-        if cr is None or cr.start != offset:
+        if cr is None or cr.start != fetch.offset or fetch.validator is None \
+                or validator_of(headers) != fetch.validator:
             return None
-        return offset, cr.total if identity else None
-    return None
+        stated |= set() if cr.total is None else {cr.total}
+        start = fetch.offset
+    else:
+        if length.isdigit():
+            stated.add(int(length))
+        elif "chunked" not in headers.get("transfer-encoding", "").lower() and not stated:
+            return "the server states no size and ends the body by closing: a cut file would look whole"
+        start = 0
+    if len(stated) > 1:
+        return f"the server states different sizes for the file: {' vs '.join(map(str, sorted(stated)))} bytes"
+    expected = next(iter(stated), None)
+    if expected is not None and expected > fetch.limits.max_download_bytes:
+        return f"the file is {expected} bytes, over {limit_text('max_download_bytes', fetch.limits)}"
+    cap = fetch.limits.max_download_bytes if expected is None else expected
+    return Window(start, expected, cap, validator_of(headers))
 
 
-def download_plan(ctx: Context, url: str, dest: Path) -> Plan[Path]:
+def discard(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    validator_path(part).unlink(missing_ok=True)
+
+
+def download_plan(ctx: Context, url: str, dest: Path, sizes: tuple[int, ...] = ()) -> Plan[Path]:
     """Download ``url`` to ``dest`` through ``dest.part``; resume an existing ``.part``.
 
-    Transport failures, truncations and the answers the provider calls retryable (408/429/5xx) are
-    retried by the one retry step (:class:`~ltxkit.jobs.plan.Attempts`); the retry count restarts
-    whenever an attempt got further than any before, so a slow but progressing
-    download is never given up. Other errors remove the ``.part`` and raise :class:`DownloadError`.
+    ``sizes``: what the job reported for this file. Transport failures, truncations and the answers the
+    provider calls retryable (408/429/5xx) are retried by the one retry step
+    (:class:`~ltxkit.jobs.plan.Attempts`); the retry count restarts whenever an attempt got further than
+    any before, but the download as a whole has at most ``limits.download_attempts`` tries and
+    ``limits.download_deadline`` seconds. A ``.part`` is resumed only under the validator its bytes came
+    with. Other errors remove the ``.part`` and raise :class:`DownloadError`.
     """
-    part = part_path(dest)
+    part, limits = part_path(dest), ctx.limits
+    marker = validator_path(part)
     current = url
-    best = part.stat().st_size if part.exists() else 0
-    attempts = Attempts(ctx, f"download {dest.name}")
-    hops = 0
+    best = part_size(part)
+    attempts = Attempts(ctx, f"download {dest.name}", deadline=ctx.clock() + limits.download_deadline,
+                        limit="download_deadline", error=DownloadError)
+    hops = tries = 0
     while True:
-        offset = part.stat().st_size if part.exists() else 0
-        res: FetchResult = yield Fetch(current, part, offset, same_origin(current, ctx.base_url), dest.name)
+        validator = marker.read_text() if part.exists() and marker.exists() else None
+        if validator is None:
+            discard(part)  # bytes nobody can vouch for: never append to them
+        offset = part_size(part)
+        res: FetchResult = yield Fetch(current, part, offset, same_origin(current, ctx.base_url), dest.name,
+                                       validator, sizes, attempts.deadline, limits)
         location = res.headers.get("location")
         if res.status in (301, 302, 303, 307, 308) and location and res.error is None:
             hops += 1
@@ -132,27 +194,39 @@ def download_plan(ctx: Context, url: str, dest: Path) -> Plan[Path]:
                 raise DownloadError(f"{dest.name}: more than {MAX_REDIRECTS} redirects")
             current = urljoin(current, location)
             continue
+        tries += 1
+        if res.refused:
+            discard(part)
+            raise DownloadError(f"{dest.name}: {res.error}")
         if res.error is not None and not res.retryable:
             raise DownloadError(f"{dest.name}: {res.error}")
         if res.complete and (res.expected is None or res.size == res.expected):
+            marker.unlink(missing_ok=True)
             os.replace(part, dest)
             return dest
-        if res.status == 416 and unsatisfied_total(res.headers.get("content-range")) == offset > 0:
+        total = unsatisfied_total(res.headers.get("content-range"))
+        if res.status == 416 and total == offset > 0 and set(sizes) <= {total}:
+            marker.unlink(missing_ok=True)
             os.replace(part, dest)  # the previous run had everything but the rename
             return dest
         reply = Reply(res.status, res.headers, res.body)
         if res.error is None and not res.complete and res.status not in (200, 206, 416) \
                 and not ctx.provider.is_retryable(res.status, reply.json()):
-            part.unlink(missing_ok=True)
+            discard(part)
             raise error_for_reply(ctx, reply, attempts.label, DownloadError)
         if res.error is None and res.status in (206, 416) and not res.complete:
-            part.unlink(missing_ok=True)  # a range we cannot use: start over
+            discard(part)  # a range we cannot use (or a changed file): start over
         problem = res.error or (f"got {res.size} of {res.expected} bytes" if res.complete else f"HTTP {res.status}")
         if res.size > best:
             best, attempts.count = res.size, 0
+        if not marker.exists():
+            discard(part)  # no validator: a re-run could not resume it, so keep nothing
+        kept = f"; {part.name} is kept and a re-run resumes it" if part.exists() else ""
         if not attempts.left:
-            kept = f"; {part.name} is kept and a re-run resumes it" if part.exists() else ""
             raise DownloadError(f"{dest.name}: {problem} {attempts.tries}{kept}")
+        if tries >= limits.download_attempts:
+            raise DownloadError(f"{dest.name}: {problem} after {tries} tries in all "
+                                f"({limit_text('download_attempts', limits)}){kept}")
         yield from attempts.wait(f"{problem} at {res.size} bytes", None if res.error else res.headers)
 
 
@@ -175,25 +249,48 @@ class Progress:
 
 
 class PartWriter:
-    """Writes one response body into the ``.part`` file at the window :func:`body_window` chose.
+    """Writes one response body into the ``.part`` file at the window :func:`body_window` chose, and
+    stops it (:class:`~ltxkit.jobs.transport.Abort`) past the window's cap, below the minimum rate or at
+    the deadline: the bounds of every download, for both client faces.
 
-    Each chunk is flushed so that a killed process leaves a ``.part`` whose size is what it holds.
+    Each chunk is flushed so that a killed process leaves a ``.part`` whose size is what it holds; a body
+    written from 0 records its validator next to the ``.part`` (or that it has none, so it is never
+    resumed).
     """
 
-    def __init__(self, action: Fetch, window: tuple[int, int | None], progress: Progress) -> None:
-        self.action, self.progress = action, progress
-        self.start, self.expected = window
+    def __init__(self, action: Fetch, window: Window, progress: Progress) -> None:
+        self.action, self.window, self.progress = action, window, progress
         self.action.part.parent.mkdir(parents=True, exist_ok=True)
+        marker = validator_path(action.part)
+        if window.start == 0:
+            marker.unlink(missing_ok=True)
         self._file: IO[bytes] = open(action.part, "r+b" if action.part.exists() else "wb")  # noqa: SIM115
-        self._file.seek(self.start)
+        self._file.seek(window.start)
         self._file.truncate()
-        self.size = self.start
+        if window.start == 0 and window.validator is not None:
+            marker.write_text(window.validator)
+        self.size = window.start
+        self.began = time.monotonic()
 
     def write(self, chunk: bytes) -> None:
+        limits, window = self.action.limits, self.window
+        if self.size + len(chunk) > window.cap:
+            stated = f"the {window.expected} bytes the server stated" if window.expected is not None \
+                else limit_text("max_download_bytes", limits)
+            raise Abort(f"the server sent more than {stated}", refused=True)
         self._file.write(chunk)
         self._file.flush()
         self.size += len(chunk)
-        self.progress.update(self.action.label, self.size, self.expected)
+        self.progress.update(self.action.label, self.size, window.expected)
+        elapsed = time.monotonic() - self.began
+        if elapsed >= limits.rate_window and (self.size - window.start) / elapsed < limits.min_download_rate:
+            raise Abort(f"{self.size - window.start} bytes in {elapsed:.1f} s, slower than "
+                        f"{limit_text('min_download_rate', limits)} bytes/s", retryable=True)
+        check_deadline(self.action.deadline)
+
+    def result(self, status: int, headers: Mapping[str, str]) -> FetchResult:
+        """The attempt's outcome once the body ended normally."""
+        return FetchResult(status, headers, self.size, True, self.window.expected)
 
     def __enter__(self) -> PartWriter:
         return self
@@ -201,16 +298,35 @@ class PartWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._file.close()
-        if exc is None and (self.expected is None or self.size >= self.expected):
-            self.progress.update(self.action.label, self.size, self.expected, "downloaded")
+        expected = self.window.expected
+        if exc is None and (expected is None or self.size >= expected):
+            self.progress.update(self.action.label, self.size, expected, "downloaded")
+
+
+def unwritten(fetch: Fetch, status: int, headers: Mapping[str, str], window: str | None,
+              head: bytes = b"") -> FetchResult:
+    """The outcome of an answer that is not the file: ``window`` is why it is refused (or None), ``head``
+    the start of an error body."""
+    return FetchResult(status, headers, part_size(fetch.part), error=window, retryable=window is None,
+                       refused=window is not None, body=head)
+
+
+def stopped(fetch: Fetch, status: int, headers: Mapping[str, str], stop: Abort) -> FetchResult:
+    return FetchResult(status, headers, part_size(fetch.part), error=stop.message, retryable=stop.retryable,
+                       refused=stop.refused)
+
+
+ERROR_HEAD = 4096  # how much of an error answer to a download is read (for its message)
 
 
 def fetch_headers(action: Fetch, auth_headers: Mapping[str, str]) -> dict[str, str]:
     """Request headers for one download attempt: identity encoding (so byte offsets mean file bytes),
-    ``Range`` when resuming, and the key only when the plan allowed it for this origin."""
+    ``Range`` with ``If-Range`` when resuming (a changed file then comes whole, as a 200), and the key
+    only when the plan allowed it for this origin."""
     headers = {"Accept-Encoding": "identity"}
-    if action.offset:
+    if action.offset and action.validator is not None:
         headers["Range"] = f"bytes={action.offset}-"
+        headers["If-Range"] = action.validator
     if action.auth:
         headers.update(auth_headers)
     return headers

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -34,13 +35,15 @@ from ltxkit.errors import (
     ConflictError,
     JobFailedError,
     JobTimeoutError,
+    LtxkitError,
     NotFoundError,
     PaymentRequiredError,
     RateLimitedError,
     ServerError,
 )
-from ltxkit.jobs.retry import PollPolicy, RetryPolicy, poll_delay, retry_delay
-from ltxkit.jobs.wire import Job, RequestSpec, dig
+from ltxkit.jobs.config import limit_text
+from ltxkit.jobs.retry import LimitPolicy, PollPolicy, RetryPolicy, poll_delay, retry_delay
+from ltxkit.jobs.wire import Job, RequestSpec, dig, reported_sizes
 from ltxkit.progress import report
 
 T = TypeVar("T")
@@ -76,9 +79,14 @@ class ProviderApi(Protocol):
 
 @dataclass(frozen=True)
 class Send:
-    """Perform one API request and read the whole answer → :class:`Reply` or :class:`Failure`."""
+    """Perform one API request and read the whole answer → :class:`Reply` or :class:`Failure`.
+
+    The executor gives up at ``deadline`` (the plan's clock) and reads at most ``max_bytes`` of the
+    decoded answer: both are failures, not exceptions, so the plan words the error."""
 
     spec: RequestSpec
+    deadline: float = field(default=math.inf, compare=False)
+    max_bytes: int = field(default=LimitPolicy.max_reply_bytes, compare=False)
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,10 @@ class Sleep:
 class Fetch:
     """GET ``url`` into ``part`` (resuming at ``offset`` with ``Range``) → :class:`FetchResult`.
 
-    ``auth`` says whether the URL may see the API key (same origin as the API base only).
+    ``auth`` says whether the URL may see the API key (same origin as the API base only). ``validator``
+    (an ETag or Last-Modified of the bytes already in the ``.part``) goes out as ``If-Range``; ``sizes``
+    are the sizes the job reported for the file. The executor stops writing past ``max_bytes`` (or any
+    stated size), at ``deadline`` and below ``limits.min_download_rate``.
     """
 
     url: str
@@ -98,6 +109,10 @@ class Fetch:
     offset: int
     auth: bool
     label: str
+    validator: str | None = None
+    sizes: tuple[int, ...] = ()
+    deadline: float = field(default=math.inf, compare=False)
+    limits: LimitPolicy = field(default_factory=LimitPolicy, compare=False)
 
 
 # ---- outcomes sent back into a plan ----------------------------------------------------------------
@@ -142,6 +157,7 @@ class FetchResult:
     error: str | None = None
     retryable: bool = True
     body: bytes = b""
+    refused: bool = False  # the answer is unacceptable (encoded, too big, inconsistent sizes): no retry
 
 
 Action = Send | Sleep | Fetch
@@ -160,6 +176,7 @@ class Context:
     # journal rows belong to one server and account: the provider's name @ a fingerprint of both, so the
     # same command run against the emulator and then the real API (or another account) never mixes jobs
     scope: str = "media-jobs"
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
     rand: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
@@ -240,11 +257,16 @@ def retry_wait(ctx: Context, attempt: int, headers: Mapping[str, str] | None = N
 
 @dataclass
 class Attempts:
-    """The one retry step, shared by API requests and downloads: count tries against the policy, wait."""
+    """The one retry step, shared by API requests and downloads: count tries against the policy, wait.
+
+    A retry that would start past ``deadline`` (the limit named ``limit``) raises ``error`` instead."""
 
     ctx: Context
     label: str
     count: int = 0
+    deadline: float = math.inf
+    limit: str = "request_deadline"
+    error: type[LtxkitError] = ApiConnectionError
 
     @property
     def left(self) -> bool:
@@ -257,10 +279,16 @@ class Attempts:
     def wait(self, problem: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> Plan[None]:
         """Sleep before the next try: the server's hint when the answer has one, else the backoff."""
         delay = retry_wait(self.ctx, self.count, headers, body)
+        if self.ctx.clock() + delay >= self.deadline:
+            self.stop(problem)
         log.info("%s: %s; retry %d/%d in %.2f s", self.label, problem, self.count + 1, self.ctx.retry.max_retries,
                  delay)
         self.count += 1
         yield Sleep(delay)
+
+    def stop(self, problem: str) -> None:
+        """Raise the deadline's error: ``problem`` is what the last try ended with."""
+        raise self.error(f"{self.label}: {problem}; gave up at {limit_text(self.limit, self.ctx.limits)}")
 
 
 def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
@@ -271,9 +299,9 @@ def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
     answers raise at once. A non-idempotent spec whose answer was lost is not sent again: the server
     may have done it, and nothing would deduplicate a second one.
     """
-    attempts = Attempts(ctx, spec.label)
+    attempts = Attempts(ctx, spec.label, deadline=ctx.clock() + ctx.limits.request_deadline)
     while True:
-        outcome = yield Send(spec)
+        outcome = yield Send(spec, attempts.deadline, ctx.limits.max_reply_bytes)
         if isinstance(outcome, Failure):
             if outcome.retryable and outcome.sent and not spec.idempotent:
                 raise ApiConnectionError(f"{spec.label}: {outcome.message}; not sent again: {ctx.provider.name} "
@@ -298,7 +326,9 @@ def json_plan(ctx: Context, spec: RequestSpec) -> Plan[dict[str, Any]]:
     if not isinstance(payload, dict):
         text = ctx.scrub(reply.body[:200].decode("utf-8", "replace"))
         raise ApiError(f"{spec.label}: expected a JSON object, got {text!r}", status_code=reply.status)
-    return payload
+    # the key scrubbed from all a server said, before anything reads it: a server that echoes the key
+    # must not get it into printed details, journaled output URLs or error texts
+    return _scrubbed(ctx, payload)  # type: ignore[return-value]
 
 
 def submit_plan(ctx: Context, task: str, input_: Mapping[str, Any], key: str) -> Plan[Job]:
@@ -317,8 +347,10 @@ def status_plan(ctx: Context, job_id: str, details: bool = False) -> Plan[Job]:
 
 
 def _clean(ctx: Context, job: Job) -> Job:
-    """The job with its error text scrubbed: it is journaled and printed."""
-    return job if job.error is None else dataclasses.replace(job, error=ctx.scrub(job.error))
+    """The job with its error text scrubbed (it is journaled and printed) and its outputs' sizes as the
+    payload states them (a download is checked against them)."""
+    return dataclasses.replace(job, error=None if job.error is None else ctx.scrub(job.error),
+                               sizes=reported_sizes(job.payload, job.outputs))
 
 
 def failed_error(ctx: Context, job: Job) -> JobFailedError:

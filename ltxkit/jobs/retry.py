@@ -11,7 +11,8 @@ are deterministic under test. Which answers are worth retrying is the provider's
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 from ltxkit.errors import InputError
 
@@ -33,8 +34,9 @@ class RetryPolicy:
     max_retry_after: float = 120.0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise InputError("max_retries and retry delays must not be negative")
+        if not all(math.isfinite(v) and v >= 0 for v in (self.max_retries, self.base_delay, self.max_delay,
+                                                          self.max_retry_after)):
+            raise InputError("max_retries and retry delays must not be negative, nor infinite or NaN")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,37 @@ class PollPolicy:
     def __post_init__(self) -> None:
         for name, value in (("poll_interval", self.interval), ("poll_max_interval", self.max_interval),
                             ("wait_timeout", self.timeout)):
-            if not value > 0:
-                raise InputError(f"{name} must be positive, got {value!r}")
+            if not 0 < value < math.inf:
+                raise InputError(f"{name} must be positive and finite, got {value!r}")
         if self.factor < 1:
             raise InputError(f"poll factor must be at least 1, got {self.factor!r}")
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    """How much a server may cost us: bytes, seconds and tries, so a hostile or broken server (an
+    endless body, a gzip bomb, a 1 byte/s answer, a resume that never finishes) ends in a clear error.
+
+    ``request_deadline`` bounds one API request with all its retries, ``download_deadline`` one download
+    with all its retries and redirects; a download attempt slower than ``min_download_rate`` bytes/s over
+    ``rate_window`` seconds is dropped (and retried). ``download_attempts`` caps the tries of one download
+    in total (progress restarts the retry count, this cap it never restarts). A body is also capped by the
+    size the server states for it.
+    """
+
+    max_reply_bytes: int = 4 << 20
+    max_download_bytes: int = 64 << 30
+    request_deadline: float = 300.0
+    download_deadline: float = 4 * 3600.0
+    min_download_rate: float = 1024.0
+    rate_window: float = 30.0
+    download_attempts: int = 30
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value) or value < 0 or (value == 0 and f.name != "min_download_rate"):
+                raise InputError(f"{f.name} must be positive and finite, got {value!r}")
 
 
 def is_retryable_status(status: int) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 JobState = Literal["running", "done", "failed"]
 
@@ -48,6 +49,7 @@ class Job:
     outputs: tuple[str, ...] = ()
     error: str | None = None
     payload: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sizes: tuple[tuple[int, ...], ...] = field(default=(), compare=False, repr=False)  # per output, as stated
 
     def to_json(self) -> dict[str, Any]:
         return {"jobId": self.id, "status": self.state, "rawStatus": self.raw_status,
@@ -70,3 +72,29 @@ def first(payload: object, paths: tuple[str, ...]) -> object:
         if value is not None and value != "":
             return value
     return None
+
+
+SIZE_FIELDS = ("bytes", "sizeBytes", "size", "fileSize", "contentLength")
+NAME_FIELDS = ("url", "name", "fileName", "filename")
+
+
+def reported_sizes(payload: object, urls: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    """Every byte size the payload states for each of ``urls``: an object anywhere in it holding a whole
+    ``bytes``/``size``… next to a ``url`` equal to the output's or a ``name`` equal to its file name."""
+    def last(url: str) -> str:
+        return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+
+    found: dict[str, set[int]] = {}
+    stack, seen = [payload], 0
+    while stack and seen < 100_000:  # the payload is already bounded by the reply cap; this bounds the walk
+        node, seen = stack.pop(), seen + 1
+        if isinstance(node, Mapping):
+            stack.extend(node.values())
+            sizes = {v for k in SIZE_FIELDS if isinstance(v := node.get(k), int) and not isinstance(v, bool)
+                     and v >= 0}
+            for k in NAME_FIELDS:
+                if sizes and isinstance(name := node.get(k), str) and name:
+                    found.setdefault(name, set()).update(sizes)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return tuple(tuple(sorted(found.get(url, set()) | found.get(last(url), set()))) for url in urls)
