@@ -13,6 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+StrPath = str | os.PathLike[str]  # what the public functions take for a path (``Path(p)`` inside)
+
+
+def optional_path(path: StrPath | None) -> Path | None:
+    return None if path is None else Path(path)
+
+
 PART = ".part"
 _STAGED = re.compile(r"\.(.+)\.[0-9a-f]{12}" + re.escape(PART) + r"(\.[^.]*)?")
 

@@ -45,7 +45,7 @@ def run_dir(demo: Path, tmp_path: Path) -> Path:
     shutil.copytree(demo, copy)
     for manifest in copy.rglob("*.json"):
         manifest.write_text(manifest.read_text().replace(str(demo), str(copy)))
-    return copy / "run"
+    return copy
 
 
 @pytest.fixture

@@ -79,6 +79,13 @@ def journaled_job_ids(run: Path) -> int:
         return 0
 
 
+def lose_locally(candidate: dict[str, Any]) -> None:
+    """A candidate's output gone from the disk: its named file and the download it is linked to."""
+    named = Path(candidate["file"])
+    for copy in [named, *(named.parent / "candidates" / str(candidate["candidate"])).iterdir()]:
+        copy.unlink()
+
+
 def codes(path: Path) -> list[int]:
     with av.open(str(path)) as c:
         return [read_frame_code(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
@@ -144,11 +151,33 @@ def test_resume_cannot_change_a_choice_a_later_segment_was_made_from(media: dict
         assert again["picks"] == first["picks"]
         # the locked choice's output lost locally and on the server: say so instead of crashing
         chosen = first["segments"][0]["candidates"][first["picks"][0] - 1]
-        Path(chosen["file"]).unlink()
+        lose_locally(chosen)
         for served in (handle.data_dir / "files" / chosen["job_id"]).iterdir():
             served.unlink()
         with pytest.raises(LtxkitError, match="is gone"):
             extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True))
+
+
+def test_candidates_are_named_by_segment_and_a_run_from_before_resumes(media: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with emulator() as handle:
+        spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=2, frames=17, candidates=2,
+                                  env=env_for(handle))
+        first = extend(spec, str(run), config, ExtendOptions(yes=True))  # a str run dir, as in the README
+        files = [Path(c["file"]) for c in first["segments"][0]["candidates"]]
+        assert files == [run / "segment-01" / "seg-01-cand-1.mp4", run / "segment-01" / "seg-01-cand-2.mp4"]
+        assert all(f.samefile(next((f.parent / "candidates" / str(k)).iterdir())) for k, f in enumerate(files, 1))
+        # the run as an earlier ltxkit left it: each candidate known by its download's own name
+        manifest = json.loads((run / "run.json").read_text())
+        for k, cand in enumerate(manifest["segments"][0]["candidates"], start=1):
+            Path(cand["file"]).unlink()
+            cand["file"] = str(next((run / "segment-01" / "candidates" / str(k)).iterdir()))
+        (run / "run.json").write_text(json.dumps(manifest))
+        second = extend(spec, run, config, ExtendOptions(yes=True, resume=True))
+        assert len(server_jobs(handle)) == 2  # nothing submitted again
+    assert second["picks"] == first["picks"] and [Path(c["file"]) for c in second["segments"][0]["candidates"]] == files
+    assert all(f.exists() for f in files) and codes(Path(second["output"])) == codes(Path(first["output"]))
 
 
 def test_resume_skips_a_candidate_whose_output_is_gone(media: dict[str, Path], tmp_path: Path) -> None:
@@ -157,7 +186,7 @@ def test_resume_skips_a_candidate_whose_output_is_gone(media: dict[str, Path], t
                                   env=env_for(handle))
         first = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
         chosen = first["segments"][0]["candidates"][first["picks"][0] - 1]
-        Path(chosen["file"]).unlink()  # lost locally ...
+        lose_locally(chosen)  # lost locally ...
         Path(first["output"]).unlink()
         for served in (handle.data_dir / "files" / chosen["job_id"]).iterdir():
             served.unlink()  # ... and expired on the server
@@ -329,6 +358,7 @@ def test_ranking_prefers_verdict_then_score() -> None:
 
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = run_demo(tmp_path / "demo")
+    assert (result["run_dir"], result["output"]) == (str(tmp_path / "demo"), str(tmp_path / "demo" / "extended.mp4"))
     info = probe(Path(result["output"]))
     assert (info.frame_count, info.fps) == (150, Fraction(25))  # 2 s opening + two segments cover 6 s
     assert [len(s["candidates"]) for s in result["segments"]] == [3, 3]

@@ -27,7 +27,7 @@ from ltxkit.errors import InputError
 from ltxkit.frames.checks import check_location, check_output, refuse_overwrite
 from ltxkit.frames.probe import probe
 from ltxkit.frames.timeline import Timeline
-from ltxkit.fsutil import atomic_path, temp_dir_beside
+from ltxkit.fsutil import StrPath, atomic_path, optional_path, temp_dir_beside
 from ltxkit.timing import format_fps
 
 
@@ -95,22 +95,23 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
     return seams, report_dir / "report.html"
 
 
-def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
+def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: int, sampled_fps: Fraction,
                        mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264",
                        scale: bool = False, audio: bool = True, audio_fade: str = "linear",
-                       report_dir: Path | None = None, otio: bool = True, color_match: str = "none",
+                       report_dir: StrPath | None = None, otio: bool = True, color_match: str = "none",
                        color_ref: str = "previous") -> dict[str, Any]:
     """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result.
 
     With ``color_match`` every clip after the first is colour-matched (:mod:`ltxkit.assembly.grade`);
     the seams are rated on the clips as they came, and each says what was corrected and by how much.
     """
-    plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
-                          scale=scale, audio=audio, audio_fade=audio_fade)
+    output, report_dir = Path(output), optional_path(report_dir)
+    plan = prepare_splice([Path(c) for c in clips], overlap=overlap, sampled_fps=sampled_fps, mode=mode,
+                          audio_from=audio_from, scale=scale, audio=audio, audio_fade=audio_fade)
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
     if report_dir is not None:
-        _check_report_dir(report_dir, [*clips, output], len(plan.joints))
+        _check_report_dir(report_dir, [*(Path(c) for c in clips), output], len(plan.joints))
     plan, corrections = colour_match(plan, color_match, color_ref)
     # The splice is rendered under a temporary name and appears only once its review is done: a review
     # or report step that fails must not leave an unreviewed output behind.
@@ -126,13 +127,14 @@ def splice_with_report(clips: Sequence[Path], output: Path, *, overlap: int, sam
             "report": None if page is None else str(page)}
 
 
-def review_seam(a: Path, b: Path, *, overlap: int, sampled_fps: Fraction, mode: str | SpliceMode = "trim-b",
+def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, mode: str | SpliceMode = "trim-b",
                 audio_from: str = "b", scale: bool = False, audio: bool | None = None,
-                audio_fade: str = "linear", report_dir: Path | None = None) -> dict[str, Any]:
+                audio_fade: str = "linear", report_dir: StrPath | None = None) -> dict[str, Any]:
     """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B.
 
     ``audio=None`` measures audio when both clips have it.
     """
+    a, b, report_dir = Path(a), Path(b), optional_path(report_dir)
     if audio is None:
         audio = all(probe(Path(p)).audio for p in (a, b))
     plan = prepare_splice([a, b], overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,

@@ -15,7 +15,7 @@ from ltxkit.cli._output import log
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free one).")
 @click.option("--no-open", is_flag=True, help="Do not open a browser; just print the address.")
 def review_cmd(run_dir: Path, host: str, port: int, no_open: bool) -> None:
-    """Review RUN_DIR (from 'ltxkit extend -o' or demo-out/run) in a browser until Ctrl-C.
+    """Review RUN_DIR (from 'ltxkit extend -o' or 'ltxkit demo -o') in a browser until Ctrl-C.
 
     Every candidate plays at its seam, in sync with the others; 'Use this take' writes the choice into
     run.json and re-splices extended.mp4 and the report.

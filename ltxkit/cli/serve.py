@@ -73,7 +73,8 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     """Serve a local emulator of the media-jobs API until Ctrl-C.
 
     Prints the base URL on stdout (and the generated API key, once, if no key was given); logs go to
-    stderr. The seed's curl examples work against it with API_BASE and API_KEY changed. The other
+    stderr. The curl examples of the media-jobs API guide work against it once API_BASE is the printed
+    URL and API_KEY the printed key. The other
     providers' APIs are served under /zsky, /apex, /zooop and /kubeez on the same port.
     """
     from ltxkit.emulator.server import EmulatorConfig

@@ -50,7 +50,9 @@ def _summary(result: dict[str, Any]) -> str:
 
 @click.command("extend")
 @click.argument("clip", type=file_arg, required=False)
-@click.option("--prompt", required=True, help="One coherent paragraph (see the lip-sync prompt advice).")
+@click.option("--prompt", required=True,
+              help="One coherent paragraph for every segment; for lip-sync shots see 'Writing the prompt' in the "
+                   "README (ltxkit.workflow.prompts.lipsync_prompt writes one).")
 @click.option("--overlap", type=int, default=None, help="Frames of the clip so far that condition each segment.")
 @click.option("--frames", type=int, help="Frames per generated clip at the sampled fps (8n+1).")
 @click.option("--sampled-fps", help="Sampled fps (default: the clip's own, or the plan's).")
@@ -59,7 +61,8 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--audio", type=file_arg, help="Reference audio (lip-sync): an audio file or a video's track.")
 @click.option("--cut", help="Where clip B starts on the reference audio, in seconds (default: the clip's end).")
 @click.option("--plan", "plan_path", type=file_arg, help="Run every segment of a plan from 'ltxkit plan'.")
-@click.option("--candidates", type=int, default=3, show_default=True)
+@click.option("--candidates", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Takes generated per segment (each one paid); the one with the best seam is kept.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Candidate k uses seed + k - 1.")
 @click.option("--extreme-quality", is_flag=True, help="The higher-fidelity path (+50% on the price).")
 @click.option("--combine", type=click.Choice(["local", "remote"]), default="local", show_default=True)

@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.fsutil import StrPath
 from ltxkit.timing import format_fps, snap_fps
 
 
@@ -66,8 +67,9 @@ class ProbeResult:
         return data
 
 
-def open_media(path: Path) -> av.container.InputContainer:
+def open_media(path: StrPath) -> av.container.InputContainer:
     """Open a media file, turning every failure into one clear :class:`InputError`."""
+    path = Path(path)
     if not path.exists():
         raise InputError(f"no such file: {path}")
     if not path.is_file():
@@ -168,8 +170,9 @@ def _check_complete(path: Path, container: av.container.InputContainer, vs: av.v
                          f"but the header says {float(declared):.3f} s")
 
 
-def probe(path: Path) -> ProbeResult:
+def probe(path: StrPath) -> ProbeResult:
     """Everything the tail extractor and the splicer need to know about a clip, exactly."""
+    path = Path(path)
     with open_media(path) as container:
         if not container.streams.video:
             raise InputError(f"{path} has no video stream")

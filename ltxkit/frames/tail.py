@@ -41,7 +41,7 @@ from ltxkit.frames.canvas import to_canvas
 from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.damage import DamageWatch
 from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
-from ltxkit.fsutil import atomic_path, write_json_atomic
+from ltxkit.fsutil import StrPath, atomic_path, write_json_atomic
 from ltxkit.timing import SampleGrid, format_fps, round_half_up, sample_grid
 
 SeekMode = Literal["keyframe", "full-decode"]
@@ -301,7 +301,7 @@ def _full_decode(video: Path, timeline: _Timeline, wanted: list[int],
     return got
 
 
-def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
+def read_tail(video: StrPath, count: int, sampled_fps: Fraction | None = None, *,
               info: ProbeResult | None = None, samples: int | None = None) -> TailResult:
     """The last ``count`` samples of ``video`` at ``sampled_fps`` (default: its own fps) as RGB arrays.
 
@@ -313,6 +313,7 @@ def read_tail(video: Path, count: int, sampled_fps: Fraction | None = None, *,
     the clip was already probed: probing walks the whole sample index, the one cost that grows with
     the clip's length.
     """
+    video = Path(video)
     if count <= 0:
         raise InputError(f"-n must be ≥ 1, got {count}")
     if info is None:
@@ -387,7 +388,7 @@ def _missing_dirs(out_dir: Path) -> list[Path]:
     return missing
 
 
-def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fraction | None = None,
+def extract_tail(video: StrPath, count: int, out_dir: StrPath, *, sampled_fps: Fraction | None = None,
                  fmt: str = "webp", samples: int | None = None, canvas: Canvas | None = None) -> dict[str, Any]:
     """Write the tail frames (lossless WebP or PNG, oldest first) and ``frames.json`` into ``out_dir``.
 
@@ -396,6 +397,7 @@ def extract_tail(video: Path, count: int, out_dir: Path, *, sampled_fps: Fractio
     Everything is validated and decoded before the directory is created; on any error the files
     written so far (and the directory, if this call created it) are removed. Returns the manifest.
     """
+    video, out_dir = Path(video), Path(out_dir)
     if fmt not in _FORMATS:
         raise InputError(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
     if count <= 0:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from ltxkit.errors import LtxkitError
+from ltxkit.fsutil import StrPath
 from ltxkit.jobs.collect import adopt_plan, collect_plan
 from ltxkit.jobs.config import ClientConfig
 from ltxkit.jobs.download import (
@@ -245,9 +246,9 @@ class Client(_BaseClient):
         """Poll until done; raises JobFailedError / JobTimeoutError."""
         return self.run(wait_plan(self.context, job_id, details=details, on_update=on_update))
 
-    def download(self, url: str, dest: Path) -> Path:
+    def download(self, url: str, dest: StrPath) -> Path:
         """Download one URL to ``dest`` via ``dest.part`` (resumes an existing ``.part``)."""
-        return self.run(download_plan(self.context, url, dest))
+        return self.run(download_plan(self.context, url, Path(dest)))
 
     def download_outputs(self, job: Job, directory: Path) -> list[Path]:
         return self.run(outputs_plan(self.context, job, directory))
@@ -355,8 +356,8 @@ class AsyncClient(_BaseClient):
                    on_update: Callable[[Job], None] | None = None) -> Job:
         return await self.run(wait_plan(self.context, job_id, details=details, on_update=on_update))
 
-    async def download(self, url: str, dest: Path) -> Path:
-        return await self.run(download_plan(self.context, url, dest))
+    async def download(self, url: str, dest: StrPath) -> Path:
+        return await self.run(download_plan(self.context, url, Path(dest)))
 
     async def download_outputs(self, job: Job, directory: Path) -> list[Path]:
         return await self.run(outputs_plan(self.context, job, directory))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ltxkit.errors import InputError, JobFailedError, NotFoundError
+from ltxkit.fsutil import StrPath, optional_path
 from ltxkit.jobs.download import download_plan, filename_from_url, unique_target
 from ltxkit.jobs.journal import Journal, JournalEntry
 from ltxkit.jobs.models import InputArg, JobRequest, TaskArg
@@ -100,7 +101,7 @@ def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directo
 
 
 def submit_and_collect(client: Runner, task: TaskArg, input_: InputArg = None,
-                       *, key: str | None = None, journal: Journal, download_dir: Path | None = None,
+                       *, key: str | None = None, journal: Journal, download_dir: StrPath | None = None,
                        wait: bool = True, details: bool = False) -> JournalEntry:
     """Validate, submit once (idempotently), optionally wait and download; journaled, resumable.
 
@@ -108,15 +109,15 @@ def submit_and_collect(client: Runner, task: TaskArg, input_: InputArg = None,
     (``submit_and_collect(client, VideoGenerate(...), journal=j)``).
     """
     request = JobRequest.build(task, input_, key)
-    return client.run(collect_plan(client.context, request, journal, download_dir=download_dir, wait=wait,
-                                   details=details))
+    return client.run(collect_plan(client.context, request, journal, download_dir=optional_path(download_dir),
+                                   wait=wait, details=details))
 
 
 async def asubmit_and_collect(client: AsyncRunner, task: TaskArg,
                               input_: InputArg = None, *, key: str | None = None,
-                              journal: Journal, download_dir: Path | None = None, wait: bool = True,
+                              journal: Journal, download_dir: StrPath | None = None, wait: bool = True,
                               details: bool = False) -> JournalEntry:
     """The async twin of :func:`submit_and_collect`, running the same plan."""
     request = JobRequest.build(task, input_, key)
-    return await client.run(collect_plan(client.context, request, journal, download_dir=download_dir, wait=wait,
-                                         details=details))
+    return await client.run(collect_plan(client.context, request, journal, download_dir=optional_path(download_dir),
+                                         wait=wait, details=details))

@@ -67,6 +67,7 @@ def make_source(out_dir: Path) -> tuple[Path, Path]:
 
 
 def run_demo(out_dir: Path, *, log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """``out_dir`` is the run (``ltxkit review OUT_DIR``); the source and the plan are kept in it too."""
     from ltxkit.emulator.config import EmulatorConfig
     from ltxkit.emulator.server import run_in_thread
     from ltxkit.fsutil import write_json_atomic
@@ -91,5 +92,5 @@ def run_demo(out_dir: Path, *, log: Callable[[str], None] = lambda _m: None) -> 
                                   plan_path=out_dir / "plan.json", candidates=CANDIDATES, seed=7,
                                   env={"LTXKIT_API_BASE": emulator.base_url, "LTXKIT_API_KEY": emulator.api_key})
         config = config.with_options(poll_interval=0.1, poll_max_interval=0.5)
-        result = extend(spec, out_dir / "run", config, ExtendOptions(yes=True, log=log))
+        result = extend(spec, out_dir, config, ExtendOptions(yes=True, log=log))
     return result

@@ -17,6 +17,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import itertools
+import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.probe import probe
 from ltxkit.frames.tail import extract_tail
-from ltxkit.fsutil import atomic_path
+from ltxkit.fsutil import StrPath, atomic_path
 from ltxkit.timing import fps_number
 from ltxkit.workflow.manifest import (
     OUTPUT,
@@ -118,7 +119,7 @@ class ExtendOptions:
     log: Callable[[str], None] = lambda _message: None
 
 
-def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options: ExtendOptions | None = None,
+def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, options: ExtendOptions | None = None,
            ) -> dict[str, Any]:
     """Run (or resume) an extension; returns the summary that ``ltxkit extend --json`` prints."""
     from ltxkit.jobs import Journal
@@ -133,6 +134,7 @@ def extend(spec: ExtendSpec, run_dir: Path, client_config: ClientConfig, options
     for pick in opts.picks:
         if not 1 <= pick <= spec.candidates:
             raise InputError(f"--pick {pick}: choose a candidate from 1 to {spec.candidates}")
+    run_dir = Path(run_dir)
     refuse_overwrite(run_outputs(run_dir, len(spec.segments)), [spec.clip, spec.image, spec.audio])
     Journal.check_dir(run_dir)
     # said only once every check has passed: bad input is one line on stderr
@@ -172,6 +174,8 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpec
     outcomes = run_sync(_generate(run, spec, index, requests, config, opts))
     for cand, outcome in zip(record.candidates, outcomes, strict=True):
         _record_outcome(cand, outcome)
+        if cand.file is not None:
+            cand.file = _named(cand.file, run.segment_dir(index) / f"seg-{index + 1:02d}-cand-{cand.candidate}")
     run.save()
     for k, cand in enumerate(record.candidates):
         if cand.file is not None and cand.score is None:
@@ -349,6 +353,21 @@ def _neutral(spec: ExtendSpec, segment: SegmentSpec, seed: int, overlap: Sequenc
 
     return ExtendRequest(prompt=spec.prompt, overlap_frames=tuple(overlap), last_frame=first, reference_audio=audio,
                          frames=segment.frames, fps=spec.sampled_fps, size=(spec.width, spec.height), seed=seed)
+
+
+def _named(download: Path, stem: Path) -> Path:
+    """The candidate under a name that says which it is (``seg-02-cand-3.mp4``; the download keeps the
+    server's name, which the journal knows it by), linked, so no byte is stored twice. A run made before
+    files were named gets its links on resume."""
+    named = stem.with_suffix(download.suffix)
+    if download == named or (named.exists() and named.samefile(download)):
+        return named
+    named.unlink(missing_ok=True)
+    try:
+        os.link(download, named)
+    except OSError:  # a file system without hard links
+        _copy(download, named)
+    return named
 
 
 def candidate_task(index: int, k: int) -> str:

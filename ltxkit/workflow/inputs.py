@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, api_canvas
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, probe
+from ltxkit.fsutil import StrPath, optional_path
 from ltxkit.timing import format_fps, parse_fps, parse_seconds
 from ltxkit.workflow.manifest import MANIFEST
 from ltxkit.workflow.plan import load_plan
@@ -27,16 +28,18 @@ if TYPE_CHECKING:
     from ltxkit.jobs import ClientConfig
 
 
-def build_spec(*, clip: Path | None, prompt: str, overlap: int | None, frames: int | None,
+def build_spec(*, clip: StrPath | None, prompt: str, overlap: int | None, frames: int | None,
                sampled_fps: str | Fraction | None = None, interpolation_fps: int | None = None,
-               size: tuple[int, int] | None = None, audio: Path | None = None, cut: str | Fraction | None = None,
-               plan_path: Path | None = None, candidates: int = 3, seed: int = 1, extreme_quality: bool = False,
+               size: tuple[int, int] | None = None, audio: StrPath | None = None, cut: str | Fraction | None = None,
+               plan_path: StrPath | None = None, candidates: int = 3, seed: int = 1, extreme_quality: bool = False,
                combine: str = "local", provider: str | None = None,
                env: dict[str, str] | None = None) -> tuple[ExtendSpec, ClientConfig]:
     """Resolve defaults and the plan; the client config comes from ``LTXKIT_API_BASE``/``LTXKIT_API_KEY``
     over the provider's defaults (``provider`` or ``LTXKIT_PROVIDER``, default media-jobs)."""
     from ltxkit.jobs import ClientConfig
     from ltxkit.jobs.providers import get_provider
+
+    clip, audio, plan_path = optional_path(clip), optional_path(audio), optional_path(plan_path)
 
     adapter = get_provider(provider, env)
     config = ClientConfig.from_env(env, defaults=adapter.config_defaults)

@@ -17,15 +17,17 @@ from ltxkit.audio.plan import DEFAULT_MAX_FRAMES, plan_segments
 from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
+from ltxkit.fsutil import StrPath, optional_path
 from ltxkit.timing import format_fps, parse_fps, parse_seconds, round_half_up
 from ltxkit.workflow.spec import SegmentSpec, check_image
 
 PLAN_VERSION = 1
 
 
-def make_plan(audio: Path, sampled_fps: Fraction, overlap: int, *, clip: Path | None = None,
-              image: Path | None = None, max_frames: int = DEFAULT_MAX_FRAMES) -> dict[str, Any]:
+def make_plan(audio: StrPath, sampled_fps: Fraction, overlap: int, *, clip: StrPath | None = None,
+              image: StrPath | None = None, max_frames: int = DEFAULT_MAX_FRAMES) -> dict[str, Any]:
     """The plan as JSON-able data (exact values as strings), ready for ``extend --plan``."""
+    audio, clip, image = Path(audio), optional_path(clip), optional_path(image)
     if (clip is None) == (image is None):
         raise InputError("give the opening --clip or the opening --image (one of them)")
     if image is not None:

@@ -70,7 +70,7 @@ def open_review(path: Path) -> RunDir:
     manifest = path / MANIFEST
     if not path.is_dir() or not manifest.is_file():
         raise InputError(f"{path} is not an extend run directory (no {MANIFEST}); "
-                         "give the -o directory of 'ltxkit extend' or demo-out/run")
+                         "give the -o directory of 'ltxkit extend' or 'ltxkit demo -o'")
     run = RunDir(path.resolve(), {})
     return reload(run)
 
