@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -433,3 +435,41 @@ def test_real_footage_interpolated_2f_minus_1_splices_back_to_every_frame_and_it
     switch = offset(54, sampled)  # audio_from b: B's audio from its sample 0, at 54/30 s
     for start in (switch - 4800, switch, 113 * 800):
         assert same_audio(audio[0, start:start + 4800], got[start:start + 4800]) == (0, True)
+
+
+def test_otio_names_every_take_apart_with_paths_relative_to_the_otio(tmp_path: Path) -> None:
+    """Two takes both called video.mp4 (as jobs name them) and named takes that differ only at the end:
+    distinct clip and reel names in the .otio, its EDL (cmx_3600) and FCP XML; paths relative to the
+    .otio, so the project opens after the whole folder is moved."""
+    if not HAVE_OTIO:
+        return
+    import opentimelineio as otio
+
+    project = tmp_path / "project"
+    takes = [project / "candidates" / "1" / "video.mp4", project / "candidates" / "2" / "video.mp4",
+             project / "seg-01-cand-1.mp4", project / "seg-01-cand-2.mp4"]
+    for take in takes:
+        take.parent.mkdir(parents=True, exist_ok=True)
+        write_clip(take, frames=30, fps=25, width=160, height=96)
+    result = splice(takes, project / "out" / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False)
+    assert result.otio is not None
+    moved = tmp_path / "moved"
+    shutil.move(project, moved)
+    timeline = otio.adapters.read_from_file(str(moved / "out" / "s.otio"))
+    clips = list(timeline.tracks[0].find_clips())
+    assert [c.name for c in clips] == ["video.mp4", "video-2.mp4", "seg-01-cand-1.mp4", "seg-01-cand-2.mp4"]
+    urls = [c.media_reference.target_url for c in clips]
+    assert urls == ["../candidates/1/video.mp4", "../candidates/2/video.mp4", "../seg-01-cand-1.mp4",
+                    "../seg-01-cand-2.mp4"]
+    assert all((moved / "out" / url).resolve() == (moved / take.relative_to(project)).resolve()
+               for url, take in zip(urls, takes, strict=True))
+    edl = otio.adapters.write_to_string(timeline, "cmx_3600")
+    events = [line.split() for line in edl.splitlines() if line[:3].isdigit()]
+    assert [e[1] for e in events] == ["VIDEO", "VIDEO2", "G01CAND1", "G01CAND2"]
+    assert [line.split(": ", 1)[1] for line in edl.splitlines() if line.startswith("* FROM CLIP:")] == urls
+    back = otio.adapters.read_from_string(edl, "cmx_3600", rate=25)
+    assert [c.name for c in back.tracks[0].find_clips()] == [c.name for c in clips]
+    xml = otio.adapters.write_to_string(timeline, "fcp_xml")
+    assert re.findall(r"<pathurl>(.*?)</pathurl>", xml) == urls
+    again = otio.adapters.read_from_string(xml, "fcp_xml")
+    assert [c.name for c in again.find_clips()] == [c.name for c in clips]

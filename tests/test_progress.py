@@ -153,3 +153,24 @@ def test_queued_words_show_as_queued_and_others_keep_the_clients_state() -> None
                                                                 ("running", "processing"), ("running", None),
                                                                 ("done", "succeeded"), ("failed", "error"))] == [
         "queued", "queued", "running", "running", "done", "failed"]
+
+
+def test_extend_shows_each_candidate_from_its_job_to_its_rating(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.stderr
+    lines = [line.removeprefix("ltxkit: ") for line in result.stderr.splitlines()]
+    for seg in (1, 2):
+        for cand in (1, 2, 3):
+            name = f"segment {seg} candidate {cand}: "
+            states = [line.removeprefix(name) for line in lines if line.startswith(name)]
+            assert states[-5:] == ["done", "downloading", "downloaded", "measuring seams", "done"]
+            assert states[:-5] in (["queued"], ["running"], ["queued", "running"])  # as far as the polls saw
+    assert lines[-10:] == ["render extended.mp4: rendering", "render extended.mp4: done",
+                           "seam review: measuring seams", "seam review: writing the report",
+                           "render seam-1-review.mp4: rendering", "render seam-1-review.mp4: done",
+                           "render seam-2-review.mp4: rendering", "render seam-2-review.mp4: done",
+                           "seam review: done", f"spliced 3 clips: {tmp_path / 'demo' / 'extended.mp4'} (seams: ok)"]
+    assert "segment 2: took the last 3 frames of seg-01-cand-" in result.stderr  # the take, by its name
+    assert "rendering" not in result.stdout and "candidate" not in result.stdout
+    quiet = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo"), "--json"])
+    assert quiet.exit_code == 0 and not [line for line in quiet.stderr.splitlines() if "candidate 1:" in line]

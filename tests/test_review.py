@@ -93,7 +93,7 @@ def resume(run_dir: Path) -> dict[str, Any]:
     """``extend --resume`` on the run, against a fresh emulator (the demo's own is gone)."""
     with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05)) as emu:
         spec, config = build_spec(clip=None, prompt=manifest(run_dir)["spec"]["prompt"], overlap=None, frames=None,
-                                  plan_path=run_dir.parent / "plan.json", candidates=3, seed=7,
+                                  plan_path=run_dir / "plan.json", candidates=3, seed=7,
                                   env={"LTXKIT_API_BASE": emu.base_url, "LTXKIT_API_KEY": emu.api_key})
         return extend(spec, run_dir, config.with_options(poll_interval=0.05), ExtendOptions(resume=True, yes=True))
 
