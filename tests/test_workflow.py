@@ -455,3 +455,15 @@ def test_plan_prints_its_summary_for_a_track_of_a_fractional_length(make_clip: A
                                     "--overlap", "3"])
     assert res.exit_code == 0, res.output
     assert "cover 4.200 s" in res.stdout
+
+
+def test_an_interpolated_opening_clip_is_cut_where_its_samples_end(tmp_path: Path, media: dict[str, Path]) -> None:
+    # 25 samples at 30 interpolated 2F-1 to 60: 49 frames lasting 49/60 s; the next sample is at 25/30 s, so
+    # B's reference audio starts 3 samples before that instant, not half a sample early
+    clip = write_clip(tmp_path / "rife.mp4", frames=49, fps=60, width=64, height=48)
+    spec, _ = build_spec(clip=clip, prompt=PROMPT, overlap=3, frames=25, sampled_fps="30", audio=media["track"],
+                         env={"LTXKIT_API_KEY": "k"})
+    assert spec.segments[0].cut_seconds == Fraction(25, 30)
+    at_one_rate, _ = build_spec(clip=media["clip"], prompt=PROMPT, overlap=3, frames=25, audio=media["track"],
+                                env={"LTXKIT_API_KEY": "k"})
+    assert at_one_rate.segments[0].cut_seconds == probe(media["clip"]).duration_seconds

@@ -19,7 +19,7 @@ from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, api_canvas
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, probe
 from ltxkit.fsutil import StrPath, optional_path
-from ltxkit.timing import format_fps, parse_fps, parse_seconds
+from ltxkit.timing import format_fps, parse_fps, parse_seconds, sample_grid
 from ltxkit.workflow.manifest import MANIFEST
 from ltxkit.workflow.plan import load_plan
 from ltxkit.workflow.spec import ExtendSpec, SegmentSpec
@@ -89,7 +89,7 @@ def build_spec(*, clip: StrPath | None, prompt: str, overlap: int | None, frames
         assert info is not None
         if cut is not None and audio is None:
             raise InputError("--cut needs --audio")
-        cut_at = parse_seconds(cut, name="--cut") if cut is not None else info.duration_seconds
+        cut_at = parse_seconds(cut, name="--cut") if cut is not None else _clip_end(info, fps)
         segments = (SegmentSpec(frames=frames, cut_seconds=cut_at),)
     spec = ExtendSpec(prompt=prompt, overlap=overlap, sampled_fps=fps, interpolation_fps=interpolation_fps,
                       width=width, height=height, segments=segments, candidates=candidates, seed=seed,
@@ -135,3 +135,14 @@ def made_by_run(clip: Path) -> tuple[Fraction, Path] | None:
                     == target.parent.name) for f in files):
             return fps, folder
     return None
+
+
+def _clip_end(info: ProbeResult, sampled_fps: Fraction) -> Fraction:
+    """Where a clip ends in sampled time: the instant of the sample after its last one (F / sampledFps).
+
+    An interpolated clip's duration is not that instant (a 2F-1 clip at 60 made from F samples at 30 lasts
+    (2F-1)/60 s, half a sample short), and B's reference-audio window starts ``overlap`` samples before it.
+    """
+    if info.fps == sampled_fps:
+        return info.duration_seconds
+    return Fraction(sample_grid(info.frame_count, info.fps, sampled_fps).samples) / sampled_fps
