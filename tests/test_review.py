@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import run_in_thread
@@ -265,8 +266,17 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
     page.screenshot(path=str(NOTES / "review-page.png"), full_page=True)
 
     candidate = other_than(before["segments"][1]["chosen"])
-    page.locator(f"section[data-segment='2'] .cand[data-candidate='{candidate}'] button.pick").click()
-    page.wait_for_selector(f"section[data-segment='2'] .cand.chosen[data-candidate='{candidate}']")
+    pick_button = page.locator(f"section[data-segment='2'] .cand[data-candidate='{candidate}'] button.pick")
+    # the page redraws a segment when the run's version changes (its previews are being cached): a click that
+    # lands on a tile as it is replaced sends nothing, so click until the pick request is really sent
+    for _ in range(10):
+        try:
+            with page.expect_request("**/api/pick", timeout=5_000):
+                pick_button.click()
+            break
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_selector(f"section[data-segment='2'] .cand.chosen[data-candidate='{candidate}'], #banner.error")
     assert "is in the cut" in page.locator("#banner").inner_text()
     page.screenshot(path=str(NOTES / "review-picked.png"), full_page=True)
     page.close()
