@@ -15,6 +15,7 @@ from ltxkit.errors import (
     ApiConnectionError,
     BadRequestError,
     InputError,
+    NotFoundError,
     PaymentRequiredError,
 )
 from ltxkit.jobs import MEDIA_JOBS, Client, ClientConfig, PollPolicy, RequestSpec
@@ -149,6 +150,18 @@ JOB_PAYLOADS = [
 def test_documented_job_answers_map_to_jobs(name: str, payload: dict[str, Any], expected: tuple[Any, ...]) -> None:
     job = get_provider(name).parse_job(payload)
     assert (job.id, job.state, job.outputs, job.error) == expected
+
+
+def test_apex_status_reads_the_documented_job_list_and_the_examples_object() -> None:
+    apex = get_provider("apex")
+    listed = {"data": [{"jobId": "u-2", "status": "queued"},
+                       {"jobId": "u-1", "status": "completed", "outputUrl": "https://cdn/o.mp4"}]}
+    job = apex.parse_job(listed, "u-1")
+    assert (job.id, job.state, job.outputs) == ("u-1", "done", ("https://cdn/o.mp4",))
+    assert apex.parse_job({"data": {"jobId": "u-1", "status": "processing"}}, "u-1").state == "running"
+    with pytest.raises(NotFoundError, match=r"^GET /api/jobs: the job list \(1 jobs\) has no job u-3$") as info:
+        apex.parse_job({"data": [{"jobId": "u-2", "status": "queued"}]}, "u-3")
+    assert info.value.status_code == 404
 
 
 @pytest.mark.parametrize(("name", "word"), [("zsky", "running"), ("apex", "processing"), ("zooop", "running"),

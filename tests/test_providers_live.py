@@ -38,6 +38,7 @@ from ltxkit.errors import (
     DownloadError,
     InputError,
     JobFailedError,
+    NotFoundError,
     PaymentRequiredError,
     RateLimitedError,
 )
@@ -339,6 +340,47 @@ def test_zsky_503_is_retried(emu: EmulatorHandle, apis: EmulatedProviders) -> No
     assert posts(emu, "/zsky/v1/videos/generate") == before + 3
 
 
+# ---- every provider: a job just created may not be visible yet (eventual consistency) ------------------------
+
+
+def not_found_polls(emu: EmulatorHandle) -> int:
+    return sum(1 for r in emu.requests() if r.method == "GET" and r.status == 404)
+
+
+def lagging(name: str, words: str) -> ExtendRequest:
+    if name == "media-jobs":
+        return ExtendRequest(f"{PROMPT} {words}", frames=9, fps=24, size=(256, 256), extra={"interpolationFps": 0})
+    return ExtendRequest(f"{PROMPT} {words}", frames=9)
+
+
+@pytest.mark.parametrize("name", ["media-jobs", "zsky"])
+def test_a_404_right_after_the_create_is_polled_through(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                       tmp_path: Path, name: str) -> None:
+    before = not_found_polls(emu)
+    with client(emu, name, http_client=faulty(f"404=2,tag=lag-{name}")) as c, Journal.in_dir(tmp_path) as journal:
+        record = submit_extend(c, lagging(name, "lagging"), journal=journal)
+    assert record.state == "done" and len(record.files) == 0 and len(record.outputs) == 1
+    assert not_found_polls(emu) == before + 2
+
+
+@pytest.mark.parametrize("name", ["media-jobs", "zsky"])
+def test_a_job_that_stays_unknown_fails_after_the_grace(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                        tmp_path: Path, name: str) -> None:
+    with client(emu, name, http_client=faulty(f"404=*,tag=lost-{name}"), not_found_grace=0.2) as c, \
+            Journal.in_dir(tmp_path) as journal:
+        started = time.monotonic()
+        with pytest.raises(NotFoundError, match=rf"^job \S+ was created, but {name} still answers 404 for it after "
+                                                r"0\.\d s \(the not_found_grace limit of 0\.2 s, "
+                                                r"LTXKIT_NOT_FOUND_GRACE\): .*job not found"):
+            submit_extend(c, lagging(name, "lost"), journal=journal)
+        assert time.monotonic() - started >= 0.2
+        (row,) = journal.records()
+        before = not_found_polls(emu)
+        with pytest.raises(NotFoundError, match="HTTP 404"):  # waiting for a job not just created: no grace
+            c.wait(str(row.job_id))
+        assert not_found_polls(emu) == before + 1
+
+
 # ---- Apex: Bearer, {data}, {error, code}, X-RateLimit-*, Retry-After, credits, webhooks ------------------------
 
 
@@ -381,6 +423,28 @@ def test_apex_video_end_to_end_with_rate_headers_credits_and_webhook(emu: Emulat
     assert first == second and first["event"] == "job.completed"
     assert (first["data"]["jobId"], first["data"]["outputUrl"]) == (record.job_id, record.outputs[0])
     assert [d["status"] for d in apis.apex.deliveries[-2:]] == [500, 200]
+
+
+@pytest.mark.parametrize("shape", ["list", "filtered", "object"])
+def test_apex_status_in_each_documented_shape(emu: EmulatorHandle, apis: EmulatedProviders, shape: str) -> None:
+    """The endpoint table's ``{data: [...jobs]}`` (all the key's jobs, or narrowed by id) and the examples'
+    ``{data: job}``: the client finds its job in each, and a list without it is a 404."""
+    apis.apex.limits.job_answer = shape
+    with client(emu, "apex", poll_interval=0.05, poll_max_interval=0.1) as c:  # few polls: emu.requests() keeps 1000
+        first, second = (c.submit(build_request(c, ExtendRequest(f"{PROMPT} {n}", frames=72, fps=24)))
+                         for n in (1, 2))
+        done = c.wait(first.id)
+        assert (done.id, done.state, len(done.outputs)) == (first.id, "done", 1)
+        assert c.wait(second.id).id == second.id
+        listed = httpx.get(f"{base(emu, 'apex')}/api/jobs", params={"id": first.id},
+                           headers={"Authorization": f"Bearer {KEY}"}).json()["data"]
+        if shape == "object":
+            assert listed["jobId"] == first.id
+        else:
+            ids = [j["jobId"] for j in listed]
+            assert ids == [first.id] if shape == "filtered" else ids[:2] == [second.id, first.id]
+        with pytest.raises(NotFoundError, match="has no job nope" if shape != "object" else "Job not found"):
+            c.status("nope")
 
 
 def test_apex_429_waits_for_retry_after_and_4xx_are_typed(emu: EmulatorHandle, apis: EmulatedProviders) -> None:

@@ -417,4 +417,7 @@ class FaultMiddleware:
                 if budget.take(str(status)):
                     await dialect.fault(status, budget.retry_after).response()(scope, receive, send)
                     return
+            if scope["method"] == "GET" and "/files/" not in scope["path"] and budget.take("404"):
+                await dialect.fault(404, budget.retry_after).response()(scope, receive, send)
+                return
         await self.app(scope, receive, send)

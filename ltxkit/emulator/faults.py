@@ -12,6 +12,8 @@ Fault names (each occurrence consumes one count):
 ``reset``        reset the TCP connection (RST) before answering; nothing happens server-side.
 ``429``          answer 429 with ``Retry-After``; nothing happens server-side.
 ``503``          answer 503 with ``Retry-After``; nothing happens server-side.
+``404``          answer a status poll (any ``GET`` but a file download or health) 404 "job not found":
+                 the job exists, the API's read side has not caught up yet (eventual consistency).
 ``drop-create``  on a successful ``POST /api/v1/media/jobs`` (a new job or an idempotent replay), close
                  the connection without answering: the job exists and was charged.
 ``truncate``     on a file download, send the full ``Content-Length`` but close after half the bytes.
@@ -20,7 +22,7 @@ Fault names (each occurrence consumes one count):
                  instead of ``running``.
 
 ``reset``/``429``/``503`` apply to every request but ``GET /api/v1/health`` (including file downloads),
-checked in that order. ``retry-after`` sets the ``Retry-After`` seconds (default 1); ``tag`` is ignored
+checked in that order, then ``404``. ``retry-after`` sets the ``Retry-After`` seconds (default 1); ``tag`` is ignored
 and only makes a header value unique.
 
 Server-wide faults (``--faults``) are consumed by requests without the header. A request carrying the
@@ -41,7 +43,7 @@ from ltxkit.errors import InputError
 
 # interp-*: the job interpolates in that convention instead of the server's (ltxkit.timing.CONVENTIONS)
 INTERPOLATION_FAULTS = {"interp-2F-1": "2F-1", "interp-2F": "2F", "interp-2F+1": "2F+1"}
-FAULTS = ("reset", "429", "503", "drop-create", "truncate", "fail-job", "odd-status", *INTERPOLATION_FAULTS)
+FAULTS = ("reset", "429", "503", "404", "drop-create", "truncate", "fail-job", "odd-status", *INTERPOLATION_FAULTS)
 HEADER = "x-emulator-faults"
 DEFAULT_RETRY_AFTER = 1
 MAX_HEADER_BUDGETS = 1024

@@ -131,7 +131,10 @@ class Dialect:
                             {"Retry-After": allowance.retry_after})
 
     def fault(self, status: int, retry_after: int) -> Problem:
-        """The ``429`` / ``503`` faults: what the service answers when it is busy or down."""
+        """The ``429`` / ``503`` / ``404`` faults: what the service answers when it is busy, down, or its
+        read side lags behind a create."""
+        if status == 404:
+            return self.problem(404, "job not found", "emulated fault 404: the job is not visible yet")
         error = {429: "rate limited", 503: "service unavailable"}[status]
         return self.problem(status, error, f"emulated fault {status}; retry after {retry_after} s",
                             {"Retry-After": str(retry_after)})

@@ -30,11 +30,13 @@ def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, downloa
                  wait: bool = True, details: bool = False) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     record = journal.begin(request.key, request.task, request.input_hash, ctx.scope)
-    if record.job_id is None:
+    just_created = record.job_id is None
+    if just_created:
         # Killed before the answer last time (or never sent): the same key makes this the same job.
         job = yield from submit_plan(ctx, request.task, request.input, request.key)
         record = journal.record_job(record.row, job)
-    return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details))
+    return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details,
+                                   just_created=just_created))
 
 
 def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Path | None = None,
@@ -46,7 +48,7 @@ def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Pat
 
 
 def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, download_dir: Path | None, wait: bool,
-                details: bool) -> Plan[JournalEntry]:
+                details: bool, just_created: bool = False) -> Plan[JournalEntry]:
     assert record.job_id is not None
     if record.state == "failed":
         raise JobFailedError(f"job {record.job_id} {record.raw_status or 'failed'}: {record.error or 'no error text'}"
@@ -63,7 +65,7 @@ def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, downloa
             record = journal.record_job(row, job)
 
     if wait and record.state != "done":
-        yield from wait_plan(ctx, record.job_id, details=details, on_update=on_update)
+        yield from wait_plan(ctx, record.job_id, details=details, just_created=just_created, on_update=on_update)
     elif download_dir is not None and record.state == "done" and _missing_downloads(record, download_dir):
         # Output URLs may be signed and short-lived: refresh them once before downloading again.
         # (on NotFoundError keep the recorded URLs; the download itself will say if they are gone)

@@ -35,6 +35,7 @@ _NUMERIC_ENV = {
     "poll_interval": "LTXKIT_POLL_INTERVAL",
     "poll_max_interval": "LTXKIT_POLL_MAX_INTERVAL",
     "wait_timeout": "LTXKIT_WAIT_TIMEOUT",
+    "not_found_grace": "LTXKIT_NOT_FOUND_GRACE",
     "concurrency": "LTXKIT_CONCURRENCY",
     "max_reply_bytes": "LTXKIT_MAX_REPLY_BYTES",
     "max_download_bytes": "LTXKIT_MAX_DOWNLOAD_BYTES",
@@ -48,6 +49,7 @@ _POLICY_OPTIONS = {
     "max_retries": ("retry", "max_retries"), "retry_base_delay": ("retry", "base_delay"),
     "retry_max_delay": ("retry", "max_delay"), "poll_interval": ("poll", "interval"),
     "poll_max_interval": ("poll", "max_interval"), "wait_timeout": ("poll", "timeout"),
+    "not_found_grace": ("poll", "not_found_grace"),
     **{f: ("limits", f) for f in ("max_reply_bytes", "max_download_bytes", "request_deadline", "download_deadline",
                                   "min_download_rate", "rate_window", "download_attempts")},
 }

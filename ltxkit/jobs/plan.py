@@ -363,14 +363,35 @@ def failed_error(ctx: Context, job: Job) -> JobFailedError:
                           error=error, details=details)
 
 
-def wait_plan(ctx: Context, job_id: str, *, details: bool = False,
+def wait_plan(ctx: Context, job_id: str, *, details: bool = False, just_created: bool = False,
               on_update: Callable[[Job], None] | None = None) -> Plan[Job]:
     """Poll until the job is done (→ the :class:`Job`), failed (→ :class:`JobFailedError`) or the
-    total wait passes ``ctx.poll.timeout`` (→ :class:`JobTimeoutError`). Unknown words keep polling."""
+    total wait passes ``ctx.poll.timeout`` (→ :class:`JobTimeoutError`). Unknown words keep polling.
+
+    ``just_created``: this client created the job a moment ago, so a 404 before the status endpoint
+    has ever known it is polled through for ``ctx.poll.not_found_grace`` seconds; a 404 after that, or
+    once the job was seen, is a :class:`NotFoundError`."""
     started = ctx.clock()
     polls = 0
+    seen = not just_created
     while True:
-        job = yield from status_plan(ctx, job_id, details)
+        try:
+            job = yield from status_plan(ctx, job_id, details)
+        except NotFoundError as exc:
+            waited = ctx.clock() - started
+            if seen:
+                raise
+            if waited >= ctx.poll.not_found_grace:
+                raise NotFoundError(
+                    f"job {job_id} was created, but {ctx.provider.name} still answers 404 for it after "
+                    f"{waited:.1f} s (the not_found_grace limit of {ctx.poll.not_found_grace:g} s, "
+                    f"LTXKIT_NOT_FOUND_GRACE): {exc}", status_code=exc.status_code, error=exc.error,
+                    details=exc.details) from None
+            log.info("job %s: not visible yet (HTTP 404) %.1f s after its create; polling again", job_id, waited)
+            yield Sleep(min(poll_delay(polls, ctx.poll), ctx.poll.not_found_grace - waited))
+            polls += 1
+            continue
+        seen = True
         percent = server_percent(job.payload)
         report(f"job {job_id}", shown_state(job), percent, None if percent is None else 100, "%")
         if on_update is not None:

@@ -42,18 +42,23 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class PollPolicy:
     """How a job is polled: first wait ``interval``, growing by ``factor`` up to ``max_interval``;
-    give up after ``timeout`` seconds of waiting in total."""
+    give up after ``timeout`` seconds of waiting in total. A job this client has just created may be
+    unknown to the status endpoint for a while (eventual consistency): its 404s are polled through for
+    ``not_found_grace`` seconds."""
 
     interval: float = 2.0
     max_interval: float = 30.0
     factor: float = 1.5
     timeout: float = 3600.0
+    not_found_grace: float = 30.0
 
     def __post_init__(self) -> None:
         for name, value in (("poll_interval", self.interval), ("poll_max_interval", self.max_interval),
                             ("wait_timeout", self.timeout)):
             if not 0 < value < math.inf:
                 raise InputError(f"{name} must be positive and finite, got {value!r}")
+        if not 0 <= self.not_found_grace < math.inf:
+            raise InputError(f"not_found_grace must be finite and not negative, got {self.not_found_grace!r}")
         if self.factor < 1:
             raise InputError(f"poll factor must be at least 1, got {self.factor!r}")
 

@@ -6,9 +6,13 @@ answer to a known key carries ``X-RateLimit-Limit/Remaining/Reset`` (reset: Unix
 window — 5 generation requests / 10 s, 20 reads / 10 s — and a 429 adds ``Retry-After``. Credits
 (4500 to start; video 250, b-roll 150, image 10) are taken at submit and given back when a job fails.
 A configured webhook gets ``job.completed`` / ``job.failed`` with the documented payload, retried after
-10, 60 and 300 s. Videos are 24 fps; 720p is 1280x720. Emulator deviations: loopback http webhook
-URLs are allowed (the service accepts public HTTPS only), and ``GET /api/jobs?id=…`` answers one job
-as ``{"data": job}`` as the seed's client examples read it (the endpoint table only lists the list form).
+10, 60 and 300 s. Videos are 24 fps; 720p is 1280x720. Emulator deviation: loopback http webhook
+URLs are allowed (the service accepts public HTTPS only).
+
+``GET /api/jobs?id=…``: the endpoint table documents the list ``{"data": [...jobs]}`` while the seed's
+client examples read ``{"data": job}``, and nothing says whether ``id`` narrows the list.
+``ApexLimits.job_answer`` picks the reading: ``"list"`` (default, the least convenient: every job of
+the key, newest first, ``id`` ignored), ``"filtered"`` (the list narrowed to that job) or ``"object"``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class ApexLimits:
     reads: Window = field(default_factory=lambda: Window(20, 10.0))
     starting_credits: int = 4500
     webhook_delays: tuple[float, ...] = (10.0, 60.0, 300.0)
+    job_answer: str = "list"  # how GET /api/jobs?id=… answers: "list", "filtered" or "object" (see above)
 
 
 def error(status: int, text: str, code: str, headers: Mapping[str, str] | None = None) -> Problem:
@@ -205,14 +210,15 @@ class ApexApi(ProviderApi):
         return answer
 
     async def jobs(self, request: Request, account: str) -> Response:
-        job_id = request.query_params.get("id")
-        if job_id is None:
-            found = [j for i in self.charges.get(account, {}) if (j := self.backend.get(account, NAME, i))]
-            return JSONResponse({"data": [self._job_json(request, j) for j in found]})
-        job = self.backend.get(account, NAME, job_id)
-        if job is None:
-            raise error(404, "Job not found", "NOT_FOUND")
-        return JSONResponse({"data": self._job_json(request, job)})
+        job_id, shape = request.query_params.get("id"), self.limits.job_answer
+        if job_id is not None and shape == "object":
+            job = self.backend.get(account, NAME, job_id)
+            if job is None:
+                raise error(404, "Job not found", "NOT_FOUND")
+            return JSONResponse({"data": self._job_json(request, job)})
+        found = [j for i in reversed(self.charges.get(account, {})) if (j := self.backend.get(account, NAME, i))
+                 and (job_id is None or shape == "list" or j.id == job_id)]
+        return JSONResponse({"data": [self._job_json(request, j) for j in found]})
 
     async def usage(self, request: Request, account: str) -> Response:
         store = self.backend.store

@@ -1,8 +1,11 @@
 """Apex Studio (seed 001): a script-to-video API, so "extend" cannot be expressed there.
 
 ``POST /api/generate/video {script, duration (3-60 s), resolution (720p|1080p), model…}`` →
-``{data: {jobId, status: queued}}``; poll ``GET /api/jobs?id=…`` → ``{data: {status, outputUrl}}`` until
-``completed`` or ``failed``. Bearer ``sk_live_…`` keys; errors are ``{error, code}``. Every answer carries
+``{data: {jobId, status: queued}}``; poll ``GET /api/jobs?id=…`` until ``completed`` or ``failed``. The
+endpoint table gives the answer as the job list ``{data: [...jobs]}``, the seed's client examples read
+``{data: job}``: both are read, and in a list the job is the one whose ``jobId`` is ours (the list may or
+may not be narrowed to it; a list without it is a 404, see ``wait_plan``'s grace for a job just created).
+Bearer ``sk_live_…`` keys; errors are ``{error, code}``. Every answer carries
 ``X-RateLimit-Limit/Remaining/Reset`` (reset as a Unix time); a 429 carries ``Retry-After``, and when it
 does not, the reset time is the hint. There is no idempotency key, so a create whose answer was lost is
 not sent again (credits are charged at submit).
@@ -14,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ltxkit.errors import InputError
+from ltxkit.errors import InputError, NotFoundError
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest
+from ltxkit.jobs.wire import Job
 
 RESOLUTIONS = {(1280, 720): "720p", (1920, 1080): "1080p"}
 DURATION_SECONDS = (3, 60)
@@ -72,6 +76,18 @@ class ApexProvider(RestProvider):
             notes.append("apex videos take no seed: not sent")
         body.update(request.extra)
         return Built("video", body, tuple(notes))
+
+    def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job:
+        """``{data: job}``, or ``{data: [...jobs]}`` holding ours (by ``jobId``/``id``)."""
+        jobs = payload.get("data")
+        if not isinstance(jobs, list):
+            return super().parse_job(payload, known_id)
+        mine = [j for j in jobs if isinstance(j, Mapping) and known_id is not None
+                and known_id in (str(j.get("jobId")), str(j.get("id")))]
+        if not mine:
+            raise NotFoundError(f"GET {self.status_path}: the job list ({len(jobs)} jobs) has no job {known_id}",
+                                status_code=404, error="job not in the list")
+        return super().parse_job({**payload, "data": mine[0]}, known_id)
 
     def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None:
         hint = super().retry_hint(headers, body, now)
