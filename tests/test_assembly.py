@@ -352,8 +352,8 @@ def test_every_mode_lays_out_its_otio_tracks(synthetic: dict[str, Path], mode: s
                 "audio": [TrackItem(*r, fade if i < 2 else (0, 0)) for i, r in enumerate(audio)]}
     how = splice_mode(mode)
     assert plan.overlaps == [3, 3]
-    assert how.track(plan.counts, plan.overlaps, how.picture) == expected["video"]
-    assert how.track(plan.counts, plan.overlaps, lambda r: how.sound(r, audio_from)) == expected["audio"]
+    assert how.track(plan.counts, plan.overlaps, plan.pictures) == expected["video"]
+    assert how.track(plan.counts, plan.overlaps, plan.sounds) == expected["audio"]
     if not HAVE_OTIO:
         return
     import opentimelineio as otio

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltxkit.assembly.findings import CutFrames, audio_finding, best_cut, cut_costs, find_defects, verdict
+from ltxkit.assembly.findings import (
+    CUT_MARGIN,
+    CutFrames,
+    audio_finding,
+    best_cut,
+    cut_costs,
+    find_defects,
+    verdict,
+)
 from ltxkit.frames.defects import through_codec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,20 +80,45 @@ def test_cut_must_lie_within_both_clips() -> None:
         CutFrames(a=[frame] * 4, b=[frame] * 4, b_start=2, cut=5)
 
 
-def test_best_cut_avoids_a_bad_duplicated_frame(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+def _off(frames: list[np.ndarray], k: int) -> list[np.ndarray]:
+    """``frames`` with frame ``k`` shifted 9 px sideways: a copy that does not line up."""
+    return [np.roll(f, 9, axis=1) if i == k else f.copy() for i, f in enumerate(frames)]
+
+
+def test_a_cut_is_charged_what_it_shows_across_it_not_the_copy_it_hides(
+        footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    """B's copy of source frame 99 (local 15) is off: every cut that shows it (13, 14, 15) pays for it;
+    the cut at 16 hides it, as it compares A's last kept frame (15) with B's first kept one (16)."""
     frames, a_tail = footage
-    b = [f.copy() for f in frames[B_FROM:B_FROM + 35]]
-    b[2] = np.roll(b[2], 9, axis=1)  # B's copy of source frame 99 (local 15) is off
-    data = CutFrames(a=a_tail, b=through_codec(b), b_start=B_START, cut=CUT)
+    data = CutFrames(a=a_tail, b=through_codec(_off(frames[B_FROM:B_FROM + 35], 2)), b_start=B_START, cut=CUT)
     costs = cut_costs(data)
     assert sorted(costs) == [13, 14, 15, 16]
-    cheap = min(costs[13], costs[14])  # 13 and 14 differ by codec noise only (each clip has its own encode)
-    assert costs[15] > 2 * cheap and costs[16] > 2 * cheap
-    assert best_cut(costs, default=CUT) in (13, 14)  # before the bad copy: same frame count, same times
+    assert min(costs[13], costs[14], costs[15]) > 4 * costs[16]
+    assert best_cut(costs, default=CUT) == 16
+    assert best_cut(costs, default=B_START) == 16  # from trim-a's position too
+
+
+def test_best_cut_moves_before_a_bad_last_frame_of_a(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    """A's last frame is off (a generated clip's end often degrades): cutting one frame earlier shows
+    B's good copy instead, at the same instant."""
+    frames, _ = footage
+    a_tail = through_codec(_off(frames[A_FROM:NEW], CUT - 1))
+    data = CutFrames(a=a_tail, b=through_codec(frames[B_FROM:B_FROM + 35]), b_start=B_START, cut=CUT)
+    costs = cut_costs(data)
+    assert max(costs[13], costs[14], costs[15]) * 4 < costs[16]
+    assert best_cut(costs, default=CUT) == 15  # the nearest of the equally clean positions
+
+
+def test_clean_overlap_keeps_the_mode_cut(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    costs = cut_costs(cut_frames(*footage))
+    assert max(costs.values()) - min(costs.values()) < CUT_MARGIN  # codec noise only
+    assert best_cut(costs, default=CUT) == CUT and best_cut(costs, default=B_START) == B_START
 
 
 def test_best_cut_ties_go_to_the_default() -> None:
     assert best_cut({13: 1.0, 14: 1.0, 15: 1.005, 16: 2.0}, default=16) == 15
+    assert best_cut({13: 1.0, 14: 1.2, 15: 1.4, 16: 1.6}, default=16) == 15  # within CUT_MARGIN of the lowest
+    assert best_cut({13: 100.0, 14: 100.9, 15: 102.0}, default=15) == 14  # or within 1 % of it
     assert best_cut({}, default=16) == 16
 
 

@@ -217,3 +217,21 @@ def blend(a: np.ndarray, b: np.ndarray, t: float, curve: str) -> np.ndarray:
     mixed = (1 - w) * a.astype(np.float64) + w * b.astype(np.float64)
     out: np.ndarray = np.round(mixed).astype(np.uint8)
     return out
+
+
+@dataclass(frozen=True)
+class CrossfadeCurve:
+    """``--curve``: the shape a splice's dissolves take, picture and sound alike
+    (a :class:`ltxkit.frames.timeline.Curve`, carried by the cross-fade pieces)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in CURVES:
+            raise ValueError(f"unknown crossfade curve {self.name!r} (one of {', '.join(CURVES)})")
+
+    def weights(self, t: np.ndarray) -> np.ndarray:
+        return curve_weights(self.name, t)
+
+    def mix(self, a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+        return blend(a, b, t, self.name)

@@ -418,28 +418,52 @@ def audio_finding(a: np.ndarray, b: np.ndarray, *, b_start: int, switch: int, ra
 # --- choosing the cut --------------------------------------------------------------------------------
 
 
-def cut_costs(data: CutFrames, positions: Sequence[int] | None = None) -> dict[int, float]:
-    """How visible cutting at each position would be: B's difference from A at the frames either side.
-
-    Every position shows the same number of frames at the same times (only which copy of a duplicated
-    frame is shown changes); the viewer sees the mismatch between the two copies where B takes over.
-    """
-    pos = positions if positions is not None else range(data.b_start, data.first_new + 1)
-    out: dict[int, float] = {}
-    for p in pos:
-        if not data.b_start <= p <= data.first_new or p - data.b_start >= len(data.b):
-            continue
-        pairs = [i for i in (p - 1, p) if data.b_start <= i < data.first_new]
-        if not pairs:
-            continue
-        out[p] = float(np.mean([np.mean(np.abs(luma(_small(data.a[i])) - luma(_small(data.b[i - data.b_start]))))
-                                for i in pairs]))
+def _lab_blocks(frame: np.ndarray) -> np.ndarray:
+    """CIELAB of the action-safe picture averaged over blocks about ``COARSE_WIDTH`` across: a cut's
+    colour, exposure and framing mismatch survive the averaging, codec noise does not."""
+    lab = rgb_to_lab(_small(_safe(frame)))
+    k = max(1, lab.shape[1] // COARSE_WIDTH)
+    h, w = lab.shape[0] // k * k, lab.shape[1] // k * k
+    out: np.ndarray = lab[:h, :w].reshape(h // k, k, w // k, k, 3).mean(axis=(1, 3))
     return out
 
 
+def _step(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(delta_e76(x, y)))
+
+
+def cut_costs(data: CutFrames, positions: Sequence[int] | None = None) -> dict[int, float]:
+    """How visible the picture is through the overlap when B takes over at each position ``p``.
+
+    Cutting at ``p`` shows A up to ``p - 1`` and B from ``p``: the viewer sees A's own steps before
+    it, the jump from A's last kept frame to B's first kept one across it, and B's own steps after.
+    Each position is charged the change (mean ΔE76 of block colours) of every shown step through the
+    overlap, so every position pays for the same number of steps at the same instants: the jump
+    where it is made, and a copy of B that is off wherever it is shown. B's copies that a cut hides
+    cost nothing.
+    """
+    lo = max(1, data.b_start)  # the first step: into output frame lo
+    hi = min(data.first_new, data.b_start + len(data.b) - 1)  # the last: into B's first new frame
+    pos = [p for p in (positions if positions is not None else range(lo, hi + 1)) if lo <= p <= hi]
+    if not pos:
+        return {}
+    a = {i: _lab_blocks(data.a[i]) for i in range(lo - 1, min(hi, data.first_new))}
+    b = {i: _lab_blocks(data.b[i - data.b_start]) for i in range(data.b_start, hi + 1)}
+    out: dict[int, float] = {}
+    for p in pos:
+        shown = [a[i] if i < p else b[i] for i in range(lo - 1, hi + 1)]
+        out[p] = sum(_step(x, y) for x, y in itertools.pairwise(shown))
+    return out
+
+
+CUT_MARGIN = 0.5  # ΔE76 summed over the overlap's steps a cut must save to move off the mode's position
+
+
 def best_cut(costs: dict[int, float], default: int) -> int:
-    """The cheapest position; ties (within 1 %) go to the one nearest ``default``, so the choice is stable."""
+    """The cheapest position; positions within ``CUT_MARGIN`` (or 1 %) of it are ties, and ties go to the
+    one nearest ``default``: the cut moves only for a visible gain, and the choice is stable."""
     if not costs:
         return default
     low = min(costs.values())
-    return min((p for p, c in costs.items() if c <= low * 1.01 + 1e-12), key=lambda p: (abs(p - default), p))
+    near = low + max(CUT_MARGIN, 0.01 * low) + 1e-12
+    return min((p for p, c in costs.items() if c <= near), key=lambda p: (abs(p - default), p))

@@ -13,23 +13,20 @@ last frames and B's first new frames (the shift starts at the cut). It is applie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ltxkit.assembly.colour import METHODS, delta_e76, estimate_transfer, mean_lab
-from ltxkit.assembly.edit import SplicePlan
+from ltxkit.assembly.edit import SplicePlan, replan
 from ltxkit.assembly.findings import OVERLAP_DE
 from ltxkit.assembly.modes import COLOR_REFS
 from ltxkit.assembly.seam import FINDINGS_MAX_WIDTH, scaled_size
 from ltxkit.errors import InputError
 from ltxkit.frames.readers import VideoReader
+from ltxkit.frames.timeline import Grade
 
 NEW_FRAMES = 3  # B's first new frames (and A's last ones) a shift from the cut is estimated on
-
-Grade = Callable[[np.ndarray], np.ndarray]
 
 
 def _identity(frame: np.ndarray) -> np.ndarray:
@@ -77,10 +74,4 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
             "estimated_from": "the overlap (all of B differs)" if whole else "B's first new frames",
             "delta_e_before": round(float(delta_e76(mean_lab(source), target)), 2),
             "delta_e_after": round(float(delta_e76(mean_lab([grade(f) for f in source]), target)), 2)})
-    return replace(plan, timeline=replace(plan.timeline, video=_graded_pieces(plan, grades))), corrections
-
-
-def _graded_pieces(plan: SplicePlan, grades: Sequence[Grade]) -> tuple[Any, ...]:
-    by_path = {info.path: g for info, g in zip(plan.infos, grades, strict=True) if g is not _identity}
-    return tuple(replace(p, grade=by_path.get(p.source), blend_grade=by_path.get(p.blend) if p.blend else None)
-                 for p in plan.timeline.video)
+    return replan(plan, grades=[None if g is _identity else g for g in grades]), corrections

@@ -11,7 +11,7 @@ to :data:`SPLICE_MODES`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -21,6 +21,7 @@ AUDIO_FROM = ("b", "a")
 AUDIO_FADES = ("linear", "equal-power")
 OUTPUT_CODECS = ("h264", "prores", "ffv1")  # the keys of ltxkit.frames.codecs.CODECS
 COLOR_REFS = ("previous", "first")  # --color-ref: see ltxkit.assembly.grade
+CUT_CHOICES = ("mode", "best")  # --cut: where the mode cuts, or the least visible cut in the overlap
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,19 @@ class SpliceMode(ABC):
 
     # --- derived from the spans: override only for a mode that needs something they cannot say -------
 
-    def kept(self, counts: Sequence[int], overlaps: Sequence[int]) -> list[tuple[int, int]]:
+    def kept(self, counts: Sequence[int], overlaps: Sequence[int],
+             pictures: Sequence[Span] | None = None) -> list[tuple[int, int]]:
         """Source frame range ``[start, stop)`` of each clip that is shown alone (no dissolve).
 
         ``counts`` are the frames each clip can show (up to its last sample when another clip follows:
-        :attr:`ltxkit.timing.SpliceLayout.shown_counts`), ``overlaps`` the frames of each joint's overlap.
+        :attr:`ltxkit.timing.SpliceLayout.shown_counts`), ``overlaps`` the frames of each joint's overlap,
+        ``pictures`` each joint's picture handover when it is not the mode's own (``--cut best``).
         """
-        spans = [self.picture(r) for r in overlaps]
+        spans = list(pictures) if pictures is not None else [self.picture(r) for r in overlaps]
         return _ranges(counts, overlaps, [s.stop for s in spans], [s.start for s in spans])
 
-    def track(self, counts: Sequence[int], overlaps: Sequence[int],
-              span_of: Callable[[int], Span]) -> list[TrackItem]:
-        """An OTIO track of the clips for ``span_of`` (the picture's or the sound's handover per overlap)."""
-        spans = [span_of(r) for r in overlaps]
+    def track(self, counts: Sequence[int], overlaps: Sequence[int], spans: Sequence[Span]) -> list[TrackItem]:
+        """An OTIO track of the clips for ``spans`` (the picture's or the sound's handover per overlap)."""
         cuts = [s.otio_cut for s in spans]
         transitions = [(c - s.start, s.stop - c) if s.fade > 0 else (0, 0) for s, c in zip(spans, cuts, strict=True)]
         return [TrackItem(start, stop, transitions[i] if i < len(transitions) else (0, 0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,9 +78,9 @@ def build_timeline(plan: SplicePlan, name: str, otio_dir: Path | None = None) ->
     def rt(frames: int) -> Any:
         return otio.opentime.RationalTime(frames, rate)
 
-    def track(kind: str, span_of: Callable[[int], Span]) -> Any:
+    def track(kind: str, spans: Sequence[Span]) -> Any:
         t = otio.schema.Track(name=kind, kind=kind)
-        for info, clip_name, item in zip(plan.infos, names, plan.mode.track(plan.counts, plan.overlaps, span_of),
+        for info, clip_name, item in zip(plan.infos, names, plan.mode.track(plan.counts, plan.overlaps, spans),
                                          strict=True):
             ref = otio.schema.ExternalReference(
                 target_url=media_url(info.path, otio_dir),
@@ -97,9 +97,9 @@ def build_timeline(plan: SplicePlan, name: str, otio_dir: Path | None = None) ->
         return t
 
     timeline = otio.schema.Timeline(name=name)
-    timeline.tracks.append(track(otio.schema.TrackKind.Video, plan.mode.picture))
+    timeline.tracks.append(track(otio.schema.TrackKind.Video, plan.pictures))
     if plan.timeline.audio is not None:
-        timeline.tracks.append(track(otio.schema.TrackKind.Audio, lambda r: plan.mode.sound(r, plan.audio_from)))
+        timeline.tracks.append(track(otio.schema.TrackKind.Audio, plan.sounds))
     timeline.metadata["ltxkit"] = {
         "mode": plan.mode.name, "audio_from": plan.audio_from, "overlap": plan.overlap,
         "sampled_fps": str(plan.sampled_fps), "overlap_frames": plan.overlap_frames,

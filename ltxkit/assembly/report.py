@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ltxkit import progress
-from ltxkit.assembly.edit import SplicePlan, plan_splice
+from ltxkit.assembly.cut import check_choice, choose_cuts
+from ltxkit.assembly.edit import SplicePlan, pair_plan
 from ltxkit.assembly.grade import colour_match
 from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.modes import SpliceMode
@@ -40,29 +41,24 @@ def _check_report_dir(report_dir: Path, inputs: Sequence[Path], seams: int) -> N
     refuse_overwrite([report_dir / name for name in names], inputs, flag="--report")
 
 
-def _pair_plan(plan: SplicePlan, i: int) -> SplicePlan:
-    """The two-clip plan of joint ``i`` (clips i and i+1): what the seam metrics look at."""
-    return plan_splice([plan.infos[i], plan.infos[i + 1]], overlap=plan.overlap, sampled_fps=plan.sampled_fps,
-                       mode=plan.mode, audio_from=plan.audio_from, audio=plan.timeline.audio is not None,
-                       audio_fade=plan.timeline.audio_fade)
-
-
 def _worst(seams: Sequence[dict[str, Any]]) -> str:
     return max((s["verdict"] for s in seams), key=LEVELS.index, default="ok")
 
 
 def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
-            summary: dict[str, Any], corrections: Sequence[dict[str, Any]] = ()
-            ) -> tuple[list[dict[str, Any]], Path | None]:
+            summary: dict[str, Any], corrections: Sequence[dict[str, Any]] = (),
+            cut_choices: Sequence[dict[str, Any]] = ()) -> tuple[list[dict[str, Any]], Path | None]:
     """Measure every joint; with ``report_dir`` also write sheets, review clips and the HTML page."""
     count = len(plan.joints)
     pair_data = []
     for i in range(count):
         progress.report("seam review", "measuring seams", i, count, "seams")
-        pair_data.append(load_seam(_pair_plan(plan, i)))
+        pair_data.append(load_seam(pair_plan(plan, i)))
     seams = [measure(d) for d in pair_data]
     for seam, correction in zip(seams, corrections, strict=False):
         seam["colour_correction"] = correction
+    for seam, choice in zip(seams, cut_choices, strict=False):
+        seam["cut"]["choice"] = {"cut": "best", **choice}
     for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
         shift = joint.cut_frame - seam["cut"]["cut_frame"]
         seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
@@ -99,28 +95,34 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
                        mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264",
                        scale: bool = False, audio: bool = True, audio_fade: str = "linear",
                        report_dir: StrPath | None = None, otio: bool = True, color_match: str = "none",
-                       color_ref: str = "previous") -> dict[str, Any]:
+                       color_ref: str = "previous", cut: str = "mode", curve: str = "linear") -> dict[str, Any]:
     """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result.
 
     With ``color_match`` every clip after the first is colour-matched (:mod:`ltxkit.assembly.grade`);
-    the seams are rated on the clips as they came, and each says what was corrected and by how much.
+    the seams are rated on the clips as delivered (corrected), and each says what was corrected and by
+    how much. ``cut='best'`` then moves each hard cut to its least visible frame of the overlap
+    (:mod:`ltxkit.assembly.cut`); ``curve`` shapes a crossfade's picture and sound.
     """
     output, report_dir = Path(output), optional_path(report_dir)
     plan = prepare_splice([Path(c) for c in clips], overlap=overlap, sampled_fps=sampled_fps, mode=mode,
-                          audio_from=audio_from, scale=scale, audio=audio, audio_fade=audio_fade)
+                          audio_from=audio_from, scale=scale, audio=audio, audio_fade=audio_fade, curve=curve)
+    check_choice(plan, cut)
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
     if report_dir is not None:
         _check_report_dir(report_dir, [*(Path(c) for c in clips), output], len(plan.joints))
     plan, corrections = colour_match(plan, color_match, color_ref)
+    plan, cut_choices = choose_cuts(plan, cut)
     # The splice is rendered under a temporary name and appears only once its review is done: a review
     # or report step that fails must not leave an unreviewed output behind.
     with atomic_path(output) as staged:
         result = render_splice(plan, staged, codec=codec, otio=False)
         written = file_timeline(probe(staged), audio=audio)
         summary = {"output": str(output), "mode": plan.mode.name, "frames": result.frame_count,
-                   "fps": format_fps(result.fps), "color_match": color_match, "color_ref": color_ref}
-        seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary, corrections)
+                   "fps": format_fps(result.fps), "color_match": color_match, "color_ref": color_ref, "cut": cut,
+                   "curve": curve}
+        seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary, corrections,
+                              cut_choices)
         otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
     result = replace(result, output=output, otio=otio_path, notes=[*result.notes, *notes])
     return {"verdict": _worst(seams), "splice": result.to_json(), "seams": seams,
@@ -129,21 +131,27 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
 
 def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, mode: str | SpliceMode = "trim-b",
                 audio_from: str = "b", scale: bool = False, audio: bool | None = None,
-                audio_fade: str = "linear", report_dir: StrPath | None = None) -> dict[str, Any]:
+                audio_fade: str = "linear", report_dir: StrPath | None = None, cut: str = "mode",
+                curve: str = "linear") -> dict[str, Any]:
     """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B.
 
-    ``audio=None`` measures audio when both clips have it.
+    ``audio=None`` measures audio when both clips have it. ``cut='best'`` rates the seam at the least
+    visible cut of the overlap (the one ``splice --cut best`` would make); ``curve`` shapes the review
+    clip's crossfade.
     """
     a, b, report_dir = Path(a), Path(b), optional_path(report_dir)
     if audio is None:
         audio = all(probe(Path(p)).audio for p in (a, b))
     plan = prepare_splice([a, b], overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
-                          scale=scale, audio=audio, audio_fade=audio_fade)
+                          scale=scale, audio=audio, audio_fade=audio_fade, curve=curve)
+    check_choice(plan, cut)
     if report_dir is not None:
         _check_report_dir(report_dir, [a, b], 1)
+    plan, cut_choices = choose_cuts(plan, cut)
     summary = {"a": str(a), "b": str(b), "mode": plan.mode.name, "overlap": overlap,
-               "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames}
+               "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames,
+               "cut": cut, "curve": curve}
     seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",
-                          summary)
+                          summary, cut_choices=cut_choices)
     return {"verdict": seams[0]["verdict"], **summary, "warnings": plan.warnings, "seam": seams[0],
             "report": None if page is None else str(page)}

@@ -158,6 +158,8 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
                          f"{html.escape(fix['ref'])} clip, estimated from {html.escape(fix['estimated_from'])}): "
                          f"B's mean colour was ΔE {fix['delta_e_before']:.1f} from A's, now ΔE "
                          f"{fix['delta_e_after']:.1f}.</p>")
+        if choice := cut.get("choice"):
+            parts.append(f"<p class='fix'>{html.escape(choice['words'][0].upper() + choice['words'][1:])}.</p>")
         found = seam.get("findings", [])
         if found:
             parts.append("<ul class='findings'>" + "".join(

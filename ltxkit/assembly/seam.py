@@ -159,7 +159,8 @@ def _decode(reader: VideoReader, indices: set[int], size: tuple[int, int]) -> di
 
 
 def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
-    """Decode what the metrics and the contact sheet need for the first joint of a two-clip ``plan``."""
+    """Decode what the metrics and the contact sheet need for the first joint of a two-clip ``plan``,
+    through each clip's colour correction (what the viewer sees)."""
     a_info, b_info = plan.infos[0], plan.infos[1]
     joint = plan.joints[0]
     r = plan.overlap_frames
@@ -177,6 +178,11 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
         b_frames = _decode(b_reader, {b for _, b in pairs} | set(kept_preview), size)
         a_tail = list(a_reader.rgb(a_from, a_info.frame_count - a_from, small))
         b_head = list(b_reader.rgb(0, b_to, small))
+    # rated as delivered: a colour-matched clip's pictures as the splice shows them
+    if (grade := plan.grade_of(0)) is not None:
+        a_frames, a_tail = {k: grade(f) for k, f in a_frames.items()}, [grade(f) for f in a_tail]
+    if (grade := plan.grade_of(1)) is not None:
+        b_frames, b_head = {k: grade(f) for k, f in b_frames.items()}, [grade(f) for f in b_head]
     b_start = b_at - a_from
     cut = CutFrames(a=a_tail, b=b_head, b_start=b_start, cut=joint.cut_frame - joint.overlap_start + b_start)
     tl = plan.timeline

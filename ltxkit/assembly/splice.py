@@ -39,11 +39,13 @@ class SpliceResult:
     warnings: list[str]
     notes: list[str]
     otio: Path | None = None
+    curve: str = "linear"
 
     def to_json(self) -> dict[str, Any]:
         return {
             **output_json(self.output, self.frame_count, self.fps, self.duration_seconds),
             "mode": self.mode,
+            "curve": self.curve,
             "audio_from": self.audio_from,
             "overlap": {"frames": self.overlap, "sampled_fps": format_fps(self.sampled_fps),
                         "seconds": float(overlap_seconds(self.overlap, self.sampled_fps)),
@@ -60,11 +62,11 @@ class SpliceResult:
 
 def prepare_splice(clips: Sequence[Path], *, overlap: int, sampled_fps: Fraction,
                    mode: str | SpliceMode = "trim-b", audio_from: str = "b", scale: bool = False, audio: bool = True,
-                   audio_fade: str = "linear") -> SplicePlan:
+                   audio_fade: str = "linear", curve: str = "linear") -> SplicePlan:
     """Probe and validate the clips and plan the splice; nothing is written."""
     infos = check_inputs([Path(c) for c in clips], audio=audio, scale=scale)
     plan = plan_splice(infos, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
-                       audio=audio, audio_fade=audio_fade)
+                       audio=audio, audio_fade=audio_fade, curve=curve)
     first = infos[0]
     for info in infos[1:]:
         if info.display_size != first.display_size:
@@ -92,7 +94,7 @@ def fit_codec(plan: SplicePlan, codec: str, *, scale: bool = False) -> SplicePla
 
 def splice(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
            mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264", scale: bool = False,
-           audio: bool = True, audio_fade: str = "linear", otio: bool = True) -> SpliceResult:
+           audio: bool = True, audio_fade: str = "linear", otio: bool = True, curve: str = "linear") -> SpliceResult:
     """Write the splice of ``clips`` to ``output`` and describe it (frame count verified after writing).
 
     Everything is validated before anything is written: one frame rate, one size unless ``scale``
@@ -100,7 +102,7 @@ def splice(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fr
     audio stream in every clip when ``audio``.
     """
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
-                          scale=scale, audio=audio, audio_fade=audio_fade)
+                          scale=scale, audio=audio, audio_fade=audio_fade, curve=curve)
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
     return render_splice(plan, output, codec=codec, otio=otio)
@@ -127,4 +129,4 @@ def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: 
                         overlap=plan.overlap, sampled_fps=plan.sampled_fps, overlap_frames=plan.overlap_frames,
                         clips=clips_json, joints=plan.joints, audio_samples=rendered.audio_samples,
                         sample_rate=rendered.sample_rate, warnings=plan.warnings + rendered.warnings,
-                        notes=notes, otio=otio_path)
+                        notes=notes, otio=otio_path, curve=plan.curve)

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ltxkit.assembly.colour import METHODS
-from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, COLOR_REFS, MODES, OUTPUT_CODECS
+from ltxkit.assembly.colour import CURVES, METHODS
+from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, COLOR_REFS, CUT_CHOICES, MODES, OUTPUT_CODECS
 from ltxkit.cli._output import emit, json_option, log
 from ltxkit.cli.progress import show_progress
 from ltxkit.timing import parse_fps
@@ -24,7 +24,13 @@ mode_option = click.option("--mode", type=click.Choice(MODES), default="trim-b",
 audio_from_option = click.option("--audio-from", type=click.Choice(AUDIO_FROM), default="b", show_default=True,
                                  help="Whose audio plays through the overlap (trim modes).")
 audio_fade_option = click.option("--audio-fade", type=click.Choice(AUDIO_FADES), default="linear",
-                                 show_default=True, help="Audio curve of a crossfade.")
+                                 show_default=True, help="Audio gains of a crossfade (along --curve).")
+cut_option = click.option("--cut", type=click.Choice(CUT_CHOICES), default="mode", show_default=True,
+                          help="Where a hard cut falls: where --mode puts it, or 'best': the least visible frame "
+                               "of the overlap (same length, same sound; only the picture's switch moves).")
+curve_option = click.option("--curve", type=click.Choice(CURVES), default="linear", show_default=True,
+                            help="Shape of a crossfade, picture and sound: linear, ease (smooth start and end), "
+                                 "filmic (mixed in linear light, like an optical dissolve), perceptual (in Lab).")
 color_match_option = click.option("--color-match", type=click.Choice(METHODS), default="none", show_default=True,
                                   help="Correct B's colour to A's: reinhard (Lab mean/std), hm (histograms), "
                                        "mkl (full colour transfer, undoes a white-balance cast).")
@@ -44,6 +50,9 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
     flagged = [k for k, v in seam["levels"].items() if v != "ok"]
     if flagged:
         parts.append("flagged: " + ", ".join(flagged))
+    choice = seam["cut"].get("choice")
+    if choice:
+        parts.append(choice["words"])
     return "\n".join(["; ".join(parts), *(f"  {f['level']}: {f['words']} ({f['advice']})" for f in seam["findings"])])
 
 
@@ -53,6 +62,8 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
 @sampled_fps_option
 @click.option("-o", "--output", type=video_path, required=True, help="The spliced clip (.mp4, .mov, .mkv).")
 @mode_option
+@cut_option
+@curve_option
 @audio_from_option
 @audio_fade_option
 @click.option("--codec", type=click.Choice(OUTPUT_CODECS), default="h264", show_default=True,
@@ -64,8 +75,8 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
 @color_ref_option
 @report_option
 @json_option
-def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: Path, mode: str,
-               audio_from: str, audio_fade: str, codec: str, scale: bool, no_audio: bool, no_otio: bool,
+def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: Path, mode: str, cut: str,
+               curve: str, audio_from: str, audio_fade: str, codec: str, scale: bool, no_audio: bool, no_otio: bool,
                color_match: str, color_ref: str, report_dir: Path | None, as_json: bool) -> None:
     """Join CLIPS (A B [C …]) where each clip's first OVERLAP sampled frames repeat the previous tail."""
     from ltxkit.assembly import splice_with_report
@@ -75,7 +86,7 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
                                     sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
                                     audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
                                     audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio,
-                                color_match=color_match, color_ref=color_ref)
+                                    color_match=color_match, color_ref=color_ref, cut=cut, curve=curve)
     for line in result["splice"]["warnings"] + result["splice"]["notes"]:
         log(f"ltxkit: note: {line}")
 
@@ -101,20 +112,22 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
 @overlap_option
 @sampled_fps_option
 @mode_option
+@cut_option
+@curve_option
 @audio_from_option
 @audio_fade_option
 @scale_option
 @report_option
 @json_option
-def seam_cmd(a: Path, b: Path, overlap: int, sampled_fps: str, mode: str, audio_from: str, audio_fade: str,
-             scale: bool, report_dir: Path | None, as_json: bool) -> None:
+def seam_cmd(a: Path, b: Path, overlap: int, sampled_fps: str, mode: str, cut: str, curve: str, audio_from: str,
+             audio_fade: str, scale: bool, report_dir: Path | None, as_json: bool) -> None:
     """Rate the seam between A and B (and review it) without writing the splice."""
     from ltxkit.assembly import review_seam
 
     with show_progress(as_json):
         result = review_seam(a, b, overlap=overlap, sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"),
                              mode=mode, audio_from=audio_from, scale=scale, audio_fade=audio_fade,
-                             report_dir=report_dir)
+                             report_dir=report_dir, cut=cut, curve=curve)
     for line in result["warnings"]:
         log(f"ltxkit: note: {line}")
 

@@ -101,6 +101,11 @@ def _video_frames(tl: Timeline, readers: _Readers) -> Iterator[av.VideoFrame]:
         if piece.blend_grade is not None:
             others = (_graded(f, piece.blend_grade, tl) for f in others)
         weights = piece.fade_weights(0, piece.count, centred=False)
+        if piece.curve is not None:  # mixed in the curve's space (linear light, Lab): in RGB
+            for w, fa, fb in zip(weights, frames, others, strict=True):
+                a, b = (f.reformat(width=tl.width, height=tl.height, format="rgb24").to_ndarray() for f in (fa, fb))
+                yield av.VideoFrame.from_ndarray(np.ascontiguousarray(piece.curve.mix(a, b, float(w))), format="rgb24")
+            continue
         for w, fa, fb in zip(weights, frames, others, strict=True):
             # yuv is an affine map of rgb, so blending the yuv planes is the rgb blend, minus two
             # colour conversions and their rounding.
@@ -131,6 +136,8 @@ class _AudioCursor:
             if p.blend is not None:
                 b = self._readers.audio_reader(p.blend, blend=True).read(p.blend_start + self._offset, take)
                 w = p.fade_weights(self._offset, take, centred=True)
+                if p.curve is not None:  # the sound's fade follows the picture's curve
+                    w = p.curve.weights(w)
                 if self._equal_power:
                     gain_a, gain_b = np.cos(w * np.pi / 2), np.sin(w * np.pi / 2)
                 else:

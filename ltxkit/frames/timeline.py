@@ -11,10 +11,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ltxkit.timing import frame_to_sample
+
+Grade = Callable[[np.ndarray], np.ndarray]  # one clip's colour correction of an RGB uint8 frame
+
+
+class Curve(Protocol):
+    """A crossfade's shape (``ltxkit.assembly.colour.CrossfadeCurve``): B's weight at each fade position,
+    and the dissolve frame for it in the curve's own space."""
+
+    def weights(self, t: np.ndarray) -> np.ndarray:
+        """B's weight at linear fade positions ``t`` (frames' or audio samples')."""
+        ...
+
+    def mix(self, a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+        """The RGB uint8 dissolve of ``a`` into ``b`` at linear fade position ``t``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -25,7 +41,9 @@ class Piece:
     unit ``k`` of the run gets weight ``(fade_offset + k + 1) / (fade_length + 1)`` on ``blend``
     (video; audio uses the sample centre and its curve), so a windowed piece keeps its weights.
     ``grade`` and ``blend_grade`` (video only) correct each RGB frame of ``source`` and ``blend`` before
-    it is shown or mixed: the colour match of a clip travels with every piece read from it.
+    it is shown or mixed: the colour match of a clip travels with every piece read from it. ``curve``
+    (``--curve``) reshapes a cross-fade's weights, and mixes its frames in the curve's space; without
+    one the weights are linear and frames are mixed in code values.
     """
 
     source: Path
@@ -35,8 +53,9 @@ class Piece:
     blend_start: int = 0
     fade_offset: int = 0
     fade_length: int = 0
-    grade: Callable[[np.ndarray], np.ndarray] | None = None
-    blend_grade: Callable[[np.ndarray], np.ndarray] | None = None
+    grade: Grade | None = None
+    blend_grade: Grade | None = None
+    curve: Curve | None = None
 
     def fade_weights(self, offset: int, count: int, *, centred: bool) -> np.ndarray:
         """Weights of ``blend`` for units ``offset .. offset+count`` of this piece."""
