@@ -205,17 +205,17 @@ class Canvas:
                 f"{' and '.join(steps)}; the outputs are conformed back at the splice")
 
 
-def _up32(value: int) -> int:
-    return -(-value // SIZE_STEP) * SIZE_STEP
+def api_canvas(width: int, height: int, step: int = SIZE_STEP, max_pixels: float = MAX_PIXELS) -> Canvas:
+    """The canvas to request for a ``width`` x ``height`` source (see :class:`Canvas`); ``step`` and
+    ``max_pixels`` are media-jobs' unless a provider's own size rule says otherwise."""
+    def up(value: int) -> int:
+        return -(-value // step) * step
 
-
-def api_canvas(width: int, height: int) -> Canvas:
-    """The canvas to request for a ``width`` x ``height`` source (see :class:`Canvas`)."""
     pw, ph = width, height
-    while _up32(pw) * _up32(ph) > MAX_PIXELS:  # scale down in 2 px steps, keeping the aspect (even sizes)
+    while up(pw) * up(ph) > max_pixels:  # scale down in 2 px steps, keeping the aspect (even sizes)
         pw -= 2
         ph = max(2, 2 * round(pw * height / width / 2))
-    return Canvas(_up32(pw), _up32(ph), pw, ph, width, height)
+    return Canvas(up(pw), up(ph), pw, ph, width, height)
 
 
 def _check_size(inp: dict[str, Any], problems: list[Problem]) -> None:

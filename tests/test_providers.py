@@ -246,6 +246,28 @@ def test_zsky_takes_prompt_and_length_and_says_what_it_drops() -> None:
                                                "zsky v1 takes no seed: 3 not sent, zsky chooses"]
 
 
+def test_each_provider_checks_sizes_by_its_own_rule() -> None:
+    """Apex renders 1280x720 (no multiple of 32) and 1920x1080 only; media-jobs multiples of 32 up to 4 MP;
+    the others any size (their model options decide). The default canvas follows the same rule."""
+    gen = {"prompt": PROMPT, "durationFrames": 73, "sampledFps": 24, "width": 1280, "height": 720}
+    sub = prepare_submission("apex", "video.generate", gen)
+    assert sub.ready is not None and dict(sub.ready.input) == {"script": PROMPT, "duration": 3, "resolution": "720p"}
+    with pytest.raises(InputError, match=r"^provider apex renders 1280x720 or 1920x1080 \(720p/1080p\) only, "
+                                         r"got 1280x736$"):
+        prepare_submission("apex", "video.generate", {**gen, "height": 736})
+    with pytest.raises(InputError, match=r"input\.height: 720 must be a positive multiple of 32"):
+        prepare_submission("media-jobs", "video.generate", gen)
+    with pytest.raises(InputError, match=r"^input.width and input.height: give both, as whole numbers \(got 1280, "
+                                         r"None\)$"):
+        prepare_submission("apex", "video.generate", {**gen, "height": None})
+    media, apex, kubeez = (get_provider(n).sizes for n in ("media-jobs", "apex", "kubeez"))
+    assert media.problem(2048, 2080) == "cannot render 2048x2080: 4.06 MP is over the 4 MP limit"
+    assert (media.canvas(1920, 1080).width, media.canvas(1920, 1080).height) == (1920, 1088)
+    assert [(c.width, c.height) for c in (apex.canvas(1280, 720), kubeez.canvas(854, 480))] == [(1280, 720),
+                                                                                                 (854, 480)]
+    assert kubeez.problem(854, 480) is None and apex.problem(854, 480) is not None
+
+
 def test_apex_maps_length_and_size_or_refuses() -> None:
     sub = prepare_extend("apex", ExtendRequest(PROMPT, frames=121, fps=24, size=(1280, 720), model="veo-3.1"))
     assert sub.ready is not None and sub.task == "video"
@@ -301,7 +323,10 @@ def test_a_media_jobs_input_translates_for_other_providers() -> None:
     with pytest.raises(InputError, match=r"provider kubeez: input\.finalFrameImageUrl has no equivalent there"):
         from_media_input("kubeez", {**raw, "finalFrameImageUrl": "https://x/z.png"})
     with pytest.raises(InputError, match=r"input\.width: 481 must be a positive multiple of 32"):
-        prepare_submission("zooop", "video.generate", {**raw, "width": 481})
+        prepare_submission("media-jobs", "video.generate", {**raw, "width": 481})
+    # another provider's sizes are its own, not media-jobs' multiples of 32 (its model's options decide)
+    assert prepare_extend("zooop", from_media_input("zooop", {**raw, "width": 481}, get_provider("zooop").sizes)) \
+        .neutral == ExtendRequest(PROMPT, last_frame="https://x/f.png", frames=57, fps=30, size=(481, 480), seed=5)
     with pytest.raises(InputError, match="provider zsky cannot start from a frame"):
         prepare_submission("zsky", "video.generate", raw)
 

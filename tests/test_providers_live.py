@@ -425,6 +425,17 @@ def test_apex_video_end_to_end_with_rate_headers_credits_and_webhook(emu: Emulat
     assert [d["status"] for d in apis.apex.deliveries[-2:]] == [500, 200]
 
 
+def test_apex_720p_from_a_media_jobs_input(emu: EmulatorHandle, apis: EmulatedProviders, tmp_path: Path) -> None:
+    """1280x720 is Apex's own size: not refused as "not a multiple of 32", rendered at 1280x720."""
+    gen = json.dumps({"prompt": PROMPT, "durationFrames": 73, "sampledFps": 24, "width": 1280, "height": 720})
+    env = {"LTXKIT_API_KEY": KEY, "LTXKIT_POLL_INTERVAL": "0.05", "LTXKIT_API_BASE": base(emu, "apex")}
+    done = CliRunner().invoke(main, ["jobs", "submit", "video.generate", "--input", gen, "--provider", "apex",
+                                     "--state", str(tmp_path), "--download", str(tmp_path / "out"), "--json"], env=env)
+    assert done.exit_code == 0, done.stderr
+    info = probe(Path(json.loads(done.stdout)["files"][0]))
+    assert (info.width, info.height, info.frame_count, info.fps) == (1280, 720, 73, Fraction(24))
+
+
 @pytest.mark.parametrize("shape", ["list", "filtered", "object"])
 def test_apex_status_in_each_documented_shape(emu: EmulatorHandle, apis: EmulatedProviders, shape: str) -> None:
     """The endpoint table's ``{data: [...jobs]}`` (all the key's jobs, or narrowed by id) and the examples'

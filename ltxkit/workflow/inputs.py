@@ -1,7 +1,8 @@
 """From what the user typed (or the Python caller passed) to an :class:`ExtendSpec` plus client config.
 
-Defaults follow the opening clip so that the common case needs no flags: its API canvas
-(:func:`ltxkit.api_schema.api_canvas`: 1920x1080 on 1920x1088) is the candidates' size, and the
+Defaults follow the opening clip so that the common case needs no flags: its canvas on the provider
+(``Provider.sizes.canvas``; media-jobs: 1920x1080 on 1920x1088, others the clip's own size) is the
+candidates' size, and the
 reference audio's cut is the clip's end (audio aligned with the clip's start). The sampled fps is never
 the interpolated rate: a clip made by an earlier run is sampled as that run did (its ``run.json``); any
 other clip above 30 fps as the API's default pipeline (sampled at 30, interpolated to the clip's rate),
@@ -15,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, api_canvas
+from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import ProbeResult, probe
 from ltxkit.fsutil import StrPath, optional_path
@@ -79,7 +80,7 @@ def build_spec(*, clip: StrPath | None, prompt: str, overlap: int | None, frames
     if size is not None:
         width, height = size
     elif info is not None:
-        canvas = api_canvas(*info.display_size)
+        canvas = adapter.sizes.canvas(*info.display_size)
         width, height = canvas.width, canvas.height
     else:
         raise InputError("--size is required when opening from an image")

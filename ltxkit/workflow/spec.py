@@ -13,10 +13,11 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from ltxkit.api_schema import Canvas, api_canvas
+from ltxkit.api_schema import Canvas
 from ltxkit.audio.source import source_duration
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import check_pixels, probe
+from ltxkit.jobs.providers import get_provider
 from ltxkit.timing import check_ltx_frames, format_fps, frames_to_seconds, overlap_seconds
 
 MAX_CANDIDATES = 16  # each one is a paid job; more is a typo, not a choice
@@ -79,7 +80,7 @@ class ExtendSpec:
 
 def check_parameters(spec: ExtendSpec) -> None:
     """The spec's own rules, checked before any file is read: one opening (clip or image); 8n+1 frame
-    counts longer than the overlap; width/height multiples of 32; a readable opening image."""
+    counts longer than the overlap; a size the provider renders; a readable opening image."""
     if (spec.clip is None) == (spec.image is None):
         raise InputError("give an opening clip or an opening image (--image), not both or neither")
     if not 1 <= spec.candidates <= MAX_CANDIDATES:
@@ -100,9 +101,9 @@ def check_parameters(spec: ExtendSpec) -> None:
                              f"{format_fps(spec.sampled_fps)} fps; nearest valid: {check.suggestion()}")
         if seg.frames <= spec.overlap:
             raise InputError(f"segment {i + 1}: --frames {seg.frames} must exceed --overlap {spec.overlap}")
-    for name, value in (("width", spec.width), ("height", spec.height)):
-        if value <= 0 or value % 32:
-            raise InputError(f"--size: {name} {value} must be a positive multiple of 32 (the API's rule)")
+    problem = get_provider(spec.provider).sizes.problem(spec.width, spec.height)
+    if problem is not None:
+        raise InputError(f"--size: provider {spec.provider} {problem}")
     if spec.image is not None:
         check_image(spec.image)
 
@@ -145,7 +146,7 @@ def check_media(spec: ExtendSpec) -> list[str]:
 def clip_canvas(spec: ExtendSpec, clip: Path) -> Canvas | None:
     """How ``clip``'s frames go on the candidates' canvas when that is its API canvas (the default size),
     else None (an explicit ``--size``: frames sent as they are, outputs scaled at the splice)."""
-    canvas = api_canvas(*probe(clip).display_size)
+    canvas = get_provider(spec.provider).sizes.canvas(*probe(clip).display_size)
     return canvas if (canvas.width, canvas.height) == (spec.width, spec.height) else None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ltxkit.errors import InputError, NotFoundError
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
-from ltxkit.jobs.providers.capabilities import Capabilities
+from ltxkit.jobs.providers.capabilities import Capabilities, SizeRule
 from ltxkit.jobs.providers.request import ExtendRequest
 from ltxkit.jobs.wire import Job
 
@@ -43,6 +43,7 @@ class ApexProvider(RestProvider):
     done_words: frozenset[str] = frozenset({"completed"})
     failed_words: frozenset[str] = frozenset({"failed"})
     auth_style: str | None = "bearer"
+    sizes: SizeRule = field(default_factory=lambda: SizeRule(fixed=RESOLUTIONS))
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://useapexstudio.com"}))
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(
@@ -65,11 +66,8 @@ class ApexProvider(RestProvider):
                                  f"{request.rate} fps is {seconds} s")
             body["duration"] = seconds
         if request.size is not None:
-            resolution = RESOLUTIONS.get(request.size)
-            if resolution is None:
-                raise InputError(f"provider apex renders {' or '.join(f'{w}x{h}' for w, h in RESOLUTIONS)} "
-                                 f"(720p/1080p) only, got {request.size[0]}x{request.size[1]}")
-            body["resolution"] = resolution
+            self.sizes.check(self.name, *request.size)
+            body["resolution"] = RESOLUTIONS[request.size]
         if request.model is not None:
             body["model"] = request.model
         if request.seed is not None:

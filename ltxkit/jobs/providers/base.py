@@ -23,11 +23,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from ltxkit.api_schema import ValidatedInput
+from ltxkit.api_schema import MAX_PIXELS, SIZE_STEP, ValidatedInput
 from ltxkit.errors import ApiError, BadRequestError, InputError
 from ltxkit.jobs.models import KEY_PREFIX, JobRequest, input_hash
 from ltxkit.jobs.plan import Context, Plan, json_plan
-from ltxkit.jobs.providers.capabilities import NOUNS, Capabilities
+from ltxkit.jobs.providers.capabilities import NOUNS, Capabilities, SizeRule
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, Upload, media_upload
 from ltxkit.jobs.retry import is_retryable_status, parse_retry_after
 from ltxkit.jobs.wire import Job, JobState, RequestSpec, dig, first
@@ -110,6 +110,8 @@ class Provider:
     # native task name -> POST path, for ``ltxkit jobs submit TASK --provider NAME`` with the API's own body
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     capabilities: Capabilities = field(default_factory=Capabilities)
+    # the output sizes the API renders (media-jobs: multiples of 32 up to 4 MP)
+    sizes: SizeRule = field(default_factory=lambda: SizeRule(SIZE_STEP, MAX_PIXELS))
 
     # ---- the wire: requests and answers (what the plans call, see ltxkit.jobs.plan.ProviderApi) ---------
 
@@ -206,6 +208,8 @@ class Provider:
         """Refuse, before anything is read or sent, what this API cannot do."""
         name, caps = self.name, self.capabilities
         frames = len(request.conditioning)
+        if request.size is not None:
+            self.sizes.check(name, *request.size)
         if request.source_job_id is not None:
             if not caps.server_extend:
                 raise InputError(f"provider {name} cannot extend a job by its id (no server-side extend); pass "
@@ -296,6 +300,7 @@ class RestProvider(Provider):
     idempotency_body_field: str | None = None
     details_params: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     health_path: str = ""
+    sizes: SizeRule = field(default_factory=SizeRule)  # any size: the model's own options decide (or it is noted)
 
     def translates(self, task: str) -> bool:
         return task == "video.generate"

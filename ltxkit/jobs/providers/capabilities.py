@@ -8,8 +8,12 @@ tests check that every "yes" builds a request the emulator accepts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+
+from ltxkit.api_schema import Canvas, api_canvas
+from ltxkit.errors import InputError
 
 LABELS = {
     "overlap_frames": "frames overlap", "last_frame": "last frame", "server_extend": "server-side extend",
@@ -43,6 +47,44 @@ class Capabilities:
         if how is not None:
             return f"yes: {how}"
         return f"no ({remark})" if remark else "no"
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """The output sizes an API renders, as its document says: multiples of ``step`` up to ``max_pixels``
+    (media-jobs: 32, 4 MP), or only the ``fixed`` sizes (Apex: 1280x720 "720p", 1920x1080 "1080p").
+    Each provider checks sizes by its own rule, never by another API's."""
+
+    step: int = 1
+    max_pixels: float = math.inf
+    fixed: Mapping[tuple[int, int], str] = field(default_factory=dict)
+
+    def problem(self, width: int, height: int) -> str | None:
+        if self.fixed:
+            if (width, height) in self.fixed:
+                return None
+            sizes = " or ".join(f"{w}x{h}" for w, h in self.fixed)
+            return f"renders {sizes} ({'/'.join(self.fixed.values())}) only, got {width}x{height}"
+        for name, value in (("width", width), ("height", height)):
+            if value <= 0 or value % self.step:
+                return f"needs the {name} ({value}) to be a positive multiple of {self.step}"
+        if width * height > self.max_pixels:
+            return (f"cannot render {width}x{height}: {width * height / 2**20:.2f} MP is over the "
+                    f"{self.max_pixels / 2**20:g} MP limit")
+        return None
+
+    def check(self, provider: str, width: int, height: int) -> None:
+        """An :class:`InputError` naming ``provider`` when it cannot render ``width`` x ``height``."""
+        problem = self.problem(width, height)
+        if problem is not None:
+            raise InputError(f"provider {provider} {problem}")
+
+    def canvas(self, width: int, height: int) -> Canvas:
+        """The size to ask for a ``width`` x ``height`` source: the source itself where the rule allows it
+        (a fixed-size API takes it or refuses it), else padded up to the step and scaled below the cap."""
+        if self.fixed:
+            return Canvas(width, height, width, height, width, height)
+        return api_canvas(width, height, self.step, self.max_pixels)
 
 
 CAPABILITY_NAMES = tuple(f.name for f in fields(Capabilities) if f.name in LABELS)

@@ -24,6 +24,7 @@ from typing import Any
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, decode_inline, validate_task_input
 from ltxkit.errors import InputError
 from ltxkit.jobs.models import KEY_PREFIX, audio_value, canonical_json, image_value
+from ltxkit.jobs.providers.capabilities import SizeRule
 from ltxkit.timing import format_fps, frames_to_seconds, parse_fps, round_half_up
 
 MediaArg = str | Path | Mapping[str, str]
@@ -207,11 +208,25 @@ _TRANSLATED = frozenset({
 })
 
 
-def from_media_input(provider: str, input_: Mapping[str, Any]) -> ExtendRequest:
+def from_media_input(provider: str, input_: Mapping[str, Any], sizes: SizeRule | None = None) -> ExtendRequest:
     """A media-jobs ``video.generate`` input (what ``ltxkit jobs submit video.generate`` takes) as a neutral
-    request, so the same command works with ``--provider``. Validated by the media-jobs rules first;
-    a field with no neutral equivalent is refused by name."""
-    effective = validate_task_input("video.generate", dict(input_)).effective
+    request, so the same command works with ``--provider``. Validated by the media-jobs rules first, but
+    ``width``/``height`` by the provider's own ``sizes`` when given (Apex renders 1280x720, which is no
+    multiple of 32); a field with no neutral equivalent is refused by name."""
+    size_fields = ("width", "height")
+    effective = validate_task_input("video.generate", {k: v for k, v in input_.items() if sizes is None
+                                                       or k not in size_fields}).effective
+    size = None
+    if sizes is not None and any(input_.get(k) is not None for k in size_fields):
+        width, height = (input_.get(k) for k in size_fields)
+        if not (isinstance(width, int) and isinstance(height, int)) or isinstance(width, bool) \
+                or isinstance(height, bool):
+            raise InputError(f"input.width and input.height: give both, as whole numbers (got {width!r}, "
+                             f"{height!r})")
+        size = (width, height)
+        sizes.check(provider, *size)
+    elif effective.get("width"):
+        size = (int(effective["width"]), int(effective["height"]))
     foreign = sorted(set(input_) - _TRANSLATED)
     if foreign:
         raise InputError(f"provider {provider}: input.{foreign[0]} has no equivalent there "
@@ -220,7 +235,6 @@ def from_media_input(provider: str, input_: Mapping[str, Any]) -> ExtendRequest:
     start = effective.get("startFrameImage") or effective.get("startFrameImageUrl")
     if overlap and start is not None:
         raise InputError(f"provider {provider}: give a start frame or overlap frames, not both")
-    size = (int(effective["width"]), int(effective["height"])) if effective.get("width") else None
     return ExtendRequest(
         prompt=str(effective["prompt"]), overlap_frames=list(overlap), last_frame=start,
         reference_audio=effective.get("referenceAudio") or effective.get("referenceAudioUrl"),

@@ -60,7 +60,7 @@ def prepare_submission(provider: Provider | str, task: str, input_: Mapping[str,
     ``video.generate`` with a media-jobs input, translated through the neutral request."""
     provider = resolve(provider)
     if provider.translates(task):
-        return prepare_extend(provider, from_media_input(provider.name, input_), key)
+        return prepare_extend(provider, from_media_input(provider.name, input_, provider.sizes), key)
     request = provider.native_request(task, input_, key)
     return Submission(provider, request.key, request.input_hash, request.task, ready=request)
 
