@@ -336,3 +336,14 @@ def test_a_waited_job_submitted_later_gets_its_own_row(tmp_path: Path) -> None:
         journal.record_job(keyed.row, Job("job-1", "running", "queued"))
         assert journal.find(job_id="job-1").row == keyed.row  # type: ignore[union-attr]
         assert len(journal.records()) == 2
+
+
+def test_the_pacer_books_a_start_a_window_after_the_answers() -> None:
+    from ltxkit.jobs.plan import Pacer
+
+    pacer = Pacer(2, 10.0)
+    assert (pacer.reserve(0.0), pacer.reserve(1.0)) == (0.0, 1.0)
+    pacer.done(0.0, 0.5)
+    pacer.done(1.0, 1.25)
+    assert (pacer.reserve(2.0), pacer.reserve(3.0)) == (10.5, 11.25)  # answers at 0.5 and 1.25, plus 10 s
+    assert pacer.reserve(30.0) == 30.0

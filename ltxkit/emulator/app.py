@@ -414,7 +414,7 @@ class FaultMiddleware:
             if budget.take("reset") and await self.emulator.connections.hang_up(scope, reset=True):
                 return
             for status in (429, 503):
-                if budget.take(str(status)):
+                if not dialect.handles_fault(str(status), scope["method"], scope["path"]) and budget.take(str(status)):
                     await dialect.fault(status, budget.retry_after).response()(scope, receive, send)
                     return
             if scope["method"] == "GET" and "/files/" not in scope["path"] and budget.take("404"):

@@ -130,6 +130,11 @@ class Dialect:
         return self.problem(429, "rate limited", f"too many {bucket} requests",
                             {"Retry-After": allowance.retry_after})
 
+    def handles_fault(self, name: str, method: str, path: str) -> bool:
+        """Whether this API's own route applies fault ``name`` to the request (its document gives it a
+        meaning there), instead of the shared step answering it with nothing done."""
+        return False
+
     def fault(self, status: int, retry_after: int) -> Problem:
         """The ``429`` / ``503`` / ``404`` faults: what the service answers when it is busy, down, or its
         read side lags behind a create."""

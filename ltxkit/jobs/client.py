@@ -48,6 +48,7 @@ from ltxkit.jobs.plan import (
     Failure,
     Fetch,
     FetchResult,
+    Pacer,
     Plan,
     Reply,
     Send,
@@ -99,8 +100,10 @@ class _BaseClient:
         self.provider = provider
         self._progress = Progress(progress)
         account = hashlib.sha256(f"{config.base_url}\n{config.api_key or ''}".encode()).hexdigest()[:12]
+        window = provider.request_window
         self.context = Context(provider, config.retry, config.poll, config.base_url, self._scrub,
-                               scope=f"{provider.name}@{account}", limits=config.limits)
+                               scope=f"{provider.name}@{account}", limits=config.limits,
+                               pacer=None if window is None else Pacer(*window))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, provider={self.provider.name!r})"

@@ -15,11 +15,13 @@ live in :mod:`ltxkit.jobs.providers`. Every retry — of an API request or of a 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +74,10 @@ class ProviderApi(Protocol):
     def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None: ...
 
     def is_retryable(self, status: int, payload: object) -> bool: ...
+
+    def unsure_create(self, status: int, payload: object) -> str | None: ...
+
+    def unsent_reason(self) -> str: ...
 
 
 # ---- actions a plan yields -------------------------------------------------------------------------
@@ -164,6 +170,37 @@ Action = Send | Sleep | Fetch
 Plan = Generator[Action, Any, T]
 
 
+class Pacer:
+    """At most ``count`` requests in any ``seconds``: a provider's documented request window (ZSky: 20 a
+    minute per key, polls included), kept by the client so that it is never the server's 429 that paces
+    us. A request is counted from its booked start until its answer has come back (the server counted it
+    somewhere in between), so a start is booked a full window after an earlier answer, never after an
+    earlier send. One per client, shared by every plan it runs (threads and tasks alike)."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.count, self.seconds = count, seconds
+        self._times: list[float] = []  # the latest ``count`` starts/answers, in order
+        self._lock = threading.Lock()
+
+    def _keep(self, value: float) -> None:
+        bisect.insort(self._times, value)
+        del self._times[:-self.count]
+
+    def reserve(self, now: float) -> float:
+        """Book the next free start (a time on the plan's clock, ``now`` or later)."""
+        with self._lock:
+            slot = now if len(self._times) < self.count else max(now, self._times[-self.count] + self.seconds)
+            self._keep(slot)
+            return slot
+
+    def done(self, slot: float, now: float) -> None:
+        """The request booked at ``slot`` got its answer (or gave up) at ``now``."""
+        with self._lock:
+            if slot in self._times:
+                self._times.remove(slot)
+            self._keep(max(slot, now))
+
+
 @dataclass(frozen=True)
 class Context:
     """What plans need besides their arguments. ``scrub`` removes the API key from any text."""
@@ -177,6 +214,7 @@ class Context:
     # same command run against the emulator and then the real API (or another account) never mixes jobs
     scope: str = "media-jobs"
     limits: LimitPolicy = field(default_factory=LimitPolicy)
+    pacer: Pacer | None = None
     rand: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
@@ -301,11 +339,17 @@ def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
     """
     attempts = Attempts(ctx, spec.label, deadline=ctx.clock() + ctx.limits.request_deadline)
     while True:
+        slot = None if ctx.pacer is None else ctx.pacer.reserve(ctx.clock())
+        if slot is not None and slot > ctx.clock():
+            yield Sleep(slot - ctx.clock())
         outcome = yield Send(spec, attempts.deadline, ctx.limits.max_reply_bytes)
+        if ctx.pacer is not None and slot is not None:
+            ctx.pacer.done(slot, ctx.clock())
         if isinstance(outcome, Failure):
             if outcome.retryable and outcome.sent and not spec.idempotent:
                 raise ApiConnectionError(f"{spec.label}: {outcome.message}; not sent again: {ctx.provider.name} "
-                                         "cannot deduplicate it, so it may have been done (check before retrying)")
+                                         f"cannot deduplicate it, so it may have been done; "
+                                         f"{ctx.provider.unsent_reason()}")
             if not outcome.retryable:
                 raise ApiConnectionError(f"{spec.label}: {outcome.message}")
             if not attempts.left:
@@ -313,6 +357,10 @@ def request_plan(ctx: Context, spec: RequestSpec) -> Plan[Reply]:
             yield from attempts.wait(outcome.message)
         elif 200 <= outcome.status < 300:
             return outcome  # type: ignore[no-any-return]
+        elif not spec.idempotent and (unsure := ctx.provider.unsure_create(outcome.status, outcome.json())):
+            error = error_for_reply(ctx, outcome, spec.label)
+            raise type(error)(f"{error}; not sent again: {unsure}; {ctx.provider.unsent_reason()}",
+                              status_code=error.status_code, error=error.error, details=error.details)
         elif ctx.provider.is_retryable(outcome.status, outcome.json()) and attempts.left:
             yield from attempts.wait(f"HTTP {outcome.status}", outcome.headers, outcome.body)
         else:

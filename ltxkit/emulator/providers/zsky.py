@@ -1,9 +1,12 @@
 """ZSky (seed 000) under ``/zsky``: ``POST /v1/videos/generate``, ``POST /v1/images/generate``,
 ``GET``/``DELETE /v1/jobs/{id}``, ``GET /v1/usage``; ``X-API-Key`` only; errors ``{"error": text}``.
 
-Limits as documented, each a 429: 3 concurrent jobs per key, a burst of 20 generate requests a minute
-(the seed does not say whether polls count; here they do not), and the monthly allowance (300 videos,
-1000 images; blocked generations count, refused requests do not). 451 refuses an unsafe prompt; a job
+Limits as documented, each a 429: 3 concurrent jobs per key, a burst of 20 requests a minute, and the
+monthly allowance (300 videos, 1000 images; blocked generations count, refused requests do not). Where the
+seed is silent the emulator takes the less convenient reading, and a limit switches to the other:
+polls and usage reads count in the burst (``ZSkyLimits.burst_counts_reads``), and the ``503`` fault on a
+create is the seed's "Workers unavailable; queued — please retry shortly" with the video queued and
+counted (``ZSkyLimits.queued_on_503``; False: nothing was made). 451 refuses an unsafe prompt; a job
 whose output check fails ends ``blocked``. Videos are ``length`` frames (default 121) at 24 fps in the
 emulator's default size (768x512): the seed documents no other parameter.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from ltxkit.emulator.providers.common import UNSAFE_OUTPUT, Backend, ProviderApi, meta, phase, refused, video_input
 from ltxkit.emulator.store import StoredJob
-from ltxkit.emulator.web import X_API_KEY, Allowance, Problem, Window
+from ltxkit.emulator.web import X_API_KEY, Allowance, Problem, Window, fault_budget, take_fault
 
 NAME = "zsky"
 DEFAULT_LENGTH = 121
@@ -37,6 +40,8 @@ class ZSkyLimits:
     burst: Window = field(default_factory=lambda: Window(20, 60.0))
     monthly_videos: int = 300
     monthly_images: int = 1000
+    burst_counts_reads: bool = True
+    queued_on_503: bool = True
 
 
 def error(status: int, text: str, headers: dict[str, str] | None = None) -> Problem:
@@ -82,6 +87,14 @@ class ZSkyApi(ProviderApi):
         hint = " (ZSky takes X-API-Key, not Authorization)" if request.headers.get("authorization") else ""
         return error(401, "missing or invalid API key" + hint)
 
+    def fault(self, status: int, retry_after: int) -> Problem:
+        if status == 503:  # the seed's own words
+            return error(503, "Workers unavailable; queued — please retry shortly", {"Retry-After": str(retry_after)})
+        return super().fault(status, retry_after)
+
+    def handles_fault(self, name: str, method: str, path: str) -> bool:
+        return name == "503" and method == "POST" and path.endswith("/generate")
+
     def rate_limited(self, bucket: str, allowance: Allowance) -> Problem:
         return error(429, f"rate limit: {allowance.limit} requests per minute per key",
                      {"Retry-After": allowance.retry_after})
@@ -102,14 +115,18 @@ class ZSkyApi(ProviderApi):
             raise error(429, f"concurrent job limit reached: {self.limits.concurrent_jobs} jobs per API key")
 
     async def _generate(self, request: Request, account: str, kind: str, task: str,
-                        effective: dict[str, Any]) -> Response:
+                        effective: dict[str, Any], busy: bool) -> Response:
         if refused(effective["prompt"]):
             raise error(451, "Generation blocked by safety filter")
         self._admit(account, kind)
+        if busy and not self.limits.queued_on_503:
+            raise self.fault(503, fault_budget(request.scope).retry_after)
         job = self.backend.create(request, account=account, provider=NAME, task=task, effective=effective,
                                   options={"kind": kind, "blocked": UNSAFE_OUTPUT in effective["prompt"]})
         self.active[account].append(job.id)
         self.used[account][kind] += 1
+        if busy:
+            raise self.fault(503, fault_budget(request.scope).retry_after)
         if (gone := await self.dropped(request)) is not None:
             return gone
         root = request.scope.get("root_path", "")
@@ -131,23 +148,33 @@ class ZSkyApi(ProviderApi):
         return value
 
     async def generate_video(self, request: Request) -> Response:
-        account = self.account(request)  # the key before the body: a stranger gets 401, not a 400 about JSON
-        body = await self.json(request)
-        prompt = self._prompt(body)
-        length = self._whole(body, "length", DEFAULT_LENGTH, 2, 257)
-        return await self._generate(request, account, "video", "video.generate",
-                                    video_input(prompt, frames=length, size=SIZE))
+        return await self._create(request, "video", "video.generate", lambda body: video_input(
+            self._prompt(body), frames=self._whole(body, "length", DEFAULT_LENGTH, 2, 257), size=SIZE))
 
     async def generate_image(self, request: Request) -> Response:
-        account = self.account(request)
-        body = await self.json(request)
-        prompt = self._prompt(body)
-        width, height = (self._whole(body, n, 1024, 64, 2048) for n in ("width", "height"))
-        return await self._generate(request, account, "image", "image.generate",
-                                    {"prompt": prompt, "width": width, "height": height, "outputFormat": "webp"})
+        def image(body: dict[str, Any]) -> dict[str, Any]:
+            width, height = (self._whole(body, n, 1024, 64, 2048) for n in ("width", "height"))
+            return {"prompt": self._prompt(body), "width": width, "height": height, "outputFormat": "webp"}
+
+        return await self._create(request, "image", "image.generate", image)
+
+    async def _create(self, request: Request, kind: str, task: str,
+                      parse: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+        account = self.account(request)  # the key before the body: a stranger gets 401, not a 400 about JSON
+        busy = take_fault(request, "503")
+        try:
+            effective = parse(await self.json(request))
+        except Problem:
+            if busy:  # down: the body was never looked at
+                raise self.fault(503, fault_budget(request.scope).retry_after) from None
+            raise
+        return await self._generate(request, account, kind, task, effective, busy)
+
+    def _reader(self, request: Request) -> str:
+        return self.account(request, "burst" if self.limits.burst_counts_reads else None)
 
     def _job(self, request: Request) -> StoredJob:
-        job = self.backend.get(self.account(request), NAME, request.path_params["job_id"])
+        job = self.backend.get(self._reader(request), NAME, request.path_params["job_id"])
         if job is None:
             raise error(404, "job not found")
         return job
@@ -176,7 +203,7 @@ class ZSkyApi(ProviderApi):
         return Response(status_code=204)
 
     async def usage(self, request: Request) -> Response:
-        used = self.used.get(self.account(request), Counter())
+        used = self.used.get(self._reader(request), Counter())
         return JSONResponse({
             "videos_used": used["video"], "videos_overage": 0, "images_used": used["image"], "images_overage": 0,
             "overage_charged_cents": 0, "base_videos_allowance": self.limits.monthly_videos,

@@ -75,6 +75,9 @@ class ApexProvider(RestProvider):
         body.update(request.extra)
         return Built("video", body, tuple(notes))
 
+    def unsent_reason(self) -> str:
+        return "look for it in the job list (GET /api/jobs) before trying again: credits are taken at submit"
+
     def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job:
         """``{data: job}``, or ``{data: [...jobs]}`` holding ours (by ``jobId``/``id``)."""
         jobs = payload.get("data")

@@ -110,6 +110,8 @@ class Provider:
     # native task name -> POST path, for ``ltxkit jobs submit TASK --provider NAME`` with the API's own body
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     capabilities: Capabilities = field(default_factory=Capabilities)
+    # at most (count, seconds) requests of any kind per key, polls included, when the API documents one
+    request_window: tuple[int, float] | None = None
     # the output sizes the API renders (media-jobs: multiples of 32 up to 4 MP)
     sizes: SizeRule = field(default_factory=lambda: SizeRule(SIZE_STEP, MAX_PIXELS))
 
@@ -180,6 +182,15 @@ class Provider:
     def error_class(self, status: int, payload: object) -> type[ApiError] | None:
         """The error type for an answer when the API gives a status another meaning (None: by status)."""
         return None
+
+    def unsure_create(self, status: int, payload: object) -> str | None:
+        """Why an error answer to a create the API cannot deduplicate may still mean the job exists (its
+        document says so), so it must not be sent again blindly; None: the answer means it was not made."""
+        return None
+
+    def unsent_reason(self) -> str:
+        """What to check before sending a possibly-done create again (the API's way to look the job up)."""
+        return "check before retrying"
 
     def parse_job(self, payload: Mapping[str, Any], known_id: str | None = None) -> Job:
         """A submit or status response → :class:`Job`. ``known_id`` fills in when the body has no id."""

@@ -126,6 +126,9 @@ class KubeezProvider(RestProvider):
                 f"{k} {describe_options(caps.get(f'{k}_options'))} (not {wanted[k]})" for k in bad))
         raise InputError("kubeez has no video model for this request: " + " | ".join(problems))
 
+    def unsent_reason(self) -> str:
+        return "look for it in GET /v1/generations before trying again: Kubeez does not refund"
+
     def upload_request(self, upload: Upload) -> RequestSpec:
         return RequestSpec("POST", "/v1/upload/media", files={"file": (upload.filename, upload.data, upload.mime)})
 

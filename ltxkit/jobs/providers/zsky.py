@@ -7,6 +7,12 @@ or ``failed``. Auth is ``X-API-Key`` only. 429 is either the rate limit / the 3-
 451 is a safety refusal of the request (final: :class:`BadRequestError`). ``DELETE /v1/jobs/{id}``
 purges the output early; it does not cancel. ``length`` is taken to be frames (the seed's 121 is an
 LTX-style 8n+1 count); the seed documents no other video parameter.
+
+ZSky takes no idempotency key and has no job list, so a create that may have been done is never sent
+again: neither a lost answer nor a 503, which the seed words "Workers unavailable; queued — please retry
+shortly" (queued: the video may exist and count against the allowance; retry: perhaps not). The error
+says so and points at ``/v1/usage``'s counters. The burst limit (20 requests a minute per key) is not
+said to spare polls, so the client paces every request to it (``request_window``).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class ZSkyProvider(RestProvider):
     done_words: frozenset[str] = frozenset({"completed"})
     failed_words: frozenset[str] = frozenset({"failed", "blocked"})
     auth_style: str | None = "x-api-key"
+    request_window: tuple[int, float] | None = (20, 60.0)  # "Burst: 20 requests per minute per key"
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://zsky.ai", "concurrency": 3}))  # 3 concurrent jobs per key
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(
@@ -60,6 +67,15 @@ class ZSkyProvider(RestProvider):
     def purge_request(self, job_id: str) -> RequestSpec:
         """``DELETE /v1/jobs/{id}``: remove the output from storage before the 7-day auto-delete (204)."""
         return RequestSpec("DELETE", self.id_path(self.status_path, job_id))
+
+    def unsure_create(self, status: int, payload: object) -> str | None:
+        if status == 503:
+            return "ZSky's 503 means 'queued — please retry', so the video may be queued already"
+        return None
+
+    def unsent_reason(self) -> str:
+        return ("ZSky takes no idempotency key and has no job list to look the job up by, so a second create "
+                "could be a second video; compare videos_used at /v1/usage (ltxkit balance) before trying again")
 
     def _allowance_spent(self, status: int, payload: object) -> bool:
         text = self.error_text(payload)[0] or ""
