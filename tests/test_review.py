@@ -29,6 +29,8 @@ LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
 NOTES = Path("/work/notes")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+# one pytest-xdist worker runs this file: the demo run and the browser are made once for all its tests
+pytestmark = pytest.mark.xdist_group("review")
 A_FRAMES, OVERLAP, FRAMES = 50, 3, (57, 49)  # the demo: a 2 s opening clip at 25 fps, two segments
 
 

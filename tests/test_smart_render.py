@@ -35,9 +35,10 @@ def _codes(path: Path) -> list[int]:
         return [read_frame_code(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
 
 
-def _trim_b(a: Path, b: Path, frames: int, *, audio: bool) -> Timeline:
+def _trim_b(a: Path, b: Path, frames: int, *, audio: bool, b_tail: int = 0) -> Timeline:
     fps = probe(a).fps
-    return plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(frames) / fps], audio=audio).timeline
+    return plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(frames) / fps], audio=audio,
+                       trim_tail_frames=[0, b_tail]).timeline
 
 
 def _same_as_full(result: SmartRenderResult, tl: Timeline, tmp_path: Path) -> None:
@@ -114,10 +115,11 @@ def test_open_gop_keyframes_are_not_cut_points(make_clip: ClipFactory, tmp_path:
 
 
 def test_real_footage_copies_a_bit_identical(real_clip: Path, tmp_path: Path) -> None:
-    """bigbuckbunny (one keyframe, Main profile, 6-channel AAC) spliced with itself."""
-    tl = _trim_b(real_clip, real_clip, 5, audio=True)
+    """bigbuckbunny (one keyframe, Main profile, 6-channel AAC) spliced with its own frames 5-31 (B's
+    tail trimmed: every frame of B is re-encoded at 720p, so a shorter B keeps the test quick)."""
+    tl = _trim_b(real_clip, real_clip, 5, audio=True, b_tail=100)
     result = smart_render(tl, tmp_path / "smart.mp4")
-    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 132, 127)
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 132, 27)
     out = result.render.output
     packets, source = _packets(out), _packets(real_clip)
     assert packets[:132] == source
