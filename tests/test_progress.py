@@ -171,6 +171,7 @@ def test_extend_shows_each_candidate_from_its_job_to_its_rating(tmp_path: Path) 
                            "render seam-2-review.mp4: rendering", "render seam-2-review.mp4: done",
                            "seam review: done", f"spliced 3 clips: {tmp_path / 'demo' / 'extended.mp4'} (seams: ok)"]
     assert "segment 2: took the last 3 frames of seg-01-cand-" in result.stderr  # the take, by its name
-    assert "rendering" not in result.stdout and "candidate" not in result.stdout
+    assert "rendering" not in result.stdout and "candidate 1:" not in result.stdout
+    assert "set aside: a 2-frame" in result.stdout  # the candidates' table: why 1 and 2 lost
     quiet = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo"), "--json"])
     assert quiet.exit_code == 0 and not [line for line in quiet.stderr.splitlines() if "candidate 1:" in line]

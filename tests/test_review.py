@@ -135,9 +135,12 @@ def test_api_run_lists_every_candidate_with_words_and_cost(server: ReviewServer,
         assert seg["per_candidate_usd"] == record["estimate"]["per_candidate_usd"]
         assert [c["chosen"] for c in seg["candidates"]] == [c["candidate"] == record["chosen"] for c in
                                                             record["candidates"]]
-        for cand in seg["candidates"]:
-            assert {f["metric"] for f in cand["findings"]} == set(record["candidates"][0]["levels"])
+        for cand, saved_cand in zip(seg["candidates"], record["candidates"], strict=True):
+            assert {f["metric"] for f in cand["findings"]} == set(saved_cand["levels"])
             assert all(f["text"] for f in cand["findings"])
+            assert cand["rejected"] == saved_cand.get("rejected")
+        flash = seg["candidates"][0]  # the demo's seed 7: set aside, the finding in its own words with its size
+        assert flash["findings"][0]["text"].startswith("a 2-frame bright flash (+") and flash["rejected"]
     assert data["segments"][0]["generated_from"] == "clip-a.mp4" and data["segments"][0]["locked"]
     assert not data["segments"][1]["locked"] and data["segments"][1]["lead_seconds"] == 1.0
     assert data["result"]["extended"] == "/media/extended.mp4" and data["result"]["picks"] == saved["result"]["picks"]
@@ -259,6 +262,8 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
         tiles = page.locator(f"section[data-segment='{seg}'] .cand")
         assert tiles.count() == 3
         assert tiles.locator("h3").all_inner_texts()[0].startswith("Candidate 1")
+        assert "set aside by the ranking" in tiles.nth(0).inner_text() and "a 2-frame bright flash" in \
+            tiles.nth(0).inner_text()
         chosen = page.locator(f"section[data-segment='{seg}'] .cand.chosen")
         assert chosen.get_attribute("data-candidate") == str(before["segments"][seg - 1]["chosen"])
     page.locator("section[data-segment='1'] button.play").click()

@@ -23,13 +23,16 @@ from click.testing import CliRunner
 from PIL import Image
 
 from ltxkit.cli import main
+from ltxkit.cli.workflow import _summary
 from ltxkit.emulator.config import EmulatorConfig
+from ltxkit.emulator.defects import KINDS as DEFECT_KINDS
+from ltxkit.emulator.defects import DefectModel
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 from ltxkit.timing import is_valid_ltx_frames, round_half_up
-from ltxkit.workflow.demo import run_demo
+from ltxkit.workflow.demo import make_source, run_demo
 from ltxkit.workflow.extend import ExtendOptions, extend, run_sync
 from ltxkit.workflow.inputs import build_spec, default_sampled_fps
 from ltxkit.workflow.manifest import CandidateRecord, open_run
@@ -48,6 +51,13 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     track = root / "track.wav"
     soundfile.write(track, TONE.samples(0, 5 * 48000, 48000, 2).T, 48000, subtype="PCM_16")
     clip = write_clip(root / "clip-a.mp4", frames=50, fps=25, width=160, height=96, tone=TONE)
+    return {"clip": clip, "track": track}
+
+
+@pytest.fixture(scope="module")
+def panning(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo's source: clip A panning 1 px a frame, as the emulator's continuation does, and its track."""
+    clip, track = make_source(tmp_path_factory.mktemp("panning"))
     return {"clip": clip, "track": track}
 
 
@@ -341,6 +351,47 @@ def test_run_sync_works_inside_a_running_loop() -> None:
     assert asyncio.run(notebook_cell()) == 42
 
 
+# what the seam review says of each emulated defect (the reason the candidate is set aside)
+DEFECT_WORDS = {"white_balance": "B is warmer than A by ΔE", "exposure": "L* darker than A from its first new frame",
+                "flash": "a 2-frame bright flash", "frozen": "B freezes from its frame",
+                "skipped": "a frame seems skipped at the cut", "audio": "dB quieter than A's at the switch"}
+
+
+@pytest.mark.parametrize("kind", DEFECT_KINDS)
+def test_extend_sets_a_defective_candidate_aside_and_says_why(panning: dict[str, Path], tmp_path: Path,
+                                                              kind: str) -> None:
+    model = DefectModel(0.5, (kind,))
+    seed = next(s for s in range(1000) if model.for_seed(s) and not model.for_seed(s + 1))  # candidate 1 only
+    with emulator(defects=model) as handle:
+        spec, config = build_spec(clip=panning["clip"], prompt=PROMPT, overlap=3, frames=25, audio=panning["track"],
+                                  candidates=2, seed=seed, env=env_for(handle))
+        logs: list[str] = []
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+    seg = json.loads((tmp_path / "run" / "run.json").read_text())["segments"][0]
+    bad, good = seg["candidates"]
+    assert (seg["chosen"], seg["ranking"]) == (2, [2, 1])
+    assert DEFECT_WORDS[kind] in bad["rejected"] and bad["verdict"] in ("check", "bad")
+    assert [f["words"] for f in bad["findings"]] == bad["rejected"].split("; ")
+    assert "rejected" not in good and good["findings"] == []
+    assert f"segment 1: set candidate 1 aside: {bad['rejected']}" in logs
+    assert not [line for line in logs if "every candidate" in line]
+    table = _summary(result)
+    assert "set aside" in table and DEFECT_WORDS[kind].split()[0] in table
+
+
+def test_when_every_candidate_is_defective_the_least_bad_is_used_with_a_warning(panning: dict[str, Path],
+                                                                               tmp_path: Path) -> None:
+    with emulator(defects=DefectModel(1.0, ("flash",))) as handle:
+        spec, config = build_spec(clip=panning["clip"], prompt=PROMPT, overlap=3, frames=17, candidates=2, seed=1,
+                                  env=env_for(handle))
+        logs: list[str] = []
+        extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, log=logs.append))
+    seg = json.loads((tmp_path / "run" / "run.json").read_text())["segments"][0]
+    assert all("flash" in c["rejected"] for c in seg["candidates"]) and seg["chosen"] == seg["ranking"][0]
+    assert (f"warning: segment 1: every candidate has a visible defect; using candidate {seg['chosen']}, the "
+            "least bad. Run it again with another --seed, or pick in 'ltxkit review'") in logs
+
+
 def test_ranking_prefers_verdict_then_score() -> None:
     def review(psnr: float, *levels: str) -> dict[str, Any]:
         return {"metrics": {"overlap_fidelity": {"psnr_db_mean": psnr}}, "findings": [{"level": v} for v in levels]}
@@ -352,8 +403,10 @@ def test_ranking_prefers_verdict_then_score() -> None:
              CandidateRecord(candidate=2, seed=2, idempotency_key="k2", status="done", verdict="ok", score=31.0),
              CandidateRecord(candidate=3, seed=3, idempotency_key="k3", status="done", verdict="ok", score=33.0),
              CandidateRecord(candidate=4, seed=4, idempotency_key="k4", status="running", verdict=None, score=None),
-             CandidateRecord(candidate=5, seed=5, idempotency_key="k5", status="failed", verdict="ok", score=49.0)]
-    assert [c.candidate for c in rank(cands)] == [3, 2, 1]
+             CandidateRecord(candidate=5, seed=5, idempotency_key="k5", status="failed", verdict="ok", score=49.0),
+             CandidateRecord(candidate=6, seed=6, idempotency_key="k6", status="done", verdict="ok", score=48.0,
+                             rejected="a 1-frame bright flash")]
+    assert [c.candidate for c in rank(cands)] == [3, 2, 1, 6]  # set aside: last, whatever its score
 
 
 def test_demo_runs_offline(tmp_path: Path) -> None:
@@ -363,6 +416,14 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert (info.frame_count, info.fps) == (150, Fraction(25))  # 2 s opening + two segments cover 6 s
     assert [len(s["candidates"]) for s in result["segments"]] == [3, 3]
     assert Path(result["report"]).exists() and result["verdict"] == "ok"
+    # the emulator's defect model is on: seed 7 comes back with a flash, seed 8 darker; both are set aside
+    for seg in result["segments"]:
+        flash, darker, clean = seg["candidates"]
+        assert (seg["chosen"], seg["ranking"][0], [c["seed"] for c in seg["candidates"]]) == (3, 3, [7, 8, 9])
+        assert "a 2-frame bright flash" in flash["rejected"] and "L* darker than A" in darker["rejected"]
+        assert "rejected" not in clean and clean["verdict"] == "ok"
+    page = Path(result["report"]).read_text()  # the report compares them: why 1 and 2 were set aside
+    assert page.count("<b>set aside</b>") == 4 and "a 2-frame bright flash" in page and "L* darker than A" in page
     assert codes(Path(result["output"])) == list(range(150))
     with av.open(result["output"]) as c:
         audio = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)

@@ -13,6 +13,7 @@ last frames and B's first new frames (the shift starts at the cut). It is applie
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,18 @@ from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.timeline import Grade
 
 NEW_FRAMES = 3  # B's first new frames (and A's last ones) a shift from the cut is estimated on
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What was corrected at one joint (``record``: the report's words and numbers) and the frames that
+    show it before and after: A's, and B's as generated and as corrected (the same instant when all of B
+    differs, else A's last frame and B's first new one)."""
+
+    record: dict[str, Any]
+    a: np.ndarray
+    b: np.ndarray
+    b_corrected: np.ndarray
 
 
 def _identity(frame: np.ndarray) -> np.ndarray:
@@ -44,7 +57,7 @@ def _frames(plan: SplicePlan, i: int, start: int, count: int) -> list[np.ndarray
         return list(reader.rgb(start, count, size))
 
 
-def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[SplicePlan, list[dict[str, Any]]]:
+def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[SplicePlan, list[Correction]]:
     """``plan`` with every clip after the first colour-matched, and what was corrected by how much."""
     if method not in METHODS:
         raise InputError(f"--color-match must be one of {', '.join(METHODS)}, got {method!r}")
@@ -54,7 +67,7 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
         return plan, []
     r = plan.overlap_frames
     grades: list[Grade] = [_identity]
-    corrections: list[dict[str, Any]] = []
+    corrections: list[Correction] = []
     for i in range(1, len(plan.infos)):
         n_a = plan.infos[i - 1].frame_count
         a_tail = _frames(plan, i - 1, n_a - r, r)
@@ -69,9 +82,13 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
             grade = _then(estimate_transfer(reference, source, method).apply, grades[-1])
         grades.append(grade)
         target = mean_lab(delivered)
-        corrections.append({
+        corrected = [grade(f) for f in source]
+        shown = -1 if whole else 0
+        corrections.append(Correction({
             "clip": str(plan.infos[i].path), "method": method, "ref": ref,
             "estimated_from": "the overlap (all of B differs)" if whole else "B's first new frames",
             "delta_e_before": round(float(delta_e76(mean_lab(source), target)), 2),
-            "delta_e_after": round(float(delta_e76(mean_lab([grade(f) for f in source]), target)), 2)})
+            "delta_e_after": round(float(delta_e76(mean_lab(corrected), target)), 2)},
+            delivered[-1], source[shown], corrected[shown]))
     return replan(plan, grades=[None if g is _identity else g for g in grades]), corrections
+

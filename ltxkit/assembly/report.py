@@ -1,7 +1,9 @@
 """The two entry points the CLI (and any workflow) call: splice with review, and review without splice.
 
 Both validate everything before writing anything; report files are built in a temporary directory
-beside the report directory and moved in only when all of them exist.
+beside the report directory and moved in only when all of them exist. Each seam carries one line of
+``advice`` when its verdict is not ok (:func:`advice`), and, from a workflow that chose between takes,
+the ``candidates`` its clip was chosen from.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any
 from ltxkit import progress
 from ltxkit.assembly.cut import check_choice, choose_cuts
 from ltxkit.assembly.edit import SplicePlan, pair_plan
-from ltxkit.assembly.grade import colour_match
+from ltxkit.assembly.grade import Correction, colour_match
 from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.modes import SpliceMode
-from ltxkit.assembly.review import contact_sheet, file_timeline, html_report, review_clip
+from ltxkit.assembly.review import colour_strip, contact_sheet, file_timeline, html_report, review_clip
 from ltxkit.assembly.seam import load_seam, measure
 from ltxkit.assembly.splice import fit_codec, prepare_splice, render_splice, write_splice_otio
 from ltxkit.errors import InputError
@@ -37,7 +39,7 @@ def _check_report_dir(report_dir: Path, inputs: Sequence[Path], seams: int) -> N
         raise InputError(f"--report must be a directory, {report_dir} is a file")
     check_location(report_dir)
     names = ["report.html", "report.json", *(f"seam-{n}-{k}" for n in range(1, seams + 1)
-                                             for k in ("sheet.png", "review.mp4"))]
+                                             for k in ("sheet.png", "review.mp4", "colour.png"))]
     refuse_overwrite([report_dir / name for name in names], inputs, flag="--report")
 
 
@@ -45,10 +47,41 @@ def _worst(seams: Sequence[dict[str, Any]]) -> str:
     return max((s["verdict"] for s in seams), key=LEVELS.index, default="ok")
 
 
+COLOUR_KINDS = ("colour", "exposure", "contrast", "saturation")  # what --color-match corrects
+CORRECTED_DE = 1.5  # mean-colour ΔE76 after the match under which a colour finding counts as corrected
+
+
+def advice(seam: dict[str, Any]) -> str | None:
+    """One line to act on when the seam is not ok (``None`` when it is): the worst finding's advice, or
+    what a colour match already did about it, or what to do about the overlap or the lip sync."""
+    if seam["verdict"] == "ok":
+        return None
+    found = sorted(seam["findings"], key=lambda f: -LEVELS.index(f["level"]))
+    fix = seam.get("colour_correction")
+    done = ""
+    if fix is not None and fix["delta_e_after"] <= CORRECTED_DE and any(f["kind"] in COLOUR_KINDS for f in found):
+        done = (f"--color-match {fix['method']} corrected the colour (ΔE {fix['delta_e_before']:.1f} → "
+                f"{fix['delta_e_after']:.1f})")
+    left = [f for f in found if not (done and f["kind"] in COLOUR_KINDS)]
+    if left:
+        line = left[0]["advice"]
+        return f"{line[0].upper()}{line[1:]}" + (f"; {done}" if done else "") + "."
+    if done:
+        return f"Nothing to do: {done}."
+    levels, metrics = seam["levels"], seam["metrics"]
+    if levels.get("av_offset", "ok") != "ok":
+        ms = metrics["av_offset"]["offset_ms"]
+        return (f"B's sound is {abs(ms):.0f} ms {'late' if ms > 0 else 'early'} on its picture: take the audio "
+                "from A (--audio-from a), or regenerate this segment.")
+    return ("B drifts from the frames it continues: regenerate this segment (another seed), or check --overlap "
+            "and --sampled-fps.")
+
+
 def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
-            summary: dict[str, Any], corrections: Sequence[dict[str, Any]] = (),
-            cut_choices: Sequence[dict[str, Any]] = ()) -> tuple[list[dict[str, Any]], Path | None]:
-    """Measure every joint; with ``report_dir`` also write sheets, review clips and the HTML page."""
+            summary: dict[str, Any], corrections: Sequence[Correction] = (),
+            cut_choices: Sequence[dict[str, Any]] = (), takes: Sequence[Sequence[dict[str, Any]]] = ()
+            ) -> tuple[list[dict[str, Any]], Path | None]:
+    """Measure every joint; with ``report_dir`` also write sheets, review clips, colour strips and the HTML page."""
     count = len(plan.joints)
     pair_data = []
     for i in range(count):
@@ -56,9 +89,14 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
         pair_data.append(load_seam(pair_plan(plan, i)))
     seams = [measure(d) for d in pair_data]
     for seam, correction in zip(seams, corrections, strict=False):
-        seam["colour_correction"] = correction
+        seam["colour_correction"] = correction.record
     for seam, choice in zip(seams, cut_choices, strict=False):
         seam["cut"]["choice"] = {"cut": "best", **choice}
+    for seam, clip_takes in zip(seams, takes[1:], strict=False):
+        if clip_takes:
+            seam["candidates"] = list(clip_takes)
+    for seam in seams:
+        seam["advice"] = advice(seam)
     for seam, joint in zip(seams, plan.joints, strict=True):  # pair coordinates → output coordinates
         shift = joint.cut_frame - seam["cut"]["cut_frame"]
         seam["cut"].update(cut_frame=joint.cut_frame, cut_seconds=float(Fraction(joint.cut_frame) / plan.fps))
@@ -77,10 +115,15 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
             seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.output)}
             seam["review_clip"] = {"frames": clip.frame_count, "seconds": float(clip.duration_seconds),
                                    "seeks": clip.seeks}
-        html_report(title, seams, _worst(seams), tmp / "report.html", summary)
+            if n <= len(corrections):
+                seam["files"]["colour_strip"] = str(colour_strip(corrections[n - 1], seam["colour_correction"],
+                                                                 tmp / f"seam-{n}-colour.png"))
+        html_report(title, seams, _worst(seams), tmp / "report.html", summary,
+                    opening=takes[0] if takes else ())
         for seam in seams:
             seam["files"] = {k: str(report_dir / Path(v).name) for k, v in seam["files"].items()}
-        report = {"verdict": _worst(seams), **summary, "seams": seams}
+        report = {"verdict": _worst(seams), **summary, "seams": seams,
+                  **({"opening_candidates": list(takes[0])} if takes and takes[0] else {})}
         (tmp / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
         report_dir.mkdir(exist_ok=True)
         for entry in sorted(tmp.iterdir()):
@@ -95,13 +138,17 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
                        mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264",
                        scale: bool = False, audio: bool = True, audio_fade: str = "linear",
                        report_dir: StrPath | None = None, otio: bool = True, color_match: str = "none",
-                       color_ref: str = "previous", cut: str = "mode", curve: str = "linear") -> dict[str, Any]:
+                       color_ref: str = "previous", cut: str = "mode", curve: str = "linear",
+                       takes: Sequence[Sequence[dict[str, Any]]] = ()) -> dict[str, Any]:
     """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result.
 
     With ``color_match`` every clip after the first is colour-matched (:mod:`ltxkit.assembly.grade`);
     the seams are rated on the clips as delivered (corrected), and each says what was corrected and by
     how much. ``cut='best'`` then moves each hard cut to its least visible frame of the overlap
     (:mod:`ltxkit.assembly.cut`); ``curve`` shapes a crossfade's picture and sound.
+    ``takes[i]``, when given, are the candidates clip ``i`` was chosen from (``candidate``, ``seed``,
+    ``status``, ``verdict``, ``score``, ``chosen``, ``rejected``, ``findings`` in words): the report
+    compares them at the seam into that clip (clip 0's before the seams).
     """
     output, report_dir = Path(output), optional_path(report_dir)
     plan = prepare_splice([Path(c) for c in clips], overlap=overlap, sampled_fps=sampled_fps, mode=mode,
@@ -122,7 +169,7 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
                    "fps": format_fps(result.fps), "color_match": color_match, "color_ref": color_ref, "cut": cut,
                    "curve": curve}
         seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary, corrections,
-                              cut_choices)
+                              cut_choices, takes)
         otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
     result = replace(result, output=output, otio=otio_path, notes=[*result.notes, *notes])
     return {"verdict": _worst(seams), "splice": result.to_json(), "seams": seams,

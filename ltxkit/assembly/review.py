@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ltxkit.assembly.grade import Correction
 from ltxkit.assembly.seam import SeamFrames, scaled_size
 from ltxkit.frames.checks import default_layout
 from ltxkit.frames.probe import ProbeResult
@@ -86,6 +87,27 @@ def contact_sheet(data: SeamFrames, path: Path) -> Path:
     return path
 
 
+def colour_strip(correction: Correction, record: dict[str, Any], path: Path) -> Path:
+    """PNG of the colour match at one joint: A's frame, B's as generated, B's as corrected, each captioned."""
+    cells = [("A (the clip before)", correction.a),
+             (f"B as generated: dE {record['delta_e_before']:.1f}", correction.b),
+             (f"B corrected ({record['method']}): dE {record['delta_e_after']:.1f}", correction.b_corrected)]
+    tw = max(SHEET_THUMB_WIDTH, min(320, correction.a.shape[1]))
+    th = max(1, round(tw * correction.a.shape[0] / correction.a.shape[1]))
+    pad, caption = 6, 18
+    strip = Image.new("RGB", (pad + len(cells) * (tw + pad), th + caption + 2 * pad), (32, 32, 32))
+    draw = ImageDraw.Draw(strip)
+    font = ImageFont.load_default(size=13)
+    for c, (text, img) in enumerate(cells):
+        x = pad + c * (tw + pad)
+        strip.paste(_thumb(img, tw).resize((tw, th)), (x, pad))
+        draw.text((x, pad + th + 2), text, fill=(230, 230, 230), font=font)
+    buf = io.BytesIO()
+    strip.save(buf, format="PNG")
+    write_atomic(path, buf.getvalue())
+    return path
+
+
 # --- review clip -------------------------------------------------------------------------------------
 
 
@@ -127,6 +149,9 @@ def _fmt(value: Any) -> str:
 _LEVEL_FOR = {"overlap_fidelity": ["overlap_psnr", "overlap_ssim"], "av_offset": ["av_offset"]}
 
 _CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
+p.advice,div.todo{font-size:16px;padding:6px 10px;border-left:5px solid #c33;background:#fff}
+.fixed{background:#d6e6fa;font-weight:normal;font-size:70%}
+tr.aside td{color:#777}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 .ok{background:#d9f2d9}.check{background:#fff1c2}.bad{background:#f8d0d0}
 .verdict{padding:2px 10px;border-radius:4px;font-weight:bold}img,video{max-width:100%;display:block;margin:8px 0}
@@ -137,27 +162,52 @@ def _data_uri(path: Path, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
+def _takes(title: str, takes: Sequence[dict[str, Any]]) -> str:
+    """The candidates a clip was chosen from, side by side: what the review found in each, which was used."""
+    rows = []
+    for t in takes:
+        score = "-" if t.get("score") is None else f"{t['score']:.1f}"
+        found = "; ".join(t.get("findings") or []) or t.get("rejected") or (
+            "clean cut" if t.get("status") == "done" else t.get("error") or t.get("status", ""))
+        choice = "chosen" if t.get("chosen") else "set aside" if t.get("rejected") else ""
+        if t.get("chosen") and t.get("rejected"):
+            choice = "chosen, though defective (every candidate was)"
+        level = t.get("verdict") or ""
+        rows.append(f"<tr class='{'aside' if t.get('rejected') else level}'><td>candidate {t['candidate']}</td>"
+                    f"<td>{t['seed']}</td><td class='{level}'>{html.escape(level or t.get('status', ''))}</td>"
+                    f"<td>{score}</td><td>{html.escape(found)}</td><td><b>{choice}</b></td></tr>")
+    return (f"<h3>{html.escape(title)}</h3><table class='takes'><tr><th>candidate</th><th>seed</th><th>verdict</th>"
+            "<th>seam score</th><th>what the review found</th><th>choice</th></tr>" + "".join(rows) + "</table>")
+
+
 def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path: Path,
-                summary: dict[str, Any] | None = None) -> Path:
-    """One self-contained page: verdict, and per seam its metrics table, contact sheet and review clip."""
+                summary: dict[str, Any] | None = None, opening: Sequence[dict[str, Any]] = ()) -> Path:
+    """One self-contained page: verdict and what to do, and per seam its findings in words, the advice,
+    the candidates compared, the colour correction (with its before/after strip), the metrics, contact
+    sheet and review clip. ``opening``: the candidates of the first clip (no seam of its own)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)} <span class='verdict {verdict}'>{verdict.upper()}</span></h1>"]
+    todo = [(n, s["advice"]) for n, s in enumerate(seams, start=1) if s.get("advice")]
+    if todo:
+        parts.append("<div class='todo'><b>What to do</b><ul>"
+                     + "".join(f"<li>Seam {n}: {html.escape(a)}</li>" for n, a in todo) + "</ul></div>")
     if summary:
         parts.append("<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                                          for k, v in summary.items()) + "</table>")
+    if opening:
+        parts.append("<section>" + _takes("The opening clip's candidates", opening) + "</section>")
     for n, seam in enumerate(seams, start=1):
         m = seam["metrics"]
         cut = seam["cut"]
+        fix = seam.get("colour_correction")
         parts.append(f"<section><h2>Seam {n}: {html.escape(Path(cut['a']).name)} → "
                      f"{html.escape(Path(cut['b']).name)} at {cut['cut_seconds']:.3f} s "
-                     f"<span class='verdict {seam['verdict']}'>{seam['verdict'].upper()}</span></h2>")
-        fix = seam.get("colour_correction")
-        if fix:
-            parts.append(f"<p class='fix'>Colour corrected ({html.escape(fix['method'])}, matched to the "
-                         f"{html.escape(fix['ref'])} clip, estimated from {html.escape(fix['estimated_from'])}): "
-                         f"B's mean colour was ΔE {fix['delta_e_before']:.1f} from A's, now ΔE "
-                         f"{fix['delta_e_after']:.1f}.</p>")
+                     f"<span class='verdict {seam['verdict']}'>{seam['verdict'].upper()}</span>"
+                     + (f" <span class='verdict fixed'>colour corrected: ΔE {fix['delta_e_before']:.1f} → "
+                        f"{fix['delta_e_after']:.1f}</span>" if fix else "") + "</h2>")
+        if seam.get("advice"):
+            parts.append(f"<p class='advice'>Advice: {html.escape(seam['advice'])}</p>")
         if choice := cut.get("choice"):
             parts.append(f"<p class='fix'>{html.escape(choice['words'][0].upper() + choice['words'][1:])}.</p>")
         found = seam.get("findings", [])
@@ -168,6 +218,18 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
         else:
             parts.append("<p>Nothing visible at the cut: no colour, exposure, flash, freeze, skipped frame, "
                          "jump or audio level defect found.</p>")
+        if seam.get("candidates"):
+            parts.append(_takes(f"The candidates this clip was chosen from ({Path(cut['b']).name})",
+                                seam["candidates"]))
+        files = seam.get("files", {})
+        if fix:
+            parts.append(f"<p class='fix'>Colour corrected ({html.escape(fix['method'])}, matched to the "
+                         f"{html.escape(fix['ref'])} clip, estimated from {html.escape(fix['estimated_from'])}): "
+                         f"B's mean colour was ΔE {fix['delta_e_before']:.1f} from A's, now ΔE "
+                         f"{fix['delta_e_after']:.1f}.</p>")
+            if files.get("colour_strip"):
+                parts.append(f"<img alt='colour match before and after' "
+                             f"src='{_data_uri(Path(files['colour_strip']), 'image/png')}'>")
         rows = []
         for name, value in m.items():
             lv = [seam["levels"][k] for k in _LEVEL_FOR.get(name, []) if k in seam["levels"]]
@@ -176,7 +238,6 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
             rows.append(f"<tr class='{level}'><th>{html.escape(name)}</th><td>{html.escape(shown)}</td>"
                         f"<td>{level}</td></tr>")
         parts.append("<table><tr><th>metric</th><th>value</th><th>level</th></tr>" + "".join(rows) + "</table>")
-        files = seam.get("files", {})
         if files.get("contact_sheet"):
             parts.append(f"<img alt='contact sheet' src='{_data_uri(Path(files['contact_sheet']), 'image/png')}'>")
         if files.get("review_clip"):

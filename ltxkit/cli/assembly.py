@@ -53,7 +53,8 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
     choice = seam["cut"].get("choice")
     if choice:
         parts.append(choice["words"])
-    return "\n".join(["; ".join(parts), *(f"  {f['level']}: {f['words']} ({f['advice']})" for f in seam["findings"])])
+    return "\n".join(["; ".join(parts), *(f"  {f['level']}: {f['words']} ({f['advice']})" for f in seam["findings"]),
+                      *([f"  what to do: {seam['advice']}"] if seam.get("advice") else [])])
 
 
 @click.command("splice")

@@ -31,14 +31,16 @@ def _summary(result: dict[str, Any]) -> str:
     from rich.table import Table
 
     table = Table(title=f"ltxkit extend: {result['run_dir']}")
-    for column in ("segment", "candidate", "seed", "job", "seam score", "verdict", ""):
+    for column in ("segment", "candidate", "seed", "job", "seam score", "verdict", "choice"):
         table.add_column(column)
     for seg in result["segments"]:
         for cand in seg["candidates"]:
             score = cand.get("score")
+            chosen = cand["candidate"] == seg["chosen"]
+            why = cand.get("rejected")
             table.add_row(str(seg["index"]), str(cand["candidate"]), str(cand["seed"]), cand.get("job_id") or "-",
                           "-" if score is None else f"{score:.1f}", cand.get("verdict") or cand["status"],
-                          "chosen" if cand["candidate"] == seg["chosen"] else "")
+                          ("chosen" if chosen else "") + (f"{', ' if chosen else ''}set aside: {why}" if why else ""))
     console = Console(record=True, width=110)
     with console.capture() as capture:
         console.print(table)
@@ -144,6 +146,5 @@ def demo_cmd(out_dir: Path, as_json: bool) -> None:
 
     with show_progress(as_json):
         result = run_demo(out_dir, log=log)
-    emit(result, as_json, lambda d: f"extended video: {d['output']}\nseam report:    {d['report']}\n"
-                                    f"run manifest:   {d['manifest']}")
+    emit(result, as_json, lambda d: f"{_summary(d)}\nrun manifest: {d['manifest']}")
 

@@ -13,7 +13,8 @@ Modules: :mod:`~ltxkit.emulator.server` (``run_in_thread``, ``serve``, ``Emulato
 every API), :mod:`~ltxkit.emulator.web` (the request steps every API shares: keys, bodies and their
 limits, rate windows, faults, error shapes), :mod:`~ltxkit.emulator.providers` (the seeds' other APIs,
 one module each), :mod:`~ltxkit.emulator.runner` (lifecycle, input fetching), :mod:`~ltxkit.emulator.store`
-(SQLite), :mod:`~ltxkit.emulator.pricing` (``price_usd``), :mod:`~ltxkit.emulator.faults` (fault injection).
+(SQLite), :mod:`~ltxkit.emulator.pricing` (``price_usd``), :mod:`~ltxkit.emulator.faults` (fault injection),
+:mod:`~ltxkit.emulator.defects` (outputs spoiled by seed, as a real service's are: ``--defects RATE``).
 
 Fault injection (``ltxkit serve --faults SPEC``, ``EmulatorConfig(faults=SPEC)``, or per request with
 the header ``X-Emulator-Faults: SPEC``; full rules in :mod:`ltxkit.emulator.faults`)::

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ltxkit.emulator.defects import DefectModel
 from ltxkit.emulator.faults import parse_faults
 from ltxkit.errors import InputError
 from ltxkit.timing import CONVENTIONS
@@ -47,6 +48,8 @@ class EmulatorConfig:
     # how video.generate fills 60 fps from sampled frames: RIFE's fill-between 2F-1 by default (the least
     # convenient for a client that assumes the duration is kept), or "2F" / "2F+1"
     interpolation: str = "2F-1"
+    # some seeds' video.generate outputs come back with a visible defect (off: rate 0); see emulator.defects
+    defects: DefectModel = field(default_factory=DefectModel)
     workers: int = 2
     fetch_timeout_seconds: float = 30.0
     log_level: str = "warning"
@@ -67,6 +70,7 @@ class EmulatorConfig:
             raise InputError("crf must be 0..51 and workers ≥ 1")
         if self.interpolation not in CONVENTIONS:
             raise InputError(f"interpolation must be one of {', '.join(CONVENTIONS)}, got {self.interpolation!r}")
+        self.defects.validate()
         if not 0 <= self.port <= 65535:
             raise InputError(f"port must be 0..65535, got {self.port}")
 

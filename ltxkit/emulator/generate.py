@@ -28,6 +28,9 @@ What a client can rely on (and what the tests check):
   Interpolated frames that fall between sampled frames carry the code of the nearest sampled frame.
 * **Audio**: AAC 48 kHz stereo lasting exactly the video's duration (to the sample, before AAC
   framing): the reference audio resampled, trimmed or padded with silence; else a seeded sine tone.
+* **Defects** (off by default): with the emulator's defect model some seeds' clips come back with a
+  white-balance shift, an exposure step, a flash, a freeze, a skipped frame or a quieter sound from
+  the first new frame (:mod:`ltxkit.emulator.defects`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
+from ltxkit.emulator.defects import Defect
 from ltxkit.errors import MediaError
+from ltxkit.frames.defects import changes_picture, graded, source_index
 from ltxkit.frames.synth import CODE_BITS, X264_REPRODUCIBLE, Tone, draw_frame_code
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import (
@@ -218,8 +223,10 @@ class SampledFrames:
     luma-only), which keeps a 1080p clip at a few milliseconds a frame.
     """
 
-    def __init__(self, plan: VideoPlan, anchors: Sequence[np.ndarray], final: np.ndarray | None) -> None:
+    def __init__(self, plan: VideoPlan, anchors: Sequence[np.ndarray], final: np.ndarray | None,
+                 defect: Defect | None = None) -> None:
         self.plan = plan
+        self.defect = defect
         self.code_base = anchor_code_base(anchors)
         self.anchors = [to_yuv(a) for a in anchors]
         self.final = None if final is None else to_yuv(final)
@@ -240,6 +247,19 @@ class SampledFrames:
         return (self.code_base + k) % (1 << CODE_BITS)
 
     def __getitem__(self, k: int) -> np.ndarray:
+        """Sampled frame ``k``; with a picture defect, as :mod:`ltxkit.frames.defects` draws it from the
+        first new frame (in RGB: these are the few frames of a defective candidate)."""
+        d = self.defect
+        if d is None or not d.draw:
+            return self._render(k)
+        start = len(self.anchors) + d.start_offset
+        frame = self._render(source_index(d.draw, k, start, d.size, self.plan.sampled_frames))
+        if not changes_picture(d.draw, k, start):
+            return frame
+        rgb = av.VideoFrame.from_ndarray(frame, format="yuv420p").to_ndarray(format="rgb24")
+        return to_yuv(graded(rgb, d.draw, k, start, d.size))
+
+    def _render(self, k: int) -> np.ndarray:
         if k < len(self.anchors):
             return self.anchors[k]
         if self.final is not None and k == self.plan.sampled_frames - 1:
@@ -377,15 +397,18 @@ def encode_mp4(path: Path, plan: VideoPlan, frames: Iterator[np.ndarray], audio:
 
 
 def synthesize_video(path: Path, plan: VideoPlan, *, anchors: Sequence[np.ndarray], final: np.ndarray | None,
-                     audio: np.ndarray | None, crf: int = DEFAULT_CRF) -> VideoResult:
-    """Render and encode the stand-in clip; ``anchors``/``final`` are RGB at the plan's size."""
-    sampled = SampledFrames(plan, anchors, final)
+                     audio: np.ndarray | None, crf: int = DEFAULT_CRF, defect: Defect | None = None) -> VideoResult:
+    """Render and encode the stand-in clip; ``anchors``/``final`` are RGB at the plan's size; ``defect``
+    (:mod:`ltxkit.emulator.defects`) spoils it."""
+    sampled = SampledFrames(plan, anchors, final, defect)
     count = plan.audio_samples
     if audio is None:
         tone = Tone(hz=220.0 + 55.0 * (plan.seed % 8), amplitude=0.3)
         track, source = tone.samples(0, count, SAMPLE_RATE, CHANNELS), "tone"
     else:
         track, source = fit_audio(audio, count), "referenceAudio"
+    if defect is not None and defect.kind == "audio":
+        track = (track * 10 ** (defect.size / 20)).astype(np.float32)
     encode_mp4(path, plan, output_frames(plan, sampled), track, crf=crf)
     return VideoResult(frames=plan.output_frames, fps=plan.output_fps, width=plan.width, height=plan.height,
                        audio_samples=count, audio_source=source, code_base=sampled.code_base)

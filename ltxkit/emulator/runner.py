@@ -28,6 +28,7 @@ from PIL import Image
 
 from ltxkit.api_schema import AUDIO_FIELDS, FINAL_FRAME_FIELDS, START_FRAME_FIELDS, pick_field
 from ltxkit.emulator import generate, standins
+from ltxkit.emulator.defects import DefectModel
 from ltxkit.emulator.faults import INTERPOLATION_FAULTS
 from ltxkit.emulator.pricing import quality_kbps, speech_seconds
 from ltxkit.emulator.store import Store, StoredJob
@@ -104,13 +105,15 @@ class Runner:
     """Starts and tracks the lifecycle task of every unfinished job."""
 
     def __init__(self, store: Store, files: Files, *, queued_seconds: float, running_seconds: float, crf: int,
-                 interpolation: str, workers: int, fetch_timeout_seconds: float) -> None:
+                 interpolation: str, workers: int, fetch_timeout_seconds: float,
+                 defects: DefectModel | None = None) -> None:
         self.store = store
         self.files = files
         self.queued_seconds = queued_seconds
         self.running_seconds = running_seconds
         self.crf = crf
         self.interpolation = interpolation
+        self.defects = defects or DefectModel()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ltxkit-emulator")
         self._client = httpx.AsyncClient(timeout=fetch_timeout_seconds, follow_redirects=True)
         self._fetcher = Fetcher(files, self._client)
@@ -204,7 +207,7 @@ class Runner:
         if job.task == "video.generate":
             convention = next((INTERPOLATION_FAULTS[f] for f in job.faults if f in INTERPOLATION_FAULTS),
                               self.interpolation)
-            infos, notes = _video_generate(job, inputs, out_dir, self.crf, convention)
+            infos, notes = _video_generate(job, inputs, out_dir, self.crf, convention, self.defects)
         elif job.task == "video.combine":
             infos, notes = _video_combine(job, inputs, out_dir)
         elif job.task in ("image.generate", "image.edit"):
@@ -215,9 +218,12 @@ class Runner:
         return [i["name"] for i in infos], {"outputs": infos, "notes": notes}
 
 
-def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
-                    crf: int, convention: str) -> tuple[list[dict[str, Any]], list[str]]:
+def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path, crf: int, convention: str,
+                    defects: DefectModel) -> tuple[list[dict[str, Any]], list[str]]:
     plan = generate.plan_video(job.effective, convention)
+    defect = defects.for_seed(plan.seed)
+    if defect is not None:  # only in the log: like a real service's, the answer does not say so
+        log.info("job %s: seed %d comes back with the emulated defect %s", job.id, plan.seed, defect.kind)
     notes: list[str] = []
 
     def image(path: Path) -> Any:
@@ -233,7 +239,8 @@ def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
         notes.append(f"reference audio is {audio.shape[1]} samples at 48 kHz, padded with silence to "
                      f"{plan.audio_samples}")
     path = out_dir / "video.mp4"
-    result = generate.synthesize_video(path, plan, anchors=anchors, final=final, audio=audio, crf=crf)
+    result = generate.synthesize_video(path, plan, anchors=anchors, final=final, audio=audio, crf=crf,
+                                       defect=defect)
     info = {"name": path.name, "contentType": "video/mp4", "bytes": path.stat().st_size, **result.to_json(),
             "sampledFps": format_fps(plan.sampled_fps), "sampledFrames": plan.sampled_frames,
             "anchorFrames": len(anchors), "finalFrame": final is not None}

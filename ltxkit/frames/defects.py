@@ -32,6 +32,45 @@ def _zoomed(frame: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
+def source_index(kind: str, i: int, start: int, size: float, count: int) -> int:
+    """Which of ``count`` frames is shown at ``i``: the temporal defects (frozen, skipped) pick another one."""
+    if i < start:
+        return i
+    if kind == "frozen":
+        return start - 1
+    if kind == "skipped":
+        return min(i + int(size), count - 1)
+    return i
+
+
+def changes_picture(kind: str, i: int, start: int) -> bool:
+    """Whether :func:`graded` alters the frame shown at ``i`` (the temporal defects only pick frames)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown defect {kind!r} (one of {', '.join(KINDS)})")
+    return start <= i and kind not in ("frozen", "skipped") and (kind != "flash" or i < start + 2)
+
+
+def graded(frame: np.ndarray, kind: str, i: int, start: int, size: float) -> np.ndarray:
+    """``frame`` (shown at ``i``) with the picture defects (all but frozen and skipped) of ``size`` from ``start``."""
+    if not changes_picture(kind, i, start):
+        return frame.copy()
+    f = frame.astype(np.float64)
+    if kind == "white_balance":
+        return _clip(f + np.array([size, 0.0, -size]))
+    if kind == "darker":
+        return _clip(f * (1 - size))
+    if kind == "flash":
+        return _clip(f + size)
+    if kind == "shift":
+        return np.roll(frame, int(size), axis=1)
+    if kind == "zoom":
+        return _zoomed(frame, size)
+    if kind == "contrast":
+        return _clip((f - f.mean()) * size + f.mean())
+    grey = f.mean(axis=2, keepdims=True)  # desaturate
+    return _clip(grey + (f - grey) * size)
+
+
 def inject(frames: Sequence[np.ndarray], kind: str, start: int, size: float) -> list[np.ndarray]:
     """``frames`` with defect ``kind`` of ``size`` from index ``start`` on (same count of frames).
 
@@ -40,31 +79,8 @@ def inject(frames: Sequence[np.ndarray], kind: str, start: int, size: float) -> 
     end to keep the count); shift: ``size`` pixels right; zoom: × size about the centre; contrast: spread
     about the mean × size; desaturate: chroma × size.
     """
-    out = [f.copy() for f in frames]
-    for i in range(start, len(out)):
-        f = frames[i].astype(np.float64)
-        if kind == "white_balance":
-            out[i] = _clip(f + np.array([size, 0.0, -size]))
-        elif kind == "darker":
-            out[i] = _clip(f * (1 - size))
-        elif kind == "flash" and i < start + 2:
-            out[i] = _clip(f + size)
-        elif kind == "frozen":
-            out[i] = frames[start - 1].copy()
-        elif kind == "skipped":
-            out[i] = frames[min(i + int(size), len(frames) - 1)].copy()
-        elif kind == "shift":
-            out[i] = np.roll(frames[i], int(size), axis=1)
-        elif kind == "zoom":
-            out[i] = _zoomed(frames[i], size)
-        elif kind == "contrast":
-            out[i] = _clip((f - f.mean()) * size + f.mean())
-        elif kind == "desaturate":
-            grey = f.mean(axis=2, keepdims=True)
-            out[i] = _clip(grey + (f - grey) * size)
-        elif kind not in KINDS:
-            raise ValueError(f"unknown defect {kind!r} (one of {', '.join(KINDS)})")
-    return out
+    n = len(frames)
+    return [graded(frames[source_index(kind, i, start, size, n)], kind, i, start, size) for i in range(n)]
 
 
 def through_codec(frames: Sequence[np.ndarray], fps: Fraction | int = 25) -> list[np.ndarray]:

@@ -3,7 +3,9 @@
 It makes a reference track and an opening clip A (its first seconds, with the frame number burned in),
 plans the rest of the track as LTX segments, and runs a two-segment lip-sync extension with three
 candidates each: overlap frames at the sampled fps, audio windows cut ``overlap/fps`` early, idempotent
-jobs, downloads, seam ranking, the splice, the seam report and its HTML page.
+jobs, downloads, seam ranking, the splice, the seam report and its HTML page. The emulator's defect
+model is on (:data:`DEFECT_RATE`), as a real service misbehaves: two of each segment's candidates come
+back with a visible defect, and the ranking sets them aside, saying why.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TRACK_SECONDS = 6
 OVERLAP = 3
 MAX_FRAMES = 57  # 8·7+1: a 6 s track after a 2 s opening becomes two segments
 CANDIDATES = 3
+DEFECT_RATE = 0.25  # the emulator's defect model: of seeds 7, 8, 9, 7 comes back with a flash, 8 darker
 
 
 def _prepare(out_dir: Path) -> None:
@@ -69,6 +72,7 @@ def make_source(out_dir: Path) -> tuple[Path, Path]:
 def run_demo(out_dir: Path, *, log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
     """``out_dir`` is the run (``ltxkit review OUT_DIR``); the source and the plan are kept in it too."""
     from ltxkit.emulator.config import EmulatorConfig
+    from ltxkit.emulator.defects import DefectModel
     from ltxkit.emulator.server import run_in_thread
     from ltxkit.fsutil import write_json_atomic
     from ltxkit.workflow.extend import ExtendOptions, extend
@@ -86,7 +90,8 @@ def run_demo(out_dir: Path, *, log: Callable[[str], None] = lambda _m: None) -> 
     log(f"plan: {len(plan['segments'])} segments of {[s['frames'] for s in plan['segments']]} frames")
     prompt = lipsync_prompt(LipSyncShot(speaker="a presenter facing the camera", delivery="a short spoken line",
                                         continuation=True))
-    with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05)) as emulator:
+    with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05,
+                                      defects=DefectModel(DEFECT_RATE))) as emulator:
         log(f"emulator: {emulator.base_url} (throwaway key, loopback only)")
         spec, config = build_spec(clip=None, prompt=prompt, overlap=None, frames=None,
                                   plan_path=out_dir / "plan.json", candidates=CANDIDATES, seed=7,

@@ -45,7 +45,7 @@ from ltxkit.workflow.manifest import (
     open_run,
     run_outputs,
 )
-from ltxkit.workflow.ranking import anchor_review, rank, seam_score
+from ltxkit.workflow.ranking import anchor_review, findings_record, rank, rejection, report_takes, seam_score
 from ltxkit.workflow.spec import ExtendSpec, SegmentSpec, check_media, check_parameters, clip_canvas
 
 if TYPE_CHECKING:
@@ -256,9 +256,11 @@ def _rate(cand: CandidateRecord, file: Path, spec: ExtendSpec, condition: Path |
         assert spec.image is not None
         anchor = anchor_review(file, spec.image)
         cand.verdict, cand.score, cand.anchor_psnr_db = anchor["verdict"], anchor["score"], anchor["anchor_psnr_db"]
+        cand.rejected = anchor["rejected"]
         return
     review = review_seam(condition, file, overlap=spec.overlap, sampled_fps=spec.sampled_fps, scale=True)["seam"]
     cand.verdict, cand.score, cand.levels = review["verdict"], seam_score(review), review["levels"]
+    cand.findings, cand.rejected = findings_record(review), rejection(review)
 
 
 def _choose(run: RunDir, index: int, record: SegmentRecord, opts: ExtendOptions) -> CandidateRecord:
@@ -282,6 +284,12 @@ def _choose(run: RunDir, index: int, record: SegmentRecord, opts: ExtendOptions)
         if record.candidate(choice).file is None:
             raise LtxkitError(f"segment {index + 1}: candidate {choice}, which segment {index + 2} was generated "
                               "from, is gone (locally and on the server); start a new run (-o)")
+    for cand in ranked:
+        if cand.rejected is not None:
+            opts.log(f"segment {index + 1}: set candidate {cand.candidate} aside: {cand.rejected}")
+    if pick is None and ranked[0].rejected is not None:
+        opts.log(f"warning: segment {index + 1}: every candidate has a visible defect; using candidate "
+                 f"{choice}, the least bad. Run it again with another --seed, or pick in 'ltxkit review'")
     record.ranking = [c.candidate for c in ranked]
     record.chosen = choice
     if pick is not None:
@@ -443,7 +451,9 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
         opts.log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")
     report = splice_with_report(clips, output, overlap=spec.overlap, sampled_fps=spec.sampled_fps,
                                 scale=True, audio=not silent, report_dir=report_dir,
-                                color_match=opts.color_match, color_ref=opts.color_ref)
+                                color_match=opts.color_match, color_ref=opts.color_ref,
+                                takes=report_takes([s.to_json() for s in run.manifest.segments], picks,
+                                                   spec.clip is not None))
     opts.log(f"spliced {len(clips)} clips: {output} (seams: {report['verdict']})")
     return RunResult(output=output, picks=picks, verdict=report["verdict"], report=report["report"],
                      frames=report["splice"].get("frame_count"))

@@ -50,6 +50,8 @@ class CandidateRecord:
     error: str | None = None  # written (possibly null) once the job has ended
     levels: dict[str, str] | None = None  # the seam metrics' levels (a candidate that continues a clip)
     anchor_psnr_db: float | None = None  # the first frame against the opening image (an image-opened one)
+    findings: list[dict[str, Any]] | None = None  # what its seam review found, in words (kind, level, size, ...)
+    rejected: str | None = None  # why the ranking set it aside (a visible defect), in words
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -59,7 +61,8 @@ class CandidateRecord:
         }
         if self.status != "pending":
             data["error"] = self.error
-        return data | _optional(levels=self.levels, anchor_psnr_db=self.anchor_psnr_db)
+        return data | _optional(levels=self.levels, anchor_psnr_db=self.anchor_psnr_db, findings=self.findings,
+                                rejected=self.rejected)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CandidateRecord:
@@ -67,7 +70,8 @@ class CandidateRecord:
                    job_id=data.get("job_id"), status=data.get("status", "pending"),
                    file=None if data.get("file") is None else Path(data["file"]), url=data.get("url"),
                    verdict=data.get("verdict"), score=data.get("score"), error=data.get("error"),
-                   levels=data.get("levels"), anchor_psnr_db=data.get("anchor_psnr_db"))
+                   levels=data.get("levels"), anchor_psnr_db=data.get("anchor_psnr_db"),
+                   findings=data.get("findings"), rejected=data.get("rejected"))
 
 
 @dataclass

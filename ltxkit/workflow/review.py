@@ -26,6 +26,7 @@ from ltxkit.errors import InputError, LtxkitError
 from ltxkit.fsutil import atomic_path, write_json_atomic
 from ltxkit.timing import parse_fps, round_half_up
 from ltxkit.workflow.manifest import MANIFEST
+from ltxkit.workflow.ranking import report_takes
 
 LEAD_IN_SECONDS = Fraction(1)  # how much of A the seam preview plays before B takes over
 
@@ -91,10 +92,11 @@ def _load(run: RunDir) -> dict[str, Any]:
     return data
 
 
-def findings(levels: dict[str, str]) -> list[dict[str, str]]:
-    """The seam levels in words, worst first."""
-    words = [{"metric": k, "level": v, "text": FINDINGS[k][LEVEL_INDEX[v]]}
-             for k, v in levels.items() if k in FINDINGS and v in LEVEL_INDEX]
+def findings(levels: dict[str, str], found: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
+    """What the seam review found, in its own words with sizes, and the other seam levels in words, worst first."""
+    words = [{"metric": f["kind"], "level": f["level"], "text": f["words"]} for f in found or []]
+    words += [{"metric": k, "level": v, "text": FINDINGS[k][LEVEL_INDEX[v]]}
+              for k, v in levels.items() if k in FINDINGS and v in LEVEL_INDEX]
     return sorted(words, key=lambda w: -LEVEL_INDEX[w["level"]])
 
 
@@ -156,7 +158,8 @@ def describe(run: RunDir) -> dict[str, Any]:
             "per_candidate_usd": estimate.get("per_candidate_usd"),
             "candidates": [{
                 "candidate": c["candidate"], "seed": c["seed"], "status": c["status"], "error": c.get("error"),
-                "verdict": c.get("verdict"), "score": c.get("score"), "findings": findings(c.get("levels") or {}),
+                "verdict": c.get("verdict"), "score": c.get("score"), "rejected": c.get("rejected"),
+                "findings": findings(c.get("levels") or {}, c.get("findings")),
                 "chosen": c["candidate"] == record.get("chosen"),
                 "preview": _preview_url(i + 1, c, source),
             } for c in cands],
@@ -342,7 +345,8 @@ def _splice(run: RunDir, chosen: list[Path], picks: list[int], log: Any) -> dict
         log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")
     report_dir = run.path / "report"
     report = splice_with_report(clips, output, overlap=spec["overlap"], sampled_fps=parse_fps(spec["sampled_fps"]),
-                                scale=True, audio=not silent, report_dir=report_dir)
+                                scale=True, audio=not silent, report_dir=report_dir,
+                                takes=report_takes(run.data["segments"], picks, bool(spec.get("clip"))))
     current = {"report.html", "report.json", *(Path(f).name for s in report["seams"] for f in s["files"].values())}
     for leftover in report_dir.iterdir():  # a shorter splice leaves the sheets of seams it no longer has
         if leftover.name not in current:

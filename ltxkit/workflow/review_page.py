@@ -159,7 +159,8 @@ function candidateTile(seg, c, sync) {
                                           c.preview)) : el("p", {class: "note"}, c.error || (c.status === "failed" ? "failed" : "rendering on the server…"));
   const facts = [`seed ${c.seed}`, c.score !== null ? `seam score ${c.score.toFixed(1)}` : null,
                  usd(seg.per_candidate_usd),
-                 seg.ranking.length ? `ranked ${seg.ranking.indexOf(c.candidate) + 1} of ${seg.ranking.length}` : null].filter(Boolean);
+                 seg.ranking.length ? `ranked ${seg.ranking.indexOf(c.candidate) + 1} of ${seg.ranking.length}` : null,
+                 c.rejected ? "set aside by the ranking" : null].filter(Boolean);
   const button = !c.preview ? null : el("button", {class: "pick", disabled: chosen || !can, "data-pick": c.candidate,
                                title: run.can_pick ? "" : run.why_not,
                                onclick: () => pick(seg, c.candidate)}, chosen ? "✓ In the cut" : "Use this take");

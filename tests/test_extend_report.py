@@ -1,0 +1,123 @@
+"""The report of an extend run speaks to a filmmaker: the candidates compared per segment (which was set
+aside and why), each seam's findings in words, what the colour match corrected (with its before/after
+strip), and one line of advice when a seam is not ok; checked in report.json and in Chromium."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, sync_playwright
+
+from ltxkit.assembly.report import advice
+from ltxkit.emulator.config import EmulatorConfig
+from ltxkit.emulator.defects import DefectModel
+from ltxkit.emulator.server import run_in_thread
+from ltxkit.workflow.demo import make_source
+from ltxkit.workflow.extend import ExtendOptions, extend
+from ltxkit.workflow.inputs import build_spec
+
+NOTES = Path("/work/notes")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WARMER = "B is warmer than A by ΔE "
+
+
+def run_extend(root: Path, model: DefectModel, color_match: str = "none") -> dict[str, Any]:
+    """One segment of two candidates continuing the demo's panning clip; returns report.json."""
+    clip, track = make_source(root)
+    with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05, defects=model)) as handle:
+        spec, config = build_spec(clip=clip, prompt="the pan goes on", overlap=3, frames=25, audio=track,
+                                  candidates=2, seed=1, env={"LTXKIT_API_BASE": handle.base_url,
+                                                             "LTXKIT_API_KEY": handle.api_key,
+                                                             "LTXKIT_POLL_INTERVAL": "0.05"})
+        extend(spec, root / "run", config, ExtendOptions(yes=True, color_match=color_match))
+    report: dict[str, Any] = json.loads((root / "run" / "report" / "report.json").read_text())
+    return report
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Every candidate comes back warmer from its first new frame; the splice is colour-matched (mkl)."""
+    root = tmp_path_factory.mktemp("warm")
+    return root / "run" / "report", run_extend(root, DefectModel(1.0, ("white_balance",)), "mkl")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_the_report_compares_the_candidates_and_says_what_was_corrected(warm: tuple[Path, dict[str, Any]]) -> None:
+    report_dir, report = warm
+    (seam,) = report["seams"]
+    takes = seam["candidates"]
+    assert [(t["candidate"], t["seed"], t["chosen"]) for t in takes] == [(1, 1, True), (2, 2, False)]
+    assert all(t["rejected"].startswith(WARMER) and t["findings"] == [t["rejected"]] for t in takes)
+    (finding,) = seam["findings"]
+    assert finding["kind"] == "colour" and finding["words"].startswith(WARMER) and seam["verdict"] == "bad"
+    fix = seam["colour_correction"]
+    assert fix["method"] == "mkl" and fix["delta_e_before"] > 4.5 and fix["delta_e_after"] < 1.5
+    assert seam["advice"] == (f"Nothing to do: --color-match mkl corrected the colour (ΔE {fix['delta_e_before']:.1f}"
+                              f" → {fix['delta_e_after']:.1f}); the verdict is the seam as generated.")
+    strip = Path(seam["files"]["colour_strip"])
+    assert strip == report_dir / "seam-1-colour.png"
+    with Image.open(strip) as image:  # three frames of the 320x192 shot side by side: A, B before, B after
+        assert image.size == (6 + 3 * (320 + 6), 192 + 18 + 12)
+
+
+def test_the_report_page_shows_it_in_a_browser(warm: tuple[Path, dict[str, Any]], browser: Browser) -> None:
+    report_dir, report = warm
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((report_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(NOTES / "report-page.png"), full_page=True)
+    todo = page.locator("div.todo").inner_text()
+    assert todo.startswith("What to do") and "Seam 1: Nothing to do: --color-match mkl corrected the colour" in todo
+    assert page.locator("p.advice").inner_text() == f"Advice: {report['seams'][0]['advice']}"
+    rows = page.locator("table.takes tr").all_inner_texts()
+    assert len(rows) == 3 and rows[0].split("\t")[:2] == ["candidate", "seed"]
+    assert [r.split("\t")[-1] for r in rows[1:]] == ["chosen, though defective (every candidate was)", "set aside"]
+    assert all(WARMER in r for r in rows[1:])
+    assert "colour corrected: ΔE" in page.locator("section h2").first.inner_text()
+    assert page.eval_on_selector("img[alt='colour match before and after']", "i => i.naturalWidth") == 6 + 3 * 326
+    page.close()
+
+
+def test_a_flash_nobody_can_grade_away_is_advised_to_be_regenerated(tmp_path: Path) -> None:
+    report = run_extend(tmp_path, DefectModel(1.0, ("flash",)))
+    (seam,) = report["seams"]
+    assert seam["findings"][0]["kind"] == "flash" and seam["verdict"] == "bad"
+    assert seam["advice"] == "Regenerate this segment (another seed); a flash cannot be graded away."
+    html = (tmp_path / "run" / "report" / "report.html").read_text()
+    assert f"Advice: {seam['advice']}" in html and "a 2-frame bright flash" in html and "set aside" in html
+
+
+def test_advice_for_each_kind_of_verdict() -> None:
+    def seam(verdict: str, findings: list[dict[str, Any]], levels: dict[str, str] | None = None,
+             **more: Any) -> dict[str, Any]:
+        return {"verdict": verdict, "findings": findings, "levels": levels or {}, "metrics": more.pop("metrics", {}),
+                **more}
+
+    colour = {"kind": "colour", "level": "bad", "advice": "use --color-match mkl (from B's first new frames)"}
+    freeze = {"kind": "frozen", "level": "bad", "advice": "regenerate this segment (another seed or prompt)"}
+    audio = {"kind": "audio", "level": "check", "advice": "apply +4.0 dB to B's audio"}
+    fixed = {"method": "hm", "delta_e_before": 8.1, "delta_e_after": 0.7}
+    assert advice(seam("ok", [])) is None
+    assert advice(seam("bad", [audio, colour])) == "Use --color-match mkl (from B's first new frames)."
+    assert advice(seam("bad", [colour, audio], colour_correction=fixed)) == (
+        "Apply +4.0 dB to B's audio; --color-match hm corrected the colour (ΔE 8.1 → 0.7).")
+    assert advice(seam("bad", [colour, freeze], colour_correction={**fixed, "delta_e_after": 3.0})) == (
+        "Use --color-match mkl (from B's first new frames).")
+    assert advice(seam("check", [], {"av_offset": "check"}, metrics={"av_offset": {"offset_ms": 30.0}})) == (
+        "B's sound is 30 ms late on its picture: take the audio from A (--audio-from a), or regenerate this segment.")
+    assert advice(seam("bad", [], {"overlap_psnr": "bad"})) == (
+        "B drifts from the frames it continues: regenerate this segment (another seed), or check --overlap and "
+        "--sampled-fps.")
