@@ -528,3 +528,17 @@ def test_an_interpolated_opening_clip_is_cut_where_its_samples_end(tmp_path: Pat
     at_one_rate, _ = build_spec(clip=media["clip"], prompt=PROMPT, overlap=3, frames=25, audio=media["track"],
                                 env={"LTXKIT_API_KEY": "k"})
     assert at_one_rate.segments[0].cut_seconds == probe(media["clip"]).duration_seconds
+
+
+def test_lip_sync_prompt_advice_is_a_warning_before_paying(media: dict[str, Path]) -> None:
+    """``extend --audio`` runs the guide's prompt checks (issue 17 item 7); without audio they stay quiet."""
+    from ltxkit.workflow.extend import validate_spec
+
+    env = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"}
+    portrait = "a glamour portrait of the singer, shot 1: she smiles"
+    spec, _ = build_spec(clip=media["clip"], prompt=portrait, overlap=3, frames=25, audio=media["track"], env=env)
+    assert validate_spec(spec) == [
+        "the prompt describes a portrait rather than a performance; lip-sync shots animate the framing instead of "
+        "the mouth with such prompts", "timestamp or segment syntax in the prompt; use one coherent paragraph"]
+    silent, _ = build_spec(clip=media["clip"], prompt=portrait, overlap=3, frames=25, env=env)
+    assert validate_spec(silent) == []

@@ -62,15 +62,18 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
     """Check everything locally before anything is extracted, sent or paid; returns warnings.
 
     The spec's own rules, then the provider's (it can combine; every segment's request passes the
-    API's input rules), then the media (:func:`~ltxkit.workflow.spec.check_media`).
+    API's input rules), then the media (:func:`~ltxkit.workflow.spec.check_media`); a lip-sync run
+    (``--audio``) also gets the guide's prompt advice (:func:`~ltxkit.workflow.prompts.prompt_warnings`).
     """
+    from ltxkit.workflow.prompts import prompt_warnings
+
     check_parameters(spec)
     if spec.combine == "remote":
         from ltxkit.jobs.providers import require
 
         require(spec.provider, "combine")
     _check_requests(spec)
-    return check_media(spec)
+    return check_media(spec) + (prompt_warnings(spec.prompt) if spec.audio is not None else [])
 
 
 def _check_requests(spec: ExtendSpec) -> None:
