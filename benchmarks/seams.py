@@ -5,6 +5,7 @@ frames + 32 new ones, each side through its own h264 encode) and prints:
 
 * detection rate per defect type (the expected finding among those reported) and false alarms on
   the clean splits (any finding at all);
+* ``--cut best``: the cut kept on clean splits, moved off a bad last frame of A;
 * the audio level jump against a 17.6 dB crescendo at a perfect cut (control) and a +5 dB B;
 * mean-colour ΔE76 of B's new frames to the clean B after ``--color-match`` (shift R+8/B−8);
 * drift over 8 chained segments, each continuing the look it was conditioned on plus a small random
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ltxkit.assembly.colour import METHODS, delta_e76, estimate_transfer, mean_lab
-from ltxkit.assembly.findings import CutFrames, audio_finding, find_defects
+from ltxkit.assembly.findings import CutFrames, audio_finding, best_cut, cut_costs, find_defects
 from ltxkit.frames.defects import inject, through_codec
 from ltxkit.frames.readers import VideoReader
 
@@ -79,6 +80,31 @@ def detection() -> None:
     for label, *_ in DEFECTS:
         print(f"  {label:36} {hits[label]:>5}/{cases} {extra[label]:>17}/{cases}")
     print(f"  false alarms on clean splits: {alarms}/{clean}")
+
+
+def cut_choice() -> None:
+    """``--cut best`` on the clean splits (the cut should stay) and with one copy off by 9 px: A's last
+    frame (the cut should move off it) or B's copy of it (the default cut already hides it)."""
+    stay = moved_off = hidden = cases = 0
+    for name, (size, cuts) in CLIPS.items():
+        frames = _frames(name, size)
+        for cut in cuts:
+            a_src, b = frames[cut - TAIL:cut], through_codec(frames[cut - OVERLAP:cut + NEW])
+            off = [*a_src[:-1], np.roll(a_src[-1], 9, axis=1)]
+            b_off = through_codec([np.roll(f, 9, axis=1) if i == OVERLAP - 1 else f
+                                   for i, f in enumerate(frames[cut - OVERLAP:cut + NEW])])
+            a = through_codec(a_src)
+
+            def chosen(a_frames: list[np.ndarray], b_frames: list[np.ndarray]) -> int:
+                data = CutFrames(a=a_frames, b=b_frames, b_start=TAIL - OVERLAP, cut=TAIL)
+                return best_cut(cut_costs(data), TAIL)
+
+            cases += 1
+            stay += chosen(a, b) == TAIL
+            moved_off += chosen(through_codec(off), b) < TAIL
+            hidden += chosen(a, b_off) == TAIL
+    print(f"\n--cut best ({cases} cuts): clean splits keep the cut {stay}/{cases}; A's last frame off -> cut "
+          f"moved before it {moved_off}/{cases}; B's copy of it off -> cut kept where it hides it {hidden}/{cases}")
 
 
 def _music(seed: int, count: int, at: int) -> np.ndarray:
@@ -162,9 +188,11 @@ def drift(name: str) -> None:
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    parts = set(sys.argv[1:]) or {"detection", "audio", "colour", "drift"}
+    parts = set(sys.argv[1:]) or {"detection", "cut", "audio", "colour", "drift"}
     if "detection" in parts:
         detection()
+    if "cut" in parts:
+        cut_choice()
     if "audio" in parts:
         audio()
     if "colour" in parts:

@@ -156,6 +156,8 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("extend-text-audio", [*EXTEND, "--audio", "notes.txt", "-o", "r"], {}),
     ("extend-text-clip", ["extend", "x.png", "--prompt", "p", "--overlap", "3", "--frames", "25", "-o", "r"], {}),
     ("extend-cut-nan", [*EXTEND, "--audio", "a.wav", "--cut", "nan", "-o", "r"], {}),
+    ("extend-splice-cut-unknown", [*EXTEND, "--splice-cut", "middle", "-o", "r"], {}),
+    ("extend-splice-cut-best-remote", [*EXTEND, "--splice-cut", "best", "--combine", "remote", "-o", "r"], {}),
     ("extend-sampled-fps-nan", [*EXTEND, "--sampled-fps", "nan", "-o", "r"], {}),
     ("extend-retry-nan", [*EXTEND, "-o", "r"], {"LTXKIT_RETRY_BASE_DELAY": "nan"}),
     ("extend-own-output", ["extend", "own/extended.mp4", "--prompt", "p", "--overlap", "3", "--frames", "25", "-o",

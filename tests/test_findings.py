@@ -116,8 +116,8 @@ def test_clean_overlap_keeps_the_mode_cut(footage: tuple[list[np.ndarray], list[
 
 
 def test_best_cut_ties_go_to_the_default() -> None:
-    assert best_cut({13: 1.0, 14: 1.0, 15: 1.005, 16: 2.0}, default=16) == 15
-    assert best_cut({13: 1.0, 14: 1.2, 15: 1.4, 16: 1.6}, default=16) == 15  # within CUT_MARGIN of the lowest
+    assert best_cut({13: 1.0, 14: 1.0, 15: 1.005, 16: 2.1}, default=16) == 15
+    assert best_cut({13: 1.0, 14: 1.4, 15: 1.9, 16: 2.2}, default=16) == 15  # within CUT_MARGIN of the lowest
     assert best_cut({13: 100.0, 14: 100.9, 15: 102.0}, default=15) == 14  # or within 1 % of it
     assert best_cut({}, default=16) == 16
 

@@ -130,6 +130,20 @@ def test_extend_end_to_end_with_faults(media: dict[str, Path], tmp_path: Path) -
     assert info.audio and info.audio[0].sample_rate == 48000
 
 
+def test_extend_splice_cut_best_keeps_the_take_continuous(media: dict[str, Path], tmp_path: Path) -> None:
+    """The emulator reproduces the overlap frames: no position hides the switch better, so the cut stays
+    at A's end; the choice and the costs of every position are in the report."""
+    with emulator() as handle:
+        spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=3, frames=17, candidates=1,
+                                  env=env_for(handle))
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, cut="best"))
+    assert codes(Path(result["output"])) == list(range(50 + 17 - 3))
+    report = json.loads((tmp_path / "run" / "report" / "report.json").read_text())
+    choice = report["seams"][0]["cut"]["choice"]
+    assert report["cut"] == "best" and (choice["cut_frame"], choice["moved_frames"]) == (50, 0)
+    assert sorted(choice["costs"], key=int) == ["47", "48", "49", "50"]
+
+
 def test_pick_overrides_and_resume_reuses_everything(media: dict[str, Path], tmp_path: Path) -> None:
     with emulator() as handle:
         spec, config = build_spec(clip=media["clip"], prompt=PROMPT, overlap=2, frames=17, candidates=2,

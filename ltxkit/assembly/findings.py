@@ -456,7 +456,7 @@ def cut_costs(data: CutFrames, positions: Sequence[int] | None = None) -> dict[i
     return out
 
 
-CUT_MARGIN = 0.5  # ΔE76 summed over the overlap's steps a cut must save to move off the mode's position
+CUT_MARGIN = 1.0  # ΔE76 summed over the overlap's steps a cut must save to move off the mode's position
 
 
 def best_cut(costs: dict[int, float], default: int) -> int:

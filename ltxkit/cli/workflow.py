@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ltxkit.assembly.modes import CUT_CHOICES
 from ltxkit.cli._output import Number, emit, json_option, log
 from ltxkit.cli.assembly import color_match_option, color_ref_option
 from ltxkit.cli.progress import show_progress
@@ -77,22 +78,28 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("-o", "--output", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @color_match_option
 @color_ref_option
+@click.option("--splice-cut", type=click.Choice(CUT_CHOICES), default="mode", show_default=True,
+              help="Where the final splice cuts each seam: at the end of the overlap, or 'best' (the least "
+                   "visible frame of it; same length and sound). --cut is the reference audio's.")
 @json_option
 def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int | None, sampled_fps: str | None,
                interpolation_fps: int | None, size: str | None, audio: Path | None, cut: str | None,
                plan_path: Path | None, candidates: int, seed: int, extreme_quality: bool, combine: str,
                provider: str | None, picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool,
-               run_dir: Path, color_match: str, color_ref: str, as_json: bool) -> None:
+               run_dir: Path, color_match: str, color_ref: str, splice_cut: str, as_json: bool) -> None:
     """Extend CLIP with K candidates per segment, keep the best seams, splice into RUN_DIR/extended.mp4."""
     from ltxkit.workflow.extend import ExtendOptions, extend
     from ltxkit.workflow.inputs import build_spec
 
+    if splice_cut == "best" and combine == "remote":
+        raise InputError("--splice-cut best moves the cuts of the local splice; --combine remote lets the server "
+                         "cut")
     spec, config = build_spec(clip=clip, prompt=prompt, overlap=overlap, frames=frames, sampled_fps=sampled_fps,
                               interpolation_fps=interpolation_fps, size=None if size is None else parse_size(size),
                               audio=audio, cut=cut, plan_path=plan_path, candidates=candidates, seed=seed,
                               extreme_quality=extreme_quality, combine=combine, provider=provider)
     options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
-                            color_match=color_match, color_ref=color_ref,
+                            color_match=color_match, color_ref=color_ref, cut=splice_cut,
                             confirm=lambda q: click.confirm(q, err=True, default=False))
     with show_progress(as_json):
         result = extend(spec, run_dir, config, options)

@@ -118,6 +118,7 @@ class ExtendOptions:
     picks: tuple[int, ...] = ()  # 1-based candidate per segment, overriding the ranking
     color_match: str = "none"  # --color-match / --color-ref of the final splice
     color_ref: str = "previous"
+    cut: str = "mode"  # --splice-cut: 'best' moves each seam's cut of the final splice (assembly.cut)
     confirm: Callable[[str], bool] = lambda _question: False
     log: Callable[[str], None] = lambda _message: None
 
@@ -454,7 +455,7 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
         opts.log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")
     report = splice_with_report(clips, output, overlap=spec.overlap, sampled_fps=spec.sampled_fps,
                                 scale=True, audio=not silent, report_dir=report_dir,
-                                color_match=opts.color_match, color_ref=opts.color_ref,
+                                color_match=opts.color_match, color_ref=opts.color_ref, cut=opts.cut,
                                 takes=report_takes([s.to_json() for s in run.manifest.segments], picks,
                                                    spec.clip is not None))
     opts.log(f"spliced {len(clips)} clips: {output} (seams: {report['verdict']})")
