@@ -33,6 +33,7 @@ REVIEW_SECONDS = Fraction(2)
 REVIEW_MAX_WIDTH = 640
 REVIEW_OPTIONS = {"preset": "veryfast", "crf": "23"}
 SHEET_THUMB_WIDTH = 200
+SHEET_PAD = 6  # pixels between thumbnails and around them
 SHEET_MAX_COLUMNS = 8
 DIFF_GAIN = 4  # difference images are amplified so small drifts are visible
 
@@ -45,10 +46,25 @@ def write_atomic(path: Path, data: bytes) -> None:
 # --- contact sheet -----------------------------------------------------------------------------------
 
 
-def _thumb(rgb: np.ndarray, width: int) -> Image.Image:
-    image = Image.fromarray(rgb)
-    height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
-    return image.resize((width, height), Image.Resampling.BILINEAR)
+Cells = list[tuple[str, np.ndarray]]  # (caption, RGB frame) per thumbnail
+
+
+def _paste_row(sheet: Image.Image, cells: Cells, x: int, y: int, size: tuple[int, int], *, caption_gap: int,
+               fill: tuple[int, int, int]) -> None:
+    """``cells`` as thumbnails of ``size`` side by side from (x, y), each captioned below."""
+    draw, font = ImageDraw.Draw(sheet), ImageFont.load_default(size=13)
+    tw, th = size
+    for c, (text, img) in enumerate(cells):
+        left = x + c * (tw + SHEET_PAD)
+        sheet.paste(Image.fromarray(img).resize(size, Image.Resampling.BILINEAR), (left, y))
+        draw.text((left, y + th + caption_gap), text, fill=fill, font=font)
+
+
+def _save_png(image: Image.Image, path: Path) -> Path:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    write_atomic(path, buf.getvalue())
+    return path
 
 
 def contact_sheet(data: SeamFrames, path: Path) -> Path:
@@ -57,7 +73,7 @@ def contact_sheet(data: SeamFrames, path: Path) -> Path:
     kept = data.kept_preview[:SHEET_MAX_COLUMNS]
     diff = [np.clip(np.abs(data.a_frames[a].astype(np.int16) - data.b_frames[b].astype(np.int16)) * DIFF_GAIN,
                     0, 255).astype(np.uint8) for a, b in pairs]
-    rows: list[tuple[str, list[tuple[str, np.ndarray]]]] = [
+    rows: list[tuple[str, Cells]] = [
         ("A tail (conditioning)", [(f"A {a}", data.a_frames[a]) for a, _ in pairs]),
         ("B overlap", [(f"B {b}", data.b_frames[b]) for _, b in pairs]),
         ("B first kept", [(f"B {b}", data.b_frames[b]) for b in kept]),
@@ -66,7 +82,7 @@ def contact_sheet(data: SeamFrames, path: Path) -> Path:
     sample = next((img for _, cells in rows for _, img in cells), None)
     aspect = sample.shape[0] / sample.shape[1] if sample is not None else 9 / 16
     tw, th = SHEET_THUMB_WIDTH, max(1, round(SHEET_THUMB_WIDTH * aspect))
-    label_w, pad, caption = 170, 6, 16
+    label_w, pad, caption = 170, SHEET_PAD, 16
     columns = max(1, *(len(cells) for _, cells in rows))
     sheet = Image.new("RGB", (label_w + columns * (tw + pad) + pad, len(rows) * (th + caption + pad) + pad),
                       (32, 32, 32))
@@ -77,35 +93,21 @@ def contact_sheet(data: SeamFrames, path: Path) -> Path:
         draw.text((pad, y + th // 2), label, fill=(230, 230, 230), font=font)
         if not cells:
             draw.text((label_w, y + th // 2), "(no overlap frames)", fill=(160, 160, 160), font=font)
-        for c, (text, img) in enumerate(cells):
-            x = label_w + c * (tw + pad)
-            sheet.paste(_thumb(img, tw).resize((tw, th)), (x, y))
-            draw.text((x, y + th + 1), text, fill=(200, 200, 200), font=font)
-    buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
-    write_atomic(path, buf.getvalue())
-    return path
+        _paste_row(sheet, cells, label_w, y, (tw, th), caption_gap=1, fill=(200, 200, 200))
+    return _save_png(sheet, path)
 
 
 def colour_strip(correction: Correction, record: dict[str, Any], path: Path) -> Path:
     """PNG of the colour match at one joint: A's frame, B's as generated, B's as corrected, each captioned."""
-    cells = [("A (the clip before)", correction.a),
+    cells: Cells = [("A (the clip before)", correction.a),
              (f"B as generated: dE {record['delta_e_before']:.1f}", correction.b),
              (f"B corrected ({record['method']}): dE {record['delta_e_after']:.1f}", correction.b_corrected)]
     tw = max(SHEET_THUMB_WIDTH, min(320, correction.a.shape[1]))
     th = max(1, round(tw * correction.a.shape[0] / correction.a.shape[1]))
-    pad, caption = 6, 18
+    pad, caption = SHEET_PAD, 18
     strip = Image.new("RGB", (pad + len(cells) * (tw + pad), th + caption + 2 * pad), (32, 32, 32))
-    draw = ImageDraw.Draw(strip)
-    font = ImageFont.load_default(size=13)
-    for c, (text, img) in enumerate(cells):
-        x = pad + c * (tw + pad)
-        strip.paste(_thumb(img, tw).resize((tw, th)), (x, pad))
-        draw.text((x, pad + th + 2), text, fill=(230, 230, 230), font=font)
-    buf = io.BytesIO()
-    strip.save(buf, format="PNG")
-    write_atomic(path, buf.getvalue())
-    return path
+    _paste_row(strip, cells, pad, pad, (tw, th), caption_gap=2, fill=(230, 230, 230))
+    return _save_png(strip, path)
 
 
 # --- review clip -------------------------------------------------------------------------------------
