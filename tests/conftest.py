@@ -6,7 +6,7 @@ Clips are generated once per session and cached by their parameters; tests must 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -14,6 +14,7 @@ from typing import cast
 import av
 import pytest
 from av.video.stream import VideoStream
+from playwright.sync_api import Browser, sync_playwright
 
 from ltxkit.frames.synth import Tone, write_clip
 
@@ -112,3 +113,22 @@ def gapped_mkv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             packet.stream = streams[packet.stream_index]
             out.mux(packet)
     return gapped
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (which cannot download a browser here); one per test module."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests leave their screenshots to look at (under pytest's --basetemp, not a fixed path)."""
+    return tmp_path_factory.mktemp("screenshots")

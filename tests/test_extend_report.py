@@ -6,13 +6,12 @@ flash case below always has advice; the colour-matched one is rated as delivered
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from ltxkit.assembly.report import advice
 from ltxkit.emulator.config import EmulatorConfig
@@ -22,9 +21,6 @@ from ltxkit.workflow.demo import make_source
 from ltxkit.workflow.extend import ExtendOptions, extend
 from ltxkit.workflow.inputs import build_spec
 
-NOTES = Path("/work/notes")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WARMER = "B is warmer than A by ΔE "
 
 
@@ -48,14 +44,6 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
     return root / "run" / "report", run_extend(root, DefectModel(1.0, ("white_balance",)), "mkl")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def test_the_report_compares_the_candidates_and_says_what_was_corrected(warm: tuple[Path, dict[str, Any]]) -> None:
     report_dir, report = warm
     (seam,) = report["seams"]
@@ -73,12 +61,13 @@ def test_the_report_compares_the_candidates_and_says_what_was_corrected(warm: tu
         assert image.size == (6 + 3 * (320 + 6), 192 + 18 + 12)
 
 
-def test_the_report_page_shows_it_in_a_browser(warm: tuple[Path, dict[str, Any]], browser: Browser) -> None:
+def test_the_report_page_shows_it_in_a_browser(warm: tuple[Path, dict[str, Any]], browser: Browser,
+                                               screenshots: Path) -> None:
     report_dir, report = warm
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto((report_dir / "report.html").as_uri())
     page.wait_for_load_state("load")
-    page.screenshot(path=str(NOTES / "report-page.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "report-page.png"), full_page=True)
     if report["seams"][0]["advice"]:  # one line of advice when the seam is not ok, at the top and at the seam
         assert page.locator("div.todo").inner_text() == f"What to do\nSeam 1: {report['seams'][0]['advice']}"
         assert page.locator("p.advice").inner_text() == f"Advice: {report['seams'][0]['advice']}"

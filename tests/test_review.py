@@ -14,7 +14,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ltxkit.emulator.config import EmulatorConfig
@@ -26,9 +26,6 @@ from ltxkit.workflow.inputs import build_spec
 from ltxkit.workflow.review_server import ReviewServer
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
-NOTES = Path("/work/notes")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 # one pytest-xdist worker runs this file: the demo run and the browser are made once for all its tests
 pytestmark = pytest.mark.xdist_group("review")
 A_FRAMES, OVERLAP, FRAMES = 50, 3, (57, 49)  # the demo: a 2 s opening clip at 25 fps, two segments
@@ -55,14 +52,6 @@ def run_dir(demo: Path, tmp_path: Path) -> Path:
 def server(run_dir: Path) -> Iterator[ReviewServer]:
     with ReviewServer(run_dir) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def manifest(run_dir: Path) -> dict[str, Any]:
@@ -253,7 +242,8 @@ def open_page(browser: Browser, url: str) -> Page:
     return page
 
 
-def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_dir: Path) -> None:
+def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_dir: Path,
+                                    screenshots: Path) -> None:
     before = manifest(run_dir)
     page = open_page(browser, server.url)
     page.wait_for_selector("section[data-segment='2'] .cand video")
@@ -270,7 +260,7 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
     page.wait_for_function("document.querySelector(\"section[data-segment='1'] .cand video\").currentTime > 0.4")
     times = page.eval_on_selector_all("section[data-segment='1'] .cand video", "vs => vs.map(v => v.currentTime)")
     assert max(times) - min(times) < 0.2  # played in sync
-    page.screenshot(path=str(NOTES / "review-page.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "review-page.png"), full_page=True)
 
     candidate = other_than(before["segments"][1]["chosen"])
     pick_button = page.locator(f"section[data-segment='2'] .cand[data-candidate='{candidate}'] button.pick")
@@ -285,7 +275,7 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
             continue
     page.wait_for_selector(f"section[data-segment='2'] .cand.chosen[data-candidate='{candidate}'], #banner.error")
     assert "is in the cut" in page.locator("#banner").inner_text()
-    page.screenshot(path=str(NOTES / "review-picked.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "review-picked.png"), full_page=True)
     page.close()
     assert manifest(run_dir)["segments"][1]["picked"] == candidate
     out = frames_of(run_dir / "extended.mp4")
@@ -294,7 +284,7 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
 
 
 def test_page_shows_new_candidates_of_a_run_still_going(browser: Browser, server: ReviewServer,
-                                                        run_dir: Path) -> None:
+                                                        run_dir: Path, screenshots: Path) -> None:
     finished = (run_dir / "run.json").read_text()
     going = manifest(run_dir)
     going["result"] = None
@@ -307,7 +297,7 @@ def test_page_shows_new_candidates_of_a_run_still_going(browser: Browser, server
     assert page.locator("section[data-segment='2'] .cand video").count() == 0
     assert page.locator("button.pick:enabled").count() == 0  # no pick while extend writes the manifest
     assert "still going" in page.locator("#status").inner_text()
-    page.screenshot(path=str(NOTES / "review-going.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "review-going.png"), full_page=True)
     (run_dir / "run.json").write_text(finished)  # extend saved its candidates: the page polls
     page.wait_for_selector("section[data-segment='2'] .cand video", timeout=30_000)
     assert page.locator("section[data-segment='2'] .cand video").count() == 3
