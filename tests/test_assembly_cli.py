@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
+import av
 import pytest
 from click.testing import CliRunner
 
@@ -68,6 +70,51 @@ def test_bad_input_exits_2_with_one_line_and_leaves_nothing(clips: dict[str, Pat
     assert list(tmp_path.iterdir()) == []
 
 
+def _video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
+def test_splice_renders_smart_by_default_and_says_what_it_copied(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s.mp4"
+    code, stdout, stderr = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                               "-o", str(out), "--no-otio", "--report", str(tmp_path / "rep"), "--json")
+    assert code == 0
+    render = json.loads(stdout)["splice"]["render"]
+    assert render["mode"] == "smart" and render["reason"].startswith("copied a.mp4 0-59; re-encoded b.mp4 3-")
+    assert render["copied"][0] | {"gops": 0} == {"clip": "a.mp4", "first_frame": 0, "last_frame": 59, "gops": 0}
+    assert render["copied_frames"] + render["encoded_frames"] == 90
+    assert _video_packets(out)[:60] == _video_packets(clips["a"])  # A untouched, bit for bit
+    gops = render["copied"][0]["gops"]
+    note = (f"a.mp4: {gops} GOP{'s' if gops != 1 else ''} (frames 0-59) copied without decoding: passed through "
+            "bit-for-bit, as good (or as damaged) as the source")
+    assert render["notes"][0] == note and "copied without decoding" not in stderr  # --json: said in "render"
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert report["render"] == f"{render['summary']}; {'; '.join(render['notes'])}"
+    assert report["render"].startswith(f"smart: {render['copied_frames']} frames copied, "
+                                       f"{render['encoded_frames']} re-encoded (copied a.mp4 0-59;")
+    assert html.escape(note) in (tmp_path / "rep" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(("b", "extra", "reason"), [
+    ("b", ["--render", "full"], "--render full"),
+    ("b_narrow", ["--scale"], "b_narrow.mp4 is 128x96, the output 160x96"),
+])
+def test_splice_falls_back_to_full_and_says_why(clips: dict[str, Path], tmp_path: Path, b: str, extra: list[str],
+                                                reason: str) -> None:
+    out = tmp_path / "s.mp4"
+    code, stdout, _ = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
+                          "-o", str(out), "--no-otio", *extra)
+    assert code == 0 and f"render: full re-encode ({reason})\n" in stdout
+    code, stdout, stderr = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
+                               "-o", str(tmp_path / "j.mp4"), "--no-otio", "--json", *extra)
+    render = json.loads(stdout)["splice"]["render"]
+    assert (render["mode"], render["reason"], render["copied_frames"], render["encoded_frames"], render["copied"]) \
+        == ("full", reason, 0, 90, [])
+    assert "copied without decoding" not in stderr
+    assert _video_packets(tmp_path / "j.mp4")[0] != _video_packets(clips["a"])[0]
+
+
 def test_scale_brings_a_smaller_b_to_a_size(clips: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "scaled.mp4"
     code, _, stderr = run("splice", str(clips["a"]), str(clips["b_narrow"]), "--overlap", "3", "--sampled-fps",
@@ -93,6 +140,19 @@ def test_seam_rates_without_writing_a_splice(clips: dict[str, Path], tmp_path: P
     code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
                           "--json")
     assert code == 0 and json.loads(stdout)["seam"]["metrics"]["overlap_fidelity"]["pairs"][0] == [57, 0]
+
+
+@pytest.mark.parametrize("render", ["smart", "full"])
+def test_seam_review_clip_renders_as_asked(clips: dict[str, Path], tmp_path: Path, render: str) -> None:
+    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
+                          "--report", str(tmp_path / "rep"), "--render", render, "--json")
+    assert code == 0
+    clip = json.loads(stdout)["seam"]["review_clip"]
+    assert clip["render"]["mode"] == render and clip["frames"] == 80  # 2 s before the cut at 60, B to its end
+    if render == "full":
+        assert clip["render"]["reason"] == "--render full"
+    else:  # 160 px wide: not scaled, so A's whole GOPs inside the window are copied
+        assert clip["render"]["copied"][0]["clip"] == "a.mp4" and clip["render"]["copied_frames"] > 0
 
 
 def test_seam_with_an_overlap_longer_than_b_exits_2(clips: dict[str, Path]) -> None:

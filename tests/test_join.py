@@ -16,7 +16,7 @@ from av.video.stream import VideoStream
 from ltxkit.assembly.seam import best_lag
 from ltxkit.audio.source import open_audio
 from ltxkit.errors import InputError, MediaError
-from ltxkit.frames import render
+from ltxkit.frames import render, smart
 from ltxkit.frames.concat import concat_clips
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import AudioReader, VideoReader
@@ -63,9 +63,16 @@ def _assert_tone(out: np.ndarray, start: int, count: int, tone: Tone, source_sta
     assert (lag, corr > 0.99) == (0, True)
 
 
-def test_concat_trims_b_head_to_the_frame_and_audio_with_it(clips: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("render_mode", ["smart", "full"])
+def test_concat_trims_b_head_to_the_frame_and_audio_with_it(clips: dict[str, Path], tmp_path: Path,
+                                                            render_mode: str) -> None:
     out = tmp_path / "ab.mp4"
-    result = concat_clips([clips["a"], clips["b"]], out, trim_head_seconds=[Fraction(0), Fraction(3, 25)])
+    result = concat_clips([clips["a"], clips["b"]], out, trim_head_seconds=[Fraction(0), Fraction(3, 25)],
+                          render=render_mode)
+    assert result.render is not None and result.render["mode"] == render_mode
+    with av.open(str(out)) as c, av.open(str(clips["a"])) as src:
+        copied = [bytes(p) for p in c.demux(video=0) if p.size][:40] == [bytes(p) for p in src.demux(video=0) if p.size]
+    assert copied == (render_mode == "smart")  # video.combine's twin leaves A's packets untouched
     assert codes(out) == list(range(80))
     assert (result.frame_count, result.fps, result.duration_seconds) == (80, 25, Fraction(16, 5))
     assert result.trimmed_frames == [0, 3] and result.warnings == []
@@ -159,7 +166,8 @@ def test_a_failed_check_after_writing_leaves_no_file(clips: dict[str, Path], tmp
     def wrong(path: Path, tl: Timeline) -> None:
         raise MediaError("the written file is not what was planned: 79 frames instead of 80")
 
-    monkeypatch.setattr(render, "_verify", wrong)
+    monkeypatch.setattr(smart, "verify_written", wrong)
+    monkeypatch.setattr(render, "verify_written", wrong)
     with pytest.raises(MediaError, match="79 frames"):
         concat_clips([clips["a"], clips["b"]], tmp_path / "o.mp4", trim_head_seconds=[Fraction(0), Fraction(0)])
     assert list(tmp_path.iterdir()) == []

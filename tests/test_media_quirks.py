@@ -231,6 +231,11 @@ def flip(path: Path, dst: Path, packet: int) -> Path:
     return dst
 
 
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
 def flagged(path: Path) -> list[int]:
     """Frames this FFmpeg flags as corrupt in a plain decode (the decoder property the refusal rests on)."""
     with av.open(str(path)) as container:
@@ -247,9 +252,41 @@ def test_a_long_gop_mp4_with_flipped_bytes_is_refused_naming_the_frame(tmp_path:
     assert tail_cli(damaged, tmp_path / "out") == (2, "", [message])
     assert not (tmp_path / "out").exists()
     b = rendered(tmp_path / "b.mp4", Fraction(25), range(57, 70))
-    with pytest.raises(InputError) as caught:
-        splice([damaged, b], tmp_path / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False, otio=False)
+    with pytest.raises(InputError) as caught:  # --render full decodes every frame of A
+        splice([damaged, b], tmp_path / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False, otio=False,
+               render="full")
     assert str(caught.value) == (f"{damaged}: frame 40 is damaged (the decoder flagged it as corrupt); "
+                                 "the file is corrupt")
+    assert not (tmp_path / "s.mp4").exists()
+
+
+def test_smart_render_passes_a_damaged_copied_gop_through_and_says_so(tmp_path: Path) -> None:
+    """A stream copy does not decode: A's damaged GOP reaches the output bit-for-bit (no worse than A), and
+    the result says which GOPs were copied without decoding."""
+    clean = write_clip(tmp_path / "long.mp4", frames=60, fps=25, width=160, height=96, bframes=0, gop=60)
+    damaged = flip(clean, tmp_path / "damaged.mp4", 40)
+    b = write_clip(tmp_path / "b.mp4", frames=40, fps=25, width=160, height=96, bframes=0, gop=20,
+                   render=(render_frame(i, 160, 96) for i in range(57, 97)))
+    result = splice([damaged, b], tmp_path / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False, otio=False)
+    assert result.render is not None and result.render["mode"] == "smart"
+    assert result.render["copied"] == [{"clip": "damaged.mp4", "first_frame": 0, "last_frame": 59, "gops": 1},
+                                       {"clip": "b.mp4", "first_frame": 20, "last_frame": 39, "gops": 1}]
+    assert result.render["notes"][0] == ("damaged.mp4: 1 GOP (frames 0-59) copied without decoding: passed "
+                                         "through bit-for-bit, as good (or as damaged) as the source")
+    assert video_packets(tmp_path / "s.mp4")[:60] == video_packets(damaged)
+    assert flagged(tmp_path / "s.mp4") == [40]
+
+
+def test_damage_in_the_reencoded_part_is_refused_naming_the_frame(tmp_path: Path) -> None:
+    """Smart render decodes what it re-encodes (B's head up to its next keyframe): damage there is refused."""
+    a = write_clip(tmp_path / "a.mp4", frames=60, fps=25, width=160, height=96, bframes=0, gop=20)
+    clean = write_clip(tmp_path / "b.mp4", frames=40, fps=25, width=160, height=96, bframes=0, gop=20,
+                       render=(render_frame(i, 160, 96) for i in range(57, 97)))
+    damaged = flip(clean, tmp_path / "damaged.mp4", 12)
+    assert flagged(damaged) == [12], "precondition: this FFmpeg flags the frame whose bytes were flipped"
+    with pytest.raises(InputError) as caught:
+        splice([a, damaged], tmp_path / "s.mp4", overlap=3, sampled_fps=Fraction(25), audio=False, otio=False)
+    assert str(caught.value) == (f"{damaged}: frame 12 is damaged (the decoder flagged it as corrupt); "
                                  "the file is corrupt")
     assert not (tmp_path / "s.mp4").exists()
 

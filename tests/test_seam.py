@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -128,10 +129,33 @@ def test_seam_report_has_sheet_review_clip_and_self_contained_html(clips: dict[s
 def test_review_clip_of_a_long_file_is_cut_by_seeking(tmp_path: Path) -> None:
     long = write_clip(tmp_path / "long.mp4", frames=600, fps=25, width=96, height=64, gop=25, tone=Tone(),
                       render=(render_frame(i, 96, 64) for i in range(600)))
-    clip = review_clip(file_timeline(probe(long), audio=True), 500, tmp_path / "r.mp4")
-    assert clip.seeks >= 2  # picture and sound each seek straight to the cut instead of decoding 20 s
+    clip = review_clip(file_timeline(probe(long), audio=True), 500, tmp_path / "r.mp4", render="full")
+    assert clip.render.seeks >= 2  # picture and sound each seek straight to the cut instead of decoding 20 s
     assert codes(tmp_path / "r.mp4") == list(range(450, 550))
-    assert clip.audio_samples == 100 * 1920
+    assert clip.render.audio_samples == 100 * 1920
+    assert (clip.mode, clip.reason) == ("full", "--render full")
+
+
+def test_review_clip_of_a_small_source_copies_its_whole_gops(tmp_path: Path) -> None:
+    long = write_clip(tmp_path / "long.mp4", frames=600, fps=25, width=96, height=64, gop=25, tone=Tone(), bframes=0,
+                      render=(render_frame(i, 96, 64) for i in range(600)))
+    with av.open(str(long)) as container:  # x264 puts keyframes where scenes cut, at most 25 apart
+        keys = [i for i, p in enumerate(container.demux(video=0)) if p.is_keyframe]  # no B-frames: i = frame
+    inside = [k for k in keys if 460 <= k <= 560]
+    clip = review_clip(file_timeline(probe(long), audio=True), 510, tmp_path / "r.mp4")
+    assert (clip.mode, clip.copied_frames, clip.encoded_frames) == ("smart", inside[-1] - inside[0],
+                                                                    100 - (inside[-1] - inside[0]))
+    assert [c.to_json() for c in clip.copied] == [{"clip": "long.mp4", "first_frame": inside[0],
+                                                   "last_frame": inside[-1] - 1, "gops": len(inside) - 1}]
+    assert codes(tmp_path / "r.mp4") == list(range(460, 560))
+    assert clip.render.audio_samples == 100 * 1920
+
+
+def test_review_clip_of_a_wide_source_is_scaled_so_re_encoded(tmp_path: Path) -> None:
+    wide = write_clip(tmp_path / "wide.mp4", frames=100, fps=25, width=1280, height=720, gop=25)
+    clip = review_clip(file_timeline(probe(wide), audio=False), 50, tmp_path / "r.mp4")
+    assert (clip.mode, clip.reason) == ("full", "wide.mp4 is 1280x720, the output 640x360")
+    assert (clip.render.width, clip.render.frame_count) == (640, 100)
 
 
 def test_splice_with_report_rates_every_seam_of_three_clips(clips: dict[str, Path], tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -177,3 +178,22 @@ def test_a_b_with_other_parameter_sets_gets_them_in_band(make_clip: ClipFactory,
     assert _codes(result.render.output) == [*range(60), *range(5, 70)]
     decoded, b_yuv = _yuv(result.render.output), _yuv(b)
     assert all(np.array_equal(x, y) for x, y in zip(decoded[80:], b_yuv[25:], strict=True))
+
+
+def test_a_colour_matched_b_is_re_encoded_and_a_still_copied(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """Every picture of a graded clip changes, so B is re-encoded whole; A's GOPs stay bit-identical."""
+    a, b = make_clip(frames=60), make_clip(frames=70)
+    tl = _trim_b(a, b, 5, audio=False)
+    shift = np.array([12, 0, -12], np.int16)
+    warm = replace(tl.video[1], grade=lambda rgb: np.clip(rgb.astype(np.int16) + shift, 0, 255).astype(np.uint8))
+    tl = replace(tl, video=(tl.video[0], warm))
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 60, 65)
+    assert result.reason == f"copied {a.name} 0-59; re-encoded {b.name} 5-69"
+    assert _packets(result.render.output)[:60] == _packets(a)
+    assert _codes(result.render.output) == [*range(60), *range(5, 70)]
+    with av.open(str(result.render.output)) as c, av.open(str(b)) as src:
+        ours = [f.to_ndarray(format="rgb24").astype(int) for f in c.decode(video=0)][60:]
+        theirs = [f.to_ndarray(format="rgb24").astype(int) for f in src.decode(video=0)][5:]
+    seen = np.mean([(o - t).reshape(-1, 3).mean(axis=0) for o, t in zip(ours, theirs, strict=True)], axis=0)
+    assert seen[0] > 8 and seen[2] < -8  # B came out graded

@@ -43,6 +43,13 @@ def _check_report_dir(report_dir: Path, inputs: Sequence[Path], seams: int) -> N
     refuse_overwrite([report_dir / name for name in names], inputs, flag="--report")
 
 
+def _render_words(render: dict[str, Any] | None) -> str:
+    """The render in words for the report: smart or full and why, and what passed through undecoded."""
+    if render is None:
+        return "not rendered"
+    return "; ".join([render["summary"], *render["notes"]])
+
+
 def _worst(seams: Sequence[dict[str, Any]]) -> str:
     return max((s["verdict"] for s in seams), key=LEVELS.index, default="ok")
 
@@ -79,7 +86,8 @@ def advice(seam: dict[str, Any]) -> str | None:
 
 def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, title: str,
             summary: dict[str, Any], corrections: Sequence[Correction] = (),
-            cut_choices: Sequence[dict[str, Any]] = (), takes: Sequence[Sequence[dict[str, Any]]] = ()
+            cut_choices: Sequence[dict[str, Any]] = (), takes: Sequence[Sequence[dict[str, Any]]] = (),
+            render: str = "smart"
             ) -> tuple[list[dict[str, Any]], Path | None]:
     """Measure every joint; with ``report_dir`` also write sheets, review clips, colour strips and the HTML page."""
     count = len(plan.joints)
@@ -111,10 +119,11 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
     try:
         for n, (data, seam, joint) in enumerate(zip(pair_data, seams, plan.joints, strict=True), start=1):
             sheet = contact_sheet(data, tmp / f"seam-{n}-sheet.png")
-            clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4")
-            seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.output)}
-            seam["review_clip"] = {"frames": clip.frame_count, "seconds": float(clip.duration_seconds),
-                                   "seeks": clip.seeks}
+            clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4", render=render)
+            seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.render.output)}
+            seam["review_clip"] = {"frames": clip.render.frame_count,
+                                   "seconds": float(clip.render.duration_seconds),
+                                   "seeks": clip.render.seeks, "render": clip.to_json()}
             if n <= len(corrections):
                 seam["files"]["colour_strip"] = str(colour_strip(corrections[n - 1], seam["colour_correction"],
                                                                  tmp / f"seam-{n}-colour.png"))
@@ -139,8 +148,12 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
                        scale: bool = False, audio: bool = True, audio_fade: str = "linear",
                        report_dir: StrPath | None = None, otio: bool = True, color_match: str = "none",
                        color_ref: str = "previous", cut: str = "mode", curve: str = "linear",
-                       takes: Sequence[Sequence[dict[str, Any]]] = ()) -> dict[str, Any]:
+                       takes: Sequence[Sequence[dict[str, Any]]] = (),
+                       render: str = "smart") -> dict[str, Any]:
     """Splice, rate every seam, and (with ``report_dir``) write the review; the ``ltxkit splice`` result.
+
+    ``render`` 'smart' (default) stream-copies the GOPs the splice leaves untouched and re-encodes only
+    around each seam, 'full' re-encodes everything; the result and the report say which and why.
 
     With ``color_match`` every clip after the first is colour-matched (:mod:`ltxkit.assembly.grade`);
     the seams are rated on the clips as delivered (corrected), and each says what was corrected and by
@@ -163,13 +176,13 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
     # The splice is rendered under a temporary name and appears only once its review is done: a review
     # or report step that fails must not leave an unreviewed output behind.
     with atomic_path(output) as staged:
-        result = render_splice(plan, staged, codec=codec, otio=False)
+        result = render_splice(plan, staged, codec=codec, otio=False, render=render)
         written = file_timeline(probe(staged), audio=audio)
         summary = {"output": str(output), "mode": plan.mode.name, "frames": result.frame_count,
                    "fps": format_fps(result.fps), "color_match": color_match, "color_ref": color_ref, "cut": cut,
-                   "curve": curve}
+                   "curve": curve, "render": _render_words(result.render)}
         seams, page = _review(plan, report_dir, written, f"Splice review: {output.name}", summary, corrections,
-                              cut_choices, takes)
+                              cut_choices, takes, render)
         otio_path, notes = write_splice_otio(plan, output) if otio else (None, [])
     result = replace(result, output=output, otio=otio_path, notes=[*result.notes, *notes])
     return {"verdict": _worst(seams), "splice": result.to_json(), "seams": seams,
@@ -179,8 +192,9 @@ def splice_with_report(clips: Sequence[StrPath], output: StrPath, *, overlap: in
 def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, mode: str | SpliceMode = "trim-b",
                 audio_from: str = "b", scale: bool = False, audio: bool | None = None,
                 audio_fade: str = "linear", report_dir: StrPath | None = None, cut: str = "mode",
-                curve: str = "linear") -> dict[str, Any]:
-    """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B.
+                curve: str = "linear", render: str = "smart") -> dict[str, Any]:
+    """Rate the seam A→B without writing the splice (``ltxkit seam``); the review clip is cut from A and B
+    (``render`` as in :func:`splice_with_report`).
 
     ``audio=None`` measures audio when both clips have it. ``cut='best'`` rates the seam at the least
     visible cut of the overlap (the one ``splice --cut best`` would make); ``curve`` shapes the review
@@ -199,6 +213,6 @@ def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, 
                "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames,
                "cut": cut, "curve": curve}
     seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",
-                          summary, cut_choices=cut_choices)
+                          summary, cut_choices=cut_choices, render=render)
     return {"verdict": seams[0]["verdict"], **summary, "warnings": plan.warnings, "seam": seams[0],
             "report": None if page is None else str(page)}

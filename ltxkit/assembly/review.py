@@ -24,7 +24,7 @@ from ltxkit.assembly.grade import Correction
 from ltxkit.assembly.seam import SeamFrames, scaled_size
 from ltxkit.frames.checks import default_layout
 from ltxkit.frames.probe import ProbeResult
-from ltxkit.frames.render import RenderResult, render
+from ltxkit.frames.smart import SmartRenderResult, smart_render
 from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.fsutil import atomic_path
 from ltxkit.timing import round_half_up
@@ -124,15 +124,19 @@ def file_timeline(info: ProbeResult, *, audio: bool) -> Timeline:
     return tl
 
 
-def review_clip(timeline: Timeline, cut_frame: int, output: Path, *,
-                seconds: Fraction = REVIEW_SECONDS) -> RenderResult:
-    """±``seconds`` around ``cut_frame`` of ``timeline``, small h264 for the browser, cut by seeking."""
+def review_clip(timeline: Timeline, cut_frame: int, output: Path, *, seconds: Fraction = REVIEW_SECONDS,
+                render: str = "smart") -> SmartRenderResult:
+    """±``seconds`` around ``cut_frame`` of ``timeline``, small h264 for the browser, cut by seeking.
+
+    Smart render copies the GOPs of a source no wider than :data:`REVIEW_MAX_WIDTH` that the window
+    holds whole; a wider source is scaled, so re-encoded (the result says so)."""
     half = round_half_up(seconds * timeline.fps)
     start = max(0, cut_frame - half)
     stop = min(timeline.frame_count, cut_frame + half)
     width, height = scaled_size(timeline.width, timeline.height, REVIEW_MAX_WIDTH)
     window = replace(timeline.window(start, stop - start), width=width, height=height)
-    return render(window, output, codec="h264", video_options=REVIEW_OPTIONS, interpolation="FAST_BILINEAR")
+    return smart_render(window, output, codec="h264", render=render, video_options=REVIEW_OPTIONS,
+                        interpolation="FAST_BILINEAR")
 
 
 # --- HTML --------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from ltxkit.assembly.modes import SpliceMode
 from ltxkit.assembly.otio_export import write_otio
 from ltxkit.frames.checks import check_inputs, check_output
 from ltxkit.frames.codecs import codec_profile
-from ltxkit.frames.render import output_json, render
+from ltxkit.frames.render import output_json
+from ltxkit.frames.smart import smart_render
 from ltxkit.timing import format_fps, overlap_seconds
 
 
@@ -40,6 +41,7 @@ class SpliceResult:
     notes: list[str]
     otio: Path | None = None
     curve: str = "linear"
+    render: dict[str, Any] | None = None  # smart or full, why, what was copied (SmartRenderResult.to_json)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class SpliceResult:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
             "otio": None if self.otio is None else str(self.otio),
+            "render": self.render,
         }
 
 
@@ -94,18 +97,20 @@ def fit_codec(plan: SplicePlan, codec: str, *, scale: bool = False) -> SplicePla
 
 def splice(clips: Sequence[Path], output: Path, *, overlap: int, sampled_fps: Fraction,
            mode: str | SpliceMode = "trim-b", audio_from: str = "b", codec: str = "h264", scale: bool = False,
-           audio: bool = True, audio_fade: str = "linear", otio: bool = True, curve: str = "linear") -> SpliceResult:
+           audio: bool = True, audio_fade: str = "linear", otio: bool = True, curve: str = "linear",
+           render: str = "smart") -> SpliceResult:
     """Write the splice of ``clips`` to ``output`` and describe it (frame count verified after writing).
 
     Everything is validated before anything is written: one frame rate, one size unless ``scale``
     (then every clip is scaled to the first one's size), an overlap shorter than every clip, and an
-    audio stream in every clip when ``audio``.
+    audio stream in every clip when ``audio``. ``render`` 'smart' copies the GOPs the splice leaves
+    untouched (:mod:`ltxkit.frames.smart`), 'full' re-encodes every frame.
     """
     plan = prepare_splice(clips, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade, curve=curve)
     check_output(output, [info.path for info in plan.infos], codec)
     plan = fit_codec(plan, codec, scale=scale)
-    return render_splice(plan, output, codec=codec, otio=otio)
+    return render_splice(plan, output, codec=codec, otio=otio, render=render)
 
 
 def write_splice_otio(plan: SplicePlan, output: Path) -> tuple[Path | None, list[str]]:
@@ -114,10 +119,13 @@ def write_splice_otio(plan: SplicePlan, output: Path) -> tuple[Path | None, list
     return otio_path, [note] if note else []
 
 
-def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: bool = True) -> SpliceResult:
-    """Encode a prepared plan. With ``otio`` an OpenTimelineIO file ``<output>.otio`` describes the same
-    edit when the optional ``opentimelineio`` package is installed; without it a note says so."""
-    rendered = render(plan.timeline, output, codec=codec)
+def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: bool = True,
+                  render: str = "smart") -> SpliceResult:
+    """Encode a prepared plan (``render`` as in :func:`splice`). With ``otio`` an OpenTimelineIO file
+    ``<output>.otio`` describes the same edit when the optional ``opentimelineio`` package is installed;
+    without it a note says so."""
+    smart = smart_render(plan.timeline, output, codec=codec, render=render)
+    rendered = smart.render
     notes: list[str] = []
     otio_path = None
     if otio:
@@ -129,4 +137,4 @@ def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: 
                         overlap=plan.overlap, sampled_fps=plan.sampled_fps, overlap_frames=plan.overlap_frames,
                         clips=clips_json, joints=plan.joints, audio_samples=rendered.audio_samples,
                         sample_rate=rendered.sample_rate, warnings=plan.warnings + rendered.warnings,
-                        notes=notes, otio=otio_path, curve=plan.curve)
+                        notes=notes, otio=otio_path, curve=plan.curve, render=smart.to_json())

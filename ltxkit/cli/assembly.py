@@ -11,6 +11,7 @@ from ltxkit.assembly.colour import CURVES, METHODS
 from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, COLOR_REFS, CUT_CHOICES, MODES, OUTPUT_CODECS
 from ltxkit.cli._output import emit, json_option, log
 from ltxkit.cli.progress import show_progress
+from ltxkit.frames.codecs import RENDER_MODES
 from ltxkit.timing import parse_fps
 
 video_path = click.Path(path_type=Path, dir_okay=False)
@@ -37,6 +38,10 @@ color_match_option = click.option("--color-match", type=click.Choice(METHODS), d
 color_ref_option = click.option("--color-ref", type=click.Choice(COLOR_REFS), default="previous", show_default=True,
                                 help="Match each clip to the previous one as delivered, or compose the matches "
                                      "so every clip lands on the first clip's look.")
+render_option = click.option("--render", type=click.Choice(RENDER_MODES), default="smart", show_default=True,
+                              help="smart: copy the GOPs the splice leaves untouched (bit-identical), re-encode "
+                                   "only around each seam; full: re-encode every frame. Smart falls back to "
+                                   "full, saying why, when the clips cannot share one stream.")
 scale_option = click.option("--scale", is_flag=True,
                             help="Scale clips to the first clip's size (rounded down to even for h264).")
 
@@ -74,11 +79,12 @@ def _seam_line(n: int, seam: dict[str, Any]) -> str:
 @click.option("--no-otio", is_flag=True, help="Do not write OUTPUT.otio next to the output.")
 @color_match_option
 @color_ref_option
+@render_option
 @report_option
 @json_option
 def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: Path, mode: str, cut: str,
                curve: str, audio_from: str, audio_fade: str, codec: str, scale: bool, no_audio: bool, no_otio: bool,
-               color_match: str, color_ref: str, report_dir: Path | None, as_json: bool) -> None:
+               color_match: str, color_ref: str, render: str, report_dir: Path | None, as_json: bool) -> None:
     """Join CLIPS (A B [C …]) where each clip's first OVERLAP sampled frames repeat the previous tail."""
     from ltxkit.assembly import splice_with_report
 
@@ -87,15 +93,17 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
                                     sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"), mode=mode,
                                     audio_from=audio_from, codec=codec, scale=scale, audio=not no_audio,
                                     audio_fade=audio_fade, report_dir=report_dir, otio=not no_otio,
-                                    color_match=color_match, color_ref=color_ref, cut=cut, curve=curve)
-    for line in result["splice"]["warnings"] + result["splice"]["notes"]:
+                                    color_match=color_match, color_ref=color_ref, cut=cut, curve=curve,
+                                    render=render)
+    render_notes = [] if as_json else result["splice"]["render"]["notes"]  # --json has them in "render"
+    for line in result["splice"]["warnings"] + result["splice"]["notes"] + render_notes:
         log(f"ltxkit: note: {line}")
 
     def human(d: dict[str, Any]) -> str:
         s = d["splice"]
         lines = [f"{s['output']}: {s['frame_count']} frames at {s['fps']} fps ({s['duration_seconds']:.3f} s), "
                  f"mode {s['mode']}, overlap {s['overlap']['frames_at_clip_fps']} frames; "
-                 f"verdict {d['verdict'].upper()}"]
+                 f"verdict {d['verdict'].upper()}", f"render: {s['render']['summary']}"]
         lines += [_seam_line(n, seam) for n, seam in enumerate(d["seams"], start=1)]
         lines += [f"colour of {Path(c['clip']).name} matched ({c['method']}, from {c['estimated_from']}): "
                   f"ΔE {c['delta_e_before']:.1f} -> {c['delta_e_after']:.1f}"
@@ -118,17 +126,18 @@ def splice_cmd(clips: tuple[Path, ...], overlap: int, sampled_fps: str, output: 
 @audio_from_option
 @audio_fade_option
 @scale_option
+@render_option
 @report_option
 @json_option
 def seam_cmd(a: Path, b: Path, overlap: int, sampled_fps: str, mode: str, cut: str, curve: str, audio_from: str,
-             audio_fade: str, scale: bool, report_dir: Path | None, as_json: bool) -> None:
+             audio_fade: str, scale: bool, render: str, report_dir: Path | None, as_json: bool) -> None:
     """Rate the seam between A and B (and review it) without writing the splice."""
     from ltxkit.assembly import review_seam
 
     with show_progress(as_json):
         result = review_seam(a, b, overlap=overlap, sampled_fps=parse_fps(sampled_fps, name="--sampled-fps"),
                              mode=mode, audio_from=audio_from, scale=scale, audio_fade=audio_fade,
-                             report_dir=report_dir, cut=cut, curve=curve)
+                             report_dir=report_dir, cut=cut, curve=curve, render=render)
     for line in result["warnings"]:
         log(f"ltxkit: note: {line}")
 

@@ -10,7 +10,7 @@ import click
 
 from ltxkit.assembly.modes import CUT_CHOICES
 from ltxkit.cli._output import Number, emit, json_option, log
-from ltxkit.cli.assembly import color_match_option, color_ref_option
+from ltxkit.cli.assembly import color_match_option, color_ref_option, render_option
 from ltxkit.cli.progress import show_progress
 from ltxkit.errors import InputError
 from ltxkit.timing import parse_fps
@@ -81,12 +81,13 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--splice-cut", type=click.Choice(CUT_CHOICES), default="mode", show_default=True,
               help="Where the final splice cuts each seam: at the end of the overlap, or 'best' (the least "
                    "visible frame of it; same length and sound). --cut is the reference audio's.")
+@render_option
 @json_option
 def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int | None, sampled_fps: str | None,
                interpolation_fps: int | None, size: str | None, audio: Path | None, cut: str | None,
                plan_path: Path | None, candidates: int, seed: int, extreme_quality: bool, combine: str,
                provider: str | None, picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool,
-               run_dir: Path, color_match: str, color_ref: str, splice_cut: str, as_json: bool) -> None:
+               run_dir: Path, color_match: str, color_ref: str, splice_cut: str, render: str, as_json: bool) -> None:
     """Extend CLIP with K candidates per segment, keep the best seams, splice into RUN_DIR/extended.mp4."""
     from ltxkit.workflow.extend import ExtendOptions, extend
     from ltxkit.workflow.inputs import build_spec
@@ -99,7 +100,7 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
                               audio=audio, cut=cut, plan_path=plan_path, candidates=candidates, seed=seed,
                               extreme_quality=extreme_quality, combine=combine, provider=provider)
     options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
-                            color_match=color_match, color_ref=color_ref, cut=splice_cut,
+                            color_match=color_match, color_ref=color_ref, cut=splice_cut, render=render,
                             confirm=lambda q: click.confirm(q, err=True, default=False))
     with show_progress(as_json):
         result = extend(spec, run_dir, config, options)

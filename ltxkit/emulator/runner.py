@@ -273,7 +273,8 @@ def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tup
             "frames": result.frame_count, "fps": format_fps(result.fps), "width": result.width,
             "height": result.height, "durationSeconds": float(result.duration_seconds), "clips": len(videos),
             "trimmedHeadFrames": list(result.trimmed_frames), "audioSamples": result.audio_samples,
-            "sampleRate": result.sample_rate}
+            "sampleRate": result.sample_rate, "render": (result.render or {}).get("mode"),
+            "renderReason": (result.render or {}).get("reason")}
     return [info], list(result.warnings)
 
 

@@ -46,6 +46,9 @@ CODECS: dict[str, CodecProfile] = {
 }
 
 
+RENDER_MODES = ("smart", "full")  # --render: copy untouched GOPs (ltxkit.frames.smart), or re-encode all
+
+
 def codec_profile(codec: str) -> CodecProfile:
     try:
         return CODECS[codec]

@@ -11,7 +11,8 @@ from typing import Any
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import audio_format_of, check_inputs, check_output
 from ltxkit.frames.probe import ProbeResult
-from ltxkit.frames.render import output_json, render
+from ltxkit.frames.render import output_json
+from ltxkit.frames.smart import smart_render
 from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.timing import format_fps, frame_to_sample, seconds_to_frame_boundary
 
@@ -28,6 +29,7 @@ class ConcatResult:
     height: int = 0
     audio_samples: int | None = None
     sample_rate: int | None = None
+    render: dict[str, Any] | None = None  # smart or full and why (SmartRenderResult.to_json)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class ConcatResult:
             "audio_samples": self.audio_samples,
             "sample_rate": self.sample_rate,
             "warnings": list(self.warnings),
+            "render": self.render,
         }
 
 
@@ -120,7 +123,7 @@ def plan_concat(infos: Sequence[ProbeResult], trim_head_seconds: Sequence[Fracti
 def concat_clips(inputs: Sequence[Path], output: Path, *, trim_head_seconds: Sequence[Fraction],
                  codec: str = "h264", audio: bool = True,
                  audio_trim_head_seconds: Sequence[Fraction] | None = None,
-                 trim_tail_frames: Sequence[int] | None = None) -> ConcatResult:
+                 trim_tail_frames: Sequence[int] | None = None, render: str = "smart") -> ConcatResult:
     """Join ``inputs`` in order, dropping ``trim_head_seconds[i]`` from the head of input ``i``.
 
     The trim is time: ``seconds × fps`` frames, rounded to the nearest frame boundary when not whole
@@ -129,14 +132,16 @@ def concat_clips(inputs: Sequence[Path], output: Path, *, trim_head_seconds: Seq
     earlier and cuts the previous input's audio short by the difference (the splice's ``audio_from='b'``).
     All inputs need one size and frame rate (``InputError`` naming the numbers), and an audio stream
     when ``audio``. The result's frame count, duration and sample count are verified after writing.
+    ``render`` 'smart' stream-copies every GOP a kept range holds whole (:mod:`ltxkit.frames.smart`).
     """
     inputs = [Path(p) for p in inputs]
     infos = check_inputs(inputs, audio=audio)
     check_output(output, inputs, codec)
     plan = plan_concat(infos, trim_head_seconds, audio=audio, audio_trim_head_seconds=audio_trim_head_seconds,
                        trim_tail_frames=trim_tail_frames)
-    result = render(plan.timeline, output, codec=codec)
+    smart = smart_render(plan.timeline, output, codec=codec, render=render)
+    result = smart.render
     return ConcatResult(output=output, frame_count=result.frame_count, fps=result.fps,
                         duration_seconds=result.duration_seconds, trimmed_frames=plan.trimmed_frames,
                         warnings=plan.warnings + result.warnings, width=result.width, height=result.height,
-                        audio_samples=result.audio_samples, sample_rate=result.sample_rate)
+                        audio_samples=result.audio_samples, sample_rate=result.sample_rate, render=smart.to_json())

@@ -42,7 +42,7 @@ def output_json(output: Path, frame_count: int, fps: Fraction, duration_seconds:
 
 
 @dataclass
-class _Readers:
+class Readers:
     """One reader per (file, role): a cross-fade reads A and B at the same time, each forward."""
 
     sample_rate: int = 48000
@@ -88,7 +88,7 @@ def _graded(frame: av.VideoFrame, grade: Callable[[np.ndarray], np.ndarray], tl:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(grade(rgb)), format="rgb24")
 
 
-def _video_frames(tl: Timeline, readers: _Readers) -> Iterator[av.VideoFrame]:
+def video_frames(tl: Timeline, readers: Readers) -> Iterator[av.VideoFrame]:
     for piece in tl.video:
         frames: Iterator[av.VideoFrame] = readers.video_reader(piece.source).frames(piece.start, piece.count)
         if piece.grade is not None:
@@ -115,10 +115,10 @@ def _video_frames(tl: Timeline, readers: _Readers) -> Iterator[av.VideoFrame]:
             yield av.VideoFrame.from_ndarray(np.rint(mixed).clip(0, 255).astype(np.uint8), format="yuv420p")
 
 
-class _AudioCursor:
+class AudioCursor:
     """Reads the timeline's audio pieces in order, any number of samples at a time."""
 
-    def __init__(self, tl: Timeline, readers: _Readers) -> None:
+    def __init__(self, tl: Timeline, readers: Readers) -> None:
         assert tl.audio is not None
         self._pieces = [p for p in tl.audio if p.count > 0]
         self._readers = readers
@@ -166,6 +166,28 @@ class RenderResult:
     warnings: list[str]
     seeks: int  # keyframe seeks the readers made (the review clip's cost does not grow with length)
 
+    @classmethod
+    def written(cls, output: Path, info: ProbeResult, tl: Timeline, readers: Readers) -> RenderResult:
+        """What was written, as probed, with the readers' warnings (audio padded with silence) and seeks."""
+        warnings = [f"{p.name}: {float(s) * 1000:.1f} ms of audio missing, filled with silence"
+                    for p, s in readers.padded_seconds().items()]
+        return cls(output=output, frame_count=info.frame_count, fps=info.fps,
+                   duration_seconds=info.duration_seconds, width=info.width, height=info.height,
+                   audio_samples=tl.sample_count if tl.audio is not None else None,
+                   sample_rate=tl.sample_rate if tl.audio is not None else None,
+                   warnings=warnings, seeks=sum(r.seeks for r in readers.all()))
+
+
+def write_audio(out: Any, aus: AudioStream, cursor: AudioCursor, written: int, target: int, tl: Timeline) -> int:
+    """Encode and mux the timeline's audio from sample ``written`` up to ``target``; returns ``target``."""
+    while written < target:
+        count = min(target - written, 4096)
+        frame = av.AudioFrame.from_ndarray(cursor.read(count), format="fltp", layout=tl.layout)
+        frame.sample_rate, frame.pts, frame.time_base = tl.sample_rate, written, Fraction(1, tl.sample_rate)
+        out.mux(aus.encode(frame))
+        written += count
+    return written
+
 
 def _audio_sample_count(path: Path) -> int | None:
     """Samples in the first audio stream: the container's duration when it has one, else decoded."""
@@ -179,7 +201,7 @@ def _audio_sample_count(path: Path) -> int | None:
         return sum(f.samples for f in container.decode(stream))
 
 
-def _verify(path: Path, tl: Timeline) -> ProbeResult:
+def verify_written(path: Path, tl: Timeline) -> ProbeResult:
     """Re-probe what was written: frame count, rate, duration and sample count must be exact."""
     info = probe(path)
     problems = []
@@ -198,7 +220,7 @@ def _verify(path: Path, tl: Timeline) -> ProbeResult:
     return info
 
 
-def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: _Readers,
+def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: Readers,
             video_options: dict[str, str] | None, interpolation: str, task: str) -> None:
     container_options = {}
     if fmt in ("mp4", "mov"):
@@ -217,9 +239,9 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             aus = cast(AudioStream, out.add_stream(profile.audio_codec, rate=tl.sample_rate))
             aus.layout = tl.layout
             aus.format = profile.audio_format
-            cursor = _AudioCursor(tl, readers)
+            cursor = AudioCursor(tl, readers)
         written = 0
-        for k, decoded in enumerate(_video_frames(tl, readers)):
+        for k, decoded in enumerate(video_frames(tl, readers)):
             frame = conform(decoded, tl.width, tl.height)  # an API output on a padded canvas: cropped back
             if (frame.width, frame.height) != (tl.width, tl.height):
                 # scale here rather than in the encoder: all cores (threads=0), chosen filter
@@ -233,15 +255,7 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             if aus is None or cursor is None:
                 continue
             # interleave: the audio up to the end of this frame goes in right after it
-            target = frame_to_sample(k + 1, tl.fps, tl.sample_rate)
-            while written < target:
-                n = min(target - written, 4096)
-                af = av.AudioFrame.from_ndarray(cursor.read(n), format="fltp", layout=tl.layout)
-                af.sample_rate = tl.sample_rate
-                af.pts = written
-                af.time_base = Fraction(1, tl.sample_rate)
-                out.mux(aus.encode(af))
-                written += n
+            written = write_audio(out, aus, cursor, written, frame_to_sample(k + 1, tl.fps, tl.sample_rate), tl)
         out.mux(vs.encode(None))
         if aus is not None:
             out.mux(aus.encode(None))
@@ -259,23 +273,15 @@ def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: di
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
     profile.check_size(tl.width, tl.height)
-    readers = _Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout)
     task = f"render {final_name(output)}"
     try:
         with atomic_path(output) as tmp:
             _encode(tl, tmp, profile, fmt, readers, video_options, interpolation, task)
-            info = _verify(tmp, tl) if verify else probe(tmp)
+            info = verify_written(tmp, tl) if verify else probe(tmp)
         report(task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
         raise MediaError(f"encoding {output.name} failed: {exc}") from exc
     finally:
         readers.close()
-    warnings = [f"{p.name}: {float(s) * 1000:.1f} ms of audio missing, filled with silence"
-                for p, s in readers.padded_seconds().items()]
-    seeks = sum(r.seeks for r in readers.all())
-    return RenderResult(output=output, frame_count=info.frame_count, fps=info.fps,
-                        duration_seconds=info.duration_seconds, width=info.width, height=info.height,
-                        audio_samples=tl.sample_count if tl.audio is not None else None,
-                        sample_rate=tl.sample_rate if tl.audio is not None else None,
-                        warnings=warnings, seeks=seeks)
-
+    return RenderResult.written(output, info, tl, readers)

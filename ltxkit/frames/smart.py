@@ -32,11 +32,13 @@ import av
 from av.audio.stream import AudioStream
 
 from ltxkit.errors import InputError, MediaError
-from ltxkit.frames.codecs import codec_profile
+from ltxkit.frames.codecs import RENDER_MODES, codec_profile
 from ltxkit.frames.probe import ProbeResult, open_media
-from ltxkit.frames.render import RenderResult, _AudioCursor, _Readers, _verify, _video_frames, render
+from ltxkit.frames.render import AudioCursor, Readers, RenderResult, verify_written, video_frames, write_audio
+from ltxkit.frames.render import render as render_full
 from ltxkit.frames.timeline import Piece, Timeline
-from ltxkit.fsutil import atomic_path
+from ltxkit.fsutil import atomic_path, final_name
+from ltxkit.progress import report
 from ltxkit.timing import frame_to_sample, round_half_up
 
 _X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main", "High": "high"}
@@ -202,7 +204,7 @@ class _Encode:
 def _split(piece: Piece, src: _Source | None) -> list[_Copy | _Encode]:
     """Copy the part of ``piece`` between its outermost cut points; re-encode what lies outside them."""
     end = piece.start + piece.count
-    if src is None or piece.blend is not None:
+    if src is None or piece.blend is not None or piece.grade is not None:  # changed pictures: re-encoded
         return [_Encode((piece,))]
     inside = sorted(f for f in src.cuts if piece.start <= f <= end)
     if len(inside) < 2:
@@ -233,8 +235,6 @@ def _mismatch(tl: Timeline, codec: str, output: Path, infos: Sequence[ProbeResul
     """Why the copied and re-encoded parts could not form one stream, or None."""
     if codec != "h264" or codec_profile(codec).container_for(output) not in ("mp4", "mov"):
         return f"--codec {codec} to {output.suffix}: smart render writes h264 in mp4/mov"
-    if any(p.grade is not None or p.blend_grade is not None for p in tl.video):
-        return "colour-matched frames cannot be copied"  # every frame of a graded clip changes
     for info in infos:
         name = info.path.name
         if info.codec != "h264":
@@ -280,8 +280,21 @@ def _encoder(ref: Any, tl: Timeline, sps_id: int, options: dict[str, str]) -> An
     return ctx
 
 
-def _encode_run(run: _Encode, tl: Timeline, readers: _Readers, ref: Any, sps_id: int,
-                options: dict[str, str], nal_size: int) -> _Packets:
+@dataclass
+class _Tally:
+    """Frames rendered so far (re-encoded first, then copied), reported as the full render reports them."""
+
+    task: str
+    total: int
+    done: int = 0
+
+    def step(self) -> None:
+        self.done += 1
+        report(self.task, "rendering", self.done, self.total, "frames")
+
+
+def _encode_run(run: _Encode, tl: Timeline, readers: Readers, ref: Any, sps_id: int,
+                options: dict[str, str], nal_size: int, tally: _Tally) -> _Packets:
     ctx = _encoder(ref, tl, sps_id, options)
     out = _Packets()
 
@@ -297,10 +310,11 @@ def _encode_run(run: _Encode, tl: Timeline, readers: _Readers, ref: Any, sps_id:
             out.keys.append(bool(packet.is_keyframe))
 
     sub = replace(tl, video=run.pieces, audio=None)
-    for k, frame in enumerate(_video_frames(sub, readers)):
+    for k, frame in enumerate(video_frames(sub, readers)):
         frame.pts, frame.time_base = k, ctx.time_base
         frame.pict_type = av.video.frame.PictureType.NONE
         take(ctx.encode(frame))
+        tally.step()
     take(ctx.encode(None))
     if sorted(out.frames) != list(range(run.count)):
         raise MediaError(f"the encoder returned frames {sorted(out.frames)[:3]}… for {run.count} frames")
@@ -308,6 +322,20 @@ def _encode_run(run: _Encode, tl: Timeline, readers: _Readers, ref: Any, sps_id:
 
 
 # --- writing ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CopiedRun:
+    """Source frames ``first``..``last`` of ``clip`` (``gops`` GOPs) stream-copied: never decoded here, so
+    their packets reach the output as they are, damage included, like any stream copy."""
+
+    clip: str
+    first: int
+    last: int
+    gops: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clip": self.clip, "first_frame": self.first, "last_frame": self.last, "gops": self.gops}
 
 
 @dataclass(frozen=True)
@@ -319,11 +347,26 @@ class SmartRenderResult:
     reason: str  # why full, or what was copied and re-encoded
     copied_frames: int
     encoded_frames: int
+    copied: tuple[CopiedRun, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "copied_frames": self.copied_frames,
-                "encoded_frames": self.encoded_frames,
-                "audio": "re-encoded" if self.render.audio_samples is not None else None}
+                "encoded_frames": self.encoded_frames, "copied": [c.to_json() for c in self.copied],
+                "audio": "re-encoded" if self.render.audio_samples is not None else None,
+                "summary": self.summary, "notes": self.notes}
+
+    @property
+    def summary(self) -> str:
+        """One line for a person: what was copied, or why everything was re-encoded."""
+        if self.mode == "full":
+            return f"full re-encode ({self.reason})"
+        return f"smart: {self.copied_frames} frames copied, {self.encoded_frames} re-encoded ({self.reason})"
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"{c.clip}: {c.gops} GOP{'s' if c.gops != 1 else ''} (frames {c.first}-{c.last}) copied without "
+                "decoding: passed through bit-for-bit, as good (or as damaged) as the source"
+                for c in self.copied]
 
 
 def _delay(frames: Sequence[int]) -> int:
@@ -351,7 +394,7 @@ def _copy_packets(run: _Copy) -> Iterator[bytes]:
 
 
 def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], base: _Source,
-           config: AvcConfig, readers: _Readers) -> None:
+           config: AvcConfig, readers: Readers, tally: _Tally) -> None:
     timescale = math.lcm(tl.sample_rate, tl.fps.numerator) if tl.audio is not None else tl.fps.numerator
     with open_media(base.info.path) as template, \
             av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
@@ -363,7 +406,7 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
         if tl.audio is not None:
             aus = out.add_stream("aac", rate=tl.sample_rate)
             aus.layout, aus.format = tl.layout, "fltp"
-            cursor = _AudioCursor(tl, readers)
+            cursor = AudioCursor(tl, readers)
         per_run = _encoded_per_run(runs, encoded)
         shown = [run.shown if isinstance(run, _Copy) else cast(_Packets, enc).frames
                  for run, enc in zip(runs, per_run, strict=True)]
@@ -389,12 +432,14 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
+                if isinstance(run, _Copy):
+                    tally.step()
                 if aus is not None and cursor is not None:
-                    written = _audio_to(out, aus, cursor, written, frame_to_sample(max(0, n - shift), tl.fps,
+                    written = write_audio(out, aus, cursor, written, frame_to_sample(max(0, n - shift), tl.fps,
                                                                                    tl.sample_rate), tl)
             start += len(frames)
         if aus is not None and cursor is not None:
-            _audio_to(out, aus, cursor, written, tl.sample_count, tl)
+            write_audio(out, aus, cursor, written, tl.sample_count, tl)
             out.mux(aus.encode(None))
 
 
@@ -412,16 +457,6 @@ def _stale(config: AvcConfig, active: dict[tuple[int, int], bytes]) -> bytes:
     return config.in_band()
 
 
-def _audio_to(out: Any, aus: AudioStream, cursor: _AudioCursor, written: int, target: int, tl: Timeline) -> int:
-    while written < target:
-        count = min(target - written, 4096)
-        frame = av.AudioFrame.from_ndarray(cursor.read(count), format="fltp", layout=tl.layout)
-        frame.sample_rate, frame.pts, frame.time_base = tl.sample_rate, written, Fraction(1, tl.sample_rate)
-        out.mux(aus.encode(frame))
-        written += count
-    return written
-
-
 def _describe(runs: list[_Copy | _Encode]) -> str:
     parts = []
     for run in runs:
@@ -432,18 +467,31 @@ def _describe(runs: list[_Copy | _Encode]) -> str:
     return "; ".join(parts)
 
 
-def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: bool = True) -> SmartRenderResult:
+def _copied(runs: list[_Copy | _Encode]) -> tuple[CopiedRun, ...]:
+    return tuple(CopiedRun(r.source.info.path.name, r.frame, r.frame + r.count - 1,
+                           sum(1 for f in r.source.cuts if r.frame <= f < r.frame + r.count))
+                 for r in runs if isinstance(r, _Copy))
+
+
+def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str = "smart",
+                 video_options: dict[str, str] | None = None, interpolation: str = "BICUBIC",
+                 verify: bool = True) -> SmartRenderResult:
     """Write ``tl`` to ``output``, copying every GOP that a kept range holds whole; see the module doc.
 
-    Falls back to :func:`ltxkit.frames.render.render` (``mode='full'``, ``reason`` says why) when the
-    sources cannot be copied into one h264 stream or no GOP lies wholly inside a kept range.
+    ``render='full'`` (``--render full``), or sources that cannot be copied into one h264 stream, or no
+    GOP wholly inside a kept range: :func:`ltxkit.frames.render.render` re-encodes everything
+    (``mode='full'``, ``reason`` says why). ``video_options`` and ``interpolation`` go to the encoder
+    either way (a review clip's faster settings).
     """
+    if render not in RENDER_MODES:
+        raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
-    readers = _Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout)
     paths = list(dict.fromkeys(p.source for p in tl.video if p.blend is None))
     infos = [readers.info(p) for p in paths]
-    reason = _mismatch(tl, codec, output, infos) if infos else "every piece is a cross-fade"
+    reason = "--render full" if render == "full" else \
+        _mismatch(tl, codec, output, infos) if infos else "every piece is a cross-fade"
     sources: dict[Path, _Source] = {}
     notes: list[str] = []
     for info in infos if reason is None else []:
@@ -460,7 +508,8 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: boo
         reason = "no GOP lies wholly inside a kept range"
     if reason is not None:
         readers.close()
-        full = render(tl, output, codec=codec, verify=verify)
+        full = render_full(tl, output, codec=codec, video_options=video_options, interpolation=interpolation,
+                           verify=verify)
         return SmartRenderResult(full, "full", reason, 0, full.frame_count)
     base = sources[tl.video[0].source] if tl.video[0].source in sources else next(iter(sources.values()))
     try:
@@ -468,25 +517,20 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", verify: boo
             ref = template.streams.video[0].codec_context
             # x264 gives a PPS the id of its SPS, so one number free in both serves
             sps_id = 1 + max(i for s in sources.values() for _, i in s.config.sets())
-            options = codec_profile(codec).options
-            encoded = [_encode_run(r, tl, readers, ref, sps_id, options, base.config.nal_size)
+            options = {**codec_profile(codec).options, **(video_options or {})}
+            tally = _Tally(f"render {final_name(output)}", tl.frame_count)
+            encoded = [_encode_run(r, tl, readers, ref, sps_id, options, base.config.nal_size, tally)
                        for r in runs if isinstance(r, _Encode)]
         config = base.config
         if encoded and encoded[0].config is not None:
             config = replace(config, sps=config.sps + encoded[0].config.sps, pps=config.pps + encoded[0].config.pps)
         with atomic_path(output) as tmp:
-            _write(tl, tmp, runs, encoded, base, config, readers)
-            info = _verify(tmp, tl) if verify else readers.info(tmp)
+            _write(tl, tmp, runs, encoded, base, config, readers, tally)
+            info = verify_written(tmp, tl) if verify else readers.info(tmp)
+        report(tally.task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
         raise MediaError(f"encoding {output.name} failed: {exc}") from exc
     finally:
         readers.close()
-    warnings = [f"{p.name}: {float(s) * 1000:.1f} ms of audio missing, filled with silence"
-                for p, s in readers.padded_seconds().items()]
-    result = RenderResult(output=output, frame_count=info.frame_count, fps=info.fps,
-                          duration_seconds=info.duration_seconds, width=info.width, height=info.height,
-                          audio_samples=tl.sample_count if tl.audio is not None else None,
-                          sample_rate=tl.sample_rate if tl.audio is not None else None,
-                          warnings=warnings, seeks=sum(r.seeks for r in readers.all()))
-    return SmartRenderResult(result, "smart", "; ".join([_describe(runs), *notes]), copied,
-                             tl.frame_count - copied)
+    return SmartRenderResult(RenderResult.written(output, info, tl, readers), "smart",
+                             "; ".join([_describe(runs), *notes]), copied, tl.frame_count - copied, _copied(runs))

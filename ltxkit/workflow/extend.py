@@ -119,6 +119,7 @@ class ExtendOptions:
     color_match: str = "none"  # --color-match / --color-ref of the final splice
     color_ref: str = "previous"
     cut: str = "mode"  # --splice-cut: 'best' moves each seam's cut of the final splice (assembly.cut)
+    render: str = "smart"  # --render of the final splice and its review clips
     confirm: Callable[[str], bool] = lambda _question: False
     log: Callable[[str], None] = lambda _message: None
 
@@ -456,11 +457,12 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
     report = splice_with_report(clips, output, overlap=spec.overlap, sampled_fps=spec.sampled_fps,
                                 scale=True, audio=not silent, report_dir=report_dir,
                                 color_match=opts.color_match, color_ref=opts.color_ref, cut=opts.cut,
+                                render=opts.render,
                                 takes=report_takes([s.to_json() for s in run.manifest.segments], picks,
                                                    spec.clip is not None))
     opts.log(f"spliced {len(clips)} clips: {output} (seams: {report['verdict']})")
     return RunResult(output=output, picks=picks, verdict=report["verdict"], report=report["report"],
-                     frames=report["splice"].get("frame_count"))
+                     frames=report["splice"].get("frame_count"), render=report["splice"]["render"])
 
 
 def _copy(src: Path, dest: Path) -> None:
