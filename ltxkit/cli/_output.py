@@ -26,6 +26,22 @@ def log(message: str) -> None:
     click.echo(message, err=True)
 
 
+class ProviderOption(click.Option):
+    """``--provider``: ``{providers}`` in its help names the registered ones, looked up only when help is
+    shown (the registry loads the HTTP stack), so a new provider module is listed without editing the CLI."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.template = self.help or ""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from ltxkit.jobs.providers import PROVIDERS
+
+        *others, last = PROVIDERS
+        self.help = self.template.replace("{providers}", f"{', '.join(others)} or {last}")
+        return super().get_help_record(ctx)
+
+
 class Number(click.ParamType[float]):
     """A finite float option within bounds (:func:`ltxkit.timing.parse_number`): click's FloatRange lets
     ``nan`` through every bound and ``inf`` past an open one."""

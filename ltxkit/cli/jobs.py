@@ -14,16 +14,16 @@ from typing import Any
 
 import click
 
-from ltxkit.cli._output import emit, json_option, log
+from ltxkit.cli._output import ProviderOption, emit, json_option, log
 from ltxkit.cli.progress import show_progress
 
 state_option = click.option("--state", "state_dir", type=click.Path(path_type=Path, file_okay=False),
                             help="Directory of the jobs journal (default: the working directory).")
 download_option = click.option("--download", "download_dir", type=click.Path(path_type=Path, file_okay=False),
                                help="Download the outputs into this directory (implies --wait).")
-provider_option = click.option("--provider", "provider_name", envvar="LTXKIT_PROVIDER", default="media-jobs",
-                               show_default=True, show_envvar=True,
-                               help="The API: media-jobs, zsky, apex, zooop or kubeez (ltxkit.jobs.providers).")
+provider_option = click.option("--provider", "provider_name", cls=ProviderOption, envvar="LTXKIT_PROVIDER",
+                               default="media-jobs", show_default=True, show_envvar=True,
+                               help="The API: {providers} (ltxkit.jobs.providers).")
 
 
 def _job_ids(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -82,7 +82,7 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     Prints the base URL on stdout (and the generated API key, once, if no key was given); logs go to
     stderr. The curl examples of the media-jobs API guide work against it once API_BASE is the printed
     URL and API_KEY the printed key. The other
-    providers' APIs are served under /zsky, /apex, /zooop and /kubeez on the same port.
+    providers' APIs are served on the same port, each under its name (/zsky for ZSky).
     """
     from ltxkit.emulator.server import EmulatorConfig
     from ltxkit.emulator.server import serve as run_server  # uvicorn: loaded only when serving

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ltxkit.assembly.modes import CUT_CHOICES
-from ltxkit.cli._output import Number, emit, json_option, log
+from ltxkit.cli._output import Number, ProviderOption, emit, json_option, log
 from ltxkit.cli.assembly import color_match_option, color_ref_option, render_option
 from ltxkit.cli.progress import show_progress
 from ltxkit.errors import InputError
@@ -69,7 +69,8 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--seed", type=int, default=1, show_default=True, help="Candidate k uses seed + k - 1.")
 @click.option("--extreme-quality", is_flag=True, help="The higher-fidelity path (+50% on the price).")
 @click.option("--combine", type=click.Choice(["local", "remote"]), default="local", show_default=True)
-@click.option("--provider", envvar="LTXKIT_PROVIDER", help="The API (default media-jobs): zsky, apex, zooop, kubeez.")
+@click.option("--provider", cls=ProviderOption, envvar="LTXKIT_PROVIDER",
+              help="The API: {providers} (default media-jobs).")
 @click.option("--pick", "picks", type=int, multiple=True, help="Candidate to keep (per segment, in order).")
 @click.option("--yes", is_flag=True, help="Do not ask before spending more than --confirm-usd.")
 @click.option("--confirm-usd", type=Number(0), default=5.0, show_default=True,

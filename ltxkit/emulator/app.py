@@ -138,7 +138,7 @@ class Emulator:
         self.http = Http(config.resolve_keys(), config.max_body_bytes, self.connections)
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
         self.runner: Runner | None = None
-        # /zsky, /apex, /zooop, /kubeez: the seeds' other APIs, on the same jobs, files and request steps
+        # the seeds' other APIs, each under /<name>, on the same jobs, files and request steps
         self.providers = EmulatedProviders(Backend(config, self.store, self.files, self.http, self.start))
         routes = [
             Route("/api/v1/media/jobs", self.create_job, methods=["POST"]),

@@ -14,8 +14,9 @@ refuses with an :class:`~ltxkit.errors.InputError` naming itself, per the capabi
     with Client(provider=get_provider("kubeez")) as client, Journal.in_dir() as journal:
         record = submit_extend(client, request, journal=journal, download_dir=Path("out"))
 
-Registered: ``media-jobs`` (default), ``zsky``, ``apex``, ``zooop``, ``kubeez``; ``LTXKIT_PROVIDER`` or
-``--provider`` selects one on the command line. ``LTXKIT_API_BASE`` defaults to the provider's own host.
+Registered (:data:`PROVIDERS`): every module of this package that sets ``PROVIDER`` — ``media-jobs``
+(default), ``zsky``, ``apex``, ``zooop``, ``kubeez``; ``LTXKIT_PROVIDER`` or ``--provider`` selects one
+on the command line. ``LTXKIT_API_BASE`` defaults to the provider's own host.
 """
 
 from ltxkit.jobs.providers.base import Built, Provider, RestProvider

@@ -30,6 +30,7 @@ DURATION_SECONDS = (3, 60)
 @dataclass(frozen=True)
 class ApexProvider(RestProvider):
     name: str = "apex"
+    rank: int = 2
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "video": "/api/generate/video", "text2video": "/api/generate/text2video", "b-roll": "/api/generate/b-roll",
         "image": "/api/generate/image"}))
@@ -40,7 +41,6 @@ class ApexProvider(RestProvider):
     status_fields: tuple[str, ...] = ("data.status",)
     outputs_fields: tuple[str, ...] = ("data.outputUrl",)
     error_fields: tuple[str, ...] = ("error", "data.error")
-    done_words: frozenset[str] = frozenset({"completed"})
     failed_words: frozenset[str] = frozenset({"failed"})
     auth_style: str | None = "bearer"
     sizes: SizeRule = field(default_factory=lambda: SizeRule(fixed=RESOLUTIONS))
@@ -98,4 +98,4 @@ class ApexProvider(RestProvider):
         return hint
 
 
-APEX = ApexProvider()
+APEX = PROVIDER = ApexProvider()

@@ -16,7 +16,9 @@ are mapped through synonym sets and anything unknown counts as still running (th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+import pkgutil
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
@@ -62,18 +64,54 @@ def check_key(key: str | None) -> None:
         raise InputError("--idempotency-key must be 1..255 printable ASCII characters without spaces")
 
 
-_REGISTERED: dict[str, Provider] = {}
+PACKAGE = "ltxkit.jobs.providers"
 
 
-def register(*providers: Provider) -> Mapping[str, Provider]:
-    """Make ``providers`` known by name, in this order (the README table's and the refusals' order)."""
-    _REGISTERED.update((p.name, p) for p in providers)
-    return MappingProxyType(_REGISTERED)
+def discover(package: str = PACKAGE) -> dict[str, Provider]:
+    """The ``PROVIDER`` of each module in ``package``, by ``rank`` then name: a new provider is a new module."""
+    found: dict[str, Provider] = {}
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        provider = getattr(importlib.import_module(f"{package}.{module.name}"), "PROVIDER", None)
+        if isinstance(provider, Provider) and found.setdefault(provider.name, provider) is not provider:
+            raise TypeError(f"two provider modules in {package} are called {provider.name!r}")
+    return dict(sorted(found.items(), key=lambda item: (item[1].rank, item[0])))
+
+
+class Registry(Mapping[str, "Provider"]):
+    """The providers :func:`discover` finds, looked for on first use (provider modules import this one).
+
+    Its order is the README table's and the order in which refusals name the providers that can;
+    :meth:`refresh` forgets what was found, so a module added since (a test's) is found too.
+    """
+
+    def __init__(self, package: str = PACKAGE) -> None:
+        self.package = package
+        self._found: dict[str, Provider] | None = None
+
+    def _providers(self) -> dict[str, Provider]:
+        if self._found is None:
+            self._found = discover(self.package)
+        return self._found
+
+    def refresh(self) -> None:
+        self._found = None
+
+    def __getitem__(self, name: str) -> Provider:
+        return self._providers()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._providers())
+
+    def __len__(self) -> int:
+        return len(self._providers())
+
+
+REGISTERED = Registry()
 
 
 def alternatives(capability: str, exclude: str) -> str:
     """"use a or b": the registered providers that can do ``capability`` (for a refusal's last words)."""
-    names = [n for n, p in _REGISTERED.items() if p.capabilities.supports(capability) and n != exclude]
+    names = [n for n, p in REGISTERED.items() if p.capabilities.supports(capability) and n != exclude]
     return "use " + " or ".join(names) if names else "no provider here can"
 
 
@@ -82,6 +120,8 @@ class Provider:
     """Description of a hosted jobs API. Defaults describe the media-jobs API (``MEDIA_JOBS``)."""
 
     name: str = "media-jobs"
+    # where the README table and refusals list it: media-jobs (the primary API) first, then the seeds' order
+    rank: int = 0
     submit_path: str = "/api/v1/media/jobs"
     status_path: str = "/api/v1/media/jobs"
     status_id_param: str = "jobId"
@@ -311,6 +351,9 @@ class RestProvider(Provider):
     idempotency_body_field: str | None = None
     details_params: Mapping[str, str] = field(default_factory=lambda: frozen({}))
     health_path: str = ""
+    status_fields: tuple[str, ...] = ("status",)
+    error_fields: tuple[str, ...] = ("error",)
+    done_words: frozenset[str] = frozenset({"completed"})
     sizes: SizeRule = field(default_factory=SizeRule)  # any size: the model's own options decide (or it is noted)
 
     def translates(self, task: str) -> bool:

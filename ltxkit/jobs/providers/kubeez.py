@@ -32,16 +32,14 @@ EXTEND_MODELS = ("lite", "fast", "quality")
 @dataclass(frozen=True)
 class KubeezProvider(RestProvider):
     name: str = "kubeez"
+    rank: int = 4
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "media": "/v1/generate/media", "media.extend": "/v1/generate/media/extend"}))
     status_path: str = "/v1/generate/media/{id}"
     balance_path: str = "/v1/balance"
     health_path: str = "/health"
     job_id_fields: tuple[str, ...] = ("generation_id", "id")
-    status_fields: tuple[str, ...] = ("status",)
     outputs_fields: tuple[str, ...] = ("outputs",)
-    error_fields: tuple[str, ...] = ("error",)
-    done_words: frozenset[str] = frozenset({"completed"})
     failed_words: frozenset[str] = frozenset({"failed", "cancelled"})
     # both X-API-Key and Bearer are accepted: the configured style (LTXKIT_API_AUTH) is used
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
@@ -148,4 +146,4 @@ class KubeezProvider(RestProvider):
             else None
 
 
-KUBEEZ = KubeezProvider()
+KUBEEZ = PROVIDER = KubeezProvider()

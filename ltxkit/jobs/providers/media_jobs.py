@@ -58,4 +58,4 @@ class MediaJobsProvider(Provider):
         return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
 
 
-MEDIA_JOBS = MediaJobsProvider()
+MEDIA_JOBS = PROVIDER = MediaJobsProvider()

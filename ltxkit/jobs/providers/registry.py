@@ -1,29 +1,40 @@
 """Provider names → providers, and the capability table generated from what each declares.
 
-``LTXKIT_PROVIDER`` (default ``media-jobs``) picks one for the CLI. The order here is the README
-table's and the order in which refusals name the providers that can.
+Every module of this package that sets ``PROVIDER`` is found (:class:`~ltxkit.jobs.providers.base.Registry`),
+listed by its ``rank``: the README table's order and the order in which refusals name the providers that
+can. ``LTXKIT_PROVIDER`` (default ``media-jobs``) picks one for the CLI.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from ltxkit.errors import InputError
 from ltxkit.jobs.providers import capabilities as _capabilities
-from ltxkit.jobs.providers.apex import APEX
-from ltxkit.jobs.providers.base import Provider, register
+from ltxkit.jobs.providers.base import REGISTERED, Provider
 from ltxkit.jobs.providers.capabilities import Capabilities
-from ltxkit.jobs.providers.kubeez import KUBEEZ
-from ltxkit.jobs.providers.media_jobs import MEDIA_JOBS
 from ltxkit.jobs.providers.request import ExtendRequest
-from ltxkit.jobs.providers.zooop import ZOOOP
-from ltxkit.jobs.providers.zsky import ZSKY
 
 ENV_PROVIDER = "LTXKIT_PROVIDER"
 DEFAULT_PROVIDER = "media-jobs"
-PROVIDERS: Mapping[str, Provider] = register(MEDIA_JOBS, ZSKY, APEX, ZOOOP, KUBEEZ)
-TABLE: Mapping[str, Capabilities] = {name: p.capabilities for name, p in PROVIDERS.items()}
+PROVIDERS: Mapping[str, Provider] = REGISTERED
+
+
+class _Table(Mapping[str, Capabilities]):
+    """Each provider's capability row, in the registry's order (read through, so it never goes stale)."""
+
+    def __getitem__(self, name: str) -> Capabilities:
+        return PROVIDERS[name].capabilities
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PROVIDERS)
+
+    def __len__(self) -> int:
+        return len(PROVIDERS)
+
+
+TABLE: Mapping[str, Capabilities] = _Table()
 
 
 def get_provider(name: str | None = None, env: Mapping[str, str] | None = None) -> Provider:

@@ -39,6 +39,7 @@ def _fit(label: str, key: str, spec: Mapping[str, Any], value: object) -> object
 @dataclass(frozen=True)
 class ZooopProvider(RestProvider):
     name: str = "zooop"
+    rank: int = 3
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({"tasks": "/v1/tasks"}))
     status_path: str = "/v1/tasks/{id}"
     balance_path: str = "/v1/me"
@@ -146,4 +147,4 @@ class ZooopProvider(RestProvider):
         return PaymentRequiredError if self._cap_reached(status, payload) else super().error_class(status, payload)
 
 
-ZOOOP = ZooopProvider()
+ZOOOP = PROVIDER = ZooopProvider()

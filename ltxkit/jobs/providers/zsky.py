@@ -31,15 +31,13 @@ from ltxkit.jobs.wire import RequestSpec
 @dataclass(frozen=True)
 class ZSkyProvider(RestProvider):
     name: str = "zsky"
+    rank: int = 1
     tasks: Mapping[str, str] = field(default_factory=lambda: frozen({
         "videos.generate": "/v1/videos/generate", "images.generate": "/v1/images/generate"}))
     status_path: str = "/v1/jobs/{id}"
     balance_path: str = "/v1/usage"
     job_id_fields: tuple[str, ...] = ("job_id",)
-    status_fields: tuple[str, ...] = ("status",)
     outputs_fields: tuple[str, ...] = ("result_url",)
-    error_fields: tuple[str, ...] = ("error",)
-    done_words: frozenset[str] = frozenset({"completed"})
     failed_words: frozenset[str] = frozenset({"failed", "blocked"})
     auth_style: str | None = "x-api-key"
     request_window: tuple[int, float] | None = (20, 60.0)  # "Burst: 20 requests per minute per key"
@@ -88,4 +86,4 @@ class ZSkyProvider(RestProvider):
         return PaymentRequiredError if self._allowance_spent(status, payload) else super().error_class(status, payload)
 
 
-ZSKY = ZSkyProvider()
+ZSKY = PROVIDER = ZSkyProvider()
