@@ -4,12 +4,16 @@ requests are built as each seed documents, and the neutral key ignores where med
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from PIL import Image
 
 from ltxkit.errors import (
     ApiConnectionError,
@@ -355,3 +359,90 @@ def test_the_table_is_what_each_provider_declares_and_extras_refuse_by_default()
     with pytest.raises(InputError, match=r"^provider zsky has no quote \(monthly allowance counters at `/v1/usage`\); "
                                          r"use zooop$"):
         get_provider("zsky").quote_request({})
+
+
+# ---- ZOOOP: media params take ZOOOP-hosted URLs only; foreign ones are fetched (keyless) and uploaded ---------
+
+ZOOOP_KEY = "zpk_live_test0123456789"
+
+
+def zooop_client(handler: Any) -> Client:
+    return Client(provider=get_provider("zooop"), http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+                  base_url="https://api.zooop.ai", api_key=ZOOOP_KEY, max_retries=0, poll_interval=0.001,
+                  poll_max_interval=0.001, progress=False)
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("url", "hosted"), [
+    ("https://storage.zooop.ai/p/u.png", True), ("https://zooop.ai/x.png", True),
+    ("https://api.zooop.ai/v1/x.png", True), ("http://127.0.0.1:8/zooop/storage/a/b.png", True),
+    ("https://cdn.example.com/a.png", False), ("https://evilzooop.ai/a.png", False),
+    ("https://zooop.ai.example.com/a.png", False), ("http://127.0.0.1:8/files/a/b.png", False),
+    ("http://127.0.0.1:8/zooopx/a.png", False),
+])
+def test_zooop_hosted_means_zooop_ai_or_under_the_api_base(url: str, hosted: bool) -> None:
+    zooop = get_provider("zooop")
+    assert zooop.hosted(url, "http://127.0.0.1:8/zooop") is hosted  # type: ignore[attr-defined]
+
+
+def test_zooop_a_foreign_url_is_fetched_without_the_key_even_through_a_redirect_then_uploaded() -> None:
+    png, seen = png_bytes(), []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "cdn.example.com":  # redirects into the API's own origin: still no key
+            return httpx.Response(302, headers={"Location": "https://api.zooop.ai/mirror/f.png"})
+        if request.url.path == "/mirror/f.png":
+            return httpx.Response(200, content=png, headers={"Content-Type": "text/plain"})  # the type lies
+        assert request.url.path == "/v1/uploads"
+        return httpx.Response(200, json={"status": "ready", "url": "https://storage.zooop.ai/p/u.png",
+                                         "size": len(png), "contentType": "image/png"})
+
+    with zooop_client(handler) as c:
+        assert upload(c, "https://cdn.example.com/tail/f.png") == "https://storage.zooop.ai/p/u.png"
+        assert upload(c, "https://storage.zooop.ai/p/mine.png") == "https://storage.zooop.ai/p/mine.png"
+    assert [(r.method, str(r.url)) for r in seen] == [
+        ("GET", "https://cdn.example.com/tail/f.png"), ("GET", "https://api.zooop.ai/mirror/f.png"),
+        ("POST", "https://api.zooop.ai/v1/uploads")]
+    for fetched in seen[:2]:
+        assert "authorization" not in fetched.headers and ZOOOP_KEY not in str(fetched.headers.raw)
+    posted = seen[2]
+    assert (posted.headers["authorization"], posted.headers["content-type"], posted.content) == \
+        (f"Bearer {ZOOOP_KEY}", "image/png", png)
+
+
+def test_zooop_a_video_upload_is_polled_until_ready_and_a_blocked_one_is_refused() -> None:
+    video = b"\0\0\0\x18ftypisom\0\0\0\0isomavc1" + b"\0" * 64
+    polls: list[str] = []
+    verdict = {"status": "ready", "url": "https://storage.zooop.ai/p/v.mp4", "contentType": "video/mp4"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            assert (request.headers["content-type"], request.content) == ("video/mp4", video)
+            return httpx.Response(202, json={"status": "processing", "uploadId": "u 1", "pollUrl": "/v1/uploads/u 1"})
+        polls.append(request.url.raw_path.decode())
+        if len(polls) % 3:
+            return httpx.Response(202, json={"status": "processing"})
+        return httpx.Response(200, json=verdict)
+
+    with zooop_client(handler) as c:
+        assert upload(c, {"dataBase64": base64.b64encode(video).decode(), "mimeType": "video/mp4"}, "video") == \
+            "https://storage.zooop.ai/p/v.mp4"
+        assert polls == ["/v1/uploads/u%201"] * 3
+        verdict = {"status": "blocked", "labels": "porn", "error": "Uploaded content violates content policy"}
+        with pytest.raises(BadRequestError, match=r"zooop refused the upload of .*: Uploaded content violates "
+                                                  r"content policy \(porn\)"):
+            upload(c, {"dataBase64": base64.b64encode(video).decode(), "mimeType": "video/mp4"}, "video")
+
+
+def test_zooop_refuses_media_it_cannot_take_before_sending(tmp_path: Path) -> None:
+    flac = tmp_path / "voice.flac"
+    flac.write_bytes(b"fLaC" + b"\0" * 64)
+    with zooop_client(lambda request: pytest.fail(f"sent {request.url}")) as c, \
+            pytest.raises(InputError, match=r"upload: ZOOOP uploads take image/png, .*; voice\.flac is audio/flac"):
+        upload(c, flac, "audio")

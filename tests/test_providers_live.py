@@ -496,9 +496,8 @@ def test_zooop_documented_errors(emu: EmulatorHandle, apis: EmulatedProviders, t
         with pytest.raises(BadRequestError, match=r"HTTP 422: Text or image violates content policy .*"
                                                   r"moderation_blocked"):
             c.submit(build_request(c, ExtendRequest(f"{UNSAFE_PROMPT} {PROMPT}", frames=24, fps=24)))
-        model = build_request(c, ExtendRequest(PROMPT, last_frame="https://elsewhere.example/f.png")).input
-        with pytest.raises(BadRequestError, match="first_frame must be a ZOOOP storage URL"):
-            c.submit(build_request(c, ExtendRequest(PROMPT, last_frame="https://elsewhere.example/f.png")))
+        (frame,) = coded_frames(tmp_path, 1, 1)
+        model = build_request(c, ExtendRequest(PROMPT, last_frame=frame)).input
         native = prepare_submission("zooop", "tasks", {**model, "params": {"prompt": PROMPT}}).ready
         assert native is not None
         with pytest.raises(BadRequestError, match="Missing required parameters: first_frame") as info:
@@ -518,6 +517,106 @@ def test_zooop_documented_errors(emu: EmulatorHandle, apis: EmulatedProviders, t
         quote(c, ExtendRequest(PROMPT))
         assert time.monotonic() - started >= 0.3
         assert c.balance()["user"]["creditBalance"] <= 1000
+
+
+class Foreign(http.server.BaseHTTPRequestHandler):
+    """A foreign host (a CDN): serves ``files`` by path and keeps every request's headers."""
+
+    files: ClassVar[dict[str, bytes]] = {}
+    seen: ClassVar[list[tuple[str, dict[str, str]]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, dict(self.headers)))
+        data = self.files.get(self.path)
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        self.wfile.write(data or b"")
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def foreign() -> Iterator[str]:
+    Foreign.files, Foreign.seen = {}, []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_zooop_foreign_frame_urls_are_fetched_without_the_key_and_uploaded(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                                           foreign: str, tmp_path: Path) -> None:
+    first, last = coded_frames(tmp_path / "cdn", 500, 2)
+    Foreign.files = {"/tail/first.png": first.read_bytes(), "/tail/last.png": last.read_bytes()}
+    uploads = posts(emu, "/zooop/v1/uploads")
+    record, video = extend(emu, "zooop", ExtendRequest(
+        PROMPT, last_frame=f"{foreign}/tail/first.png", frames=24, fps=24, size=(480, 480),
+        extra={"last_frame": f"{foreign}/tail/last.png"}), tmp_path)
+    assert codes(video, 2) == [500, 501]
+    assert sorted(path for path, _ in Foreign.seen) == ["/tail/first.png", "/tail/last.png"]
+    for _, headers in Foreign.seen:  # the key never reaches the foreign host
+        assert "Authorization" not in headers and "x-api-key" not in {h.lower() for h in headers}
+        assert not any(KEY in value for value in headers.values())
+    assert posts(emu, "/zooop/v1/uploads") == uploads + 2
+    with client(emu, "zooop") as c:
+        (output,) = c.status(record.job_id).outputs
+    assert output.startswith(f"{base(emu, 'zooop')}/storage/{record.job_id}/")  # outputs are ZOOOP-hosted
+    assert httpx.get(output).content == video.read_bytes()  # a CDN link: no key needed
+
+
+def test_zooop_emulator_takes_only_its_own_storage_urls(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                        foreign: str, tmp_path: Path) -> None:
+    (frame,) = coded_frames(tmp_path, 9, 1)
+    Foreign.files = {"/f.png": frame.read_bytes()}
+    with client(emu, "zooop") as c:
+        hosted = upload(c, frame)
+        assert hosted.startswith(f"{base(emu, 'zooop')}/storage/upload-")
+        model = build_request(c, ExtendRequest(PROMPT, last_frame=hosted)).input
+        folder_and_name = hosted.removeprefix(f"{base(emu, 'zooop')}/storage/")
+        for url in (f"{foreign}/f.png", "https://cdn.example.com/f.png", f"{emu.base_url}/files/{folder_and_name}",
+                    f"{base(emu, 'zooop')}/storage/upload-unknown/upload.png"):
+            native = prepare_submission("zooop", "tasks", {**model, "params": {
+                "prompt": PROMPT, "duration": 1, "first_frame": url}}).ready
+            assert native is not None
+            with pytest.raises(BadRequestError, match=r"HTTP 400: first_frame must be a ZOOOP storage URL of an "
+                                                      r"uploaded image \(POST /v1/uploads\); upload foreign URLs "
+                                                      r"first") as info:
+                c.submit(native)
+            assert info.value.details == {"code": "invalid_payload", "type": "invalid_request_error",
+                                          "param": "first_frame"}
+        assert Foreign.seen == []  # the emulator fetched nothing foreign either
+        accepted = c.submit(prepare_submission("zooop", "tasks", {**model, "params": {
+            "prompt": PROMPT, "duration": 1, "first_frame": hosted}}).ready)  # type: ignore[arg-type]
+        assert c.wait(accepted.id).state == "done"
+
+
+def test_zooop_video_uploads_are_polled_until_ready(emu: EmulatorHandle, apis: EmulatedProviders, foreign: str,
+                                                    tmp_path: Path) -> None:
+    _, clip = extend(emu, "zooop", ExtendRequest(PROMPT, frames=24, fps=24, size=(480, 480), seed=31), tmp_path)
+    Foreign.files = {"/clip.mp4": clip.read_bytes()}
+    polls = sum(1 for r in emu.requests() if r.path.startswith("/zooop/v1/uploads/"))
+    with client(emu, "zooop") as c:
+        local, remote = upload(c, clip, "video"), upload(c, f"{foreign}/clip.mp4", "video")
+    assert local.endswith(".mp4") and remote.endswith(".mp4") and local != remote
+    assert httpx.get(local).content == httpx.get(remote).content == clip.read_bytes()
+    assert sum(1 for r in emu.requests() if r.path.startswith("/zooop/v1/uploads/")) >= polls + 2
+
+
+def test_zooop_a_replayed_create_without_a_journal_still_downloads_the_output(emu: EmulatorHandle,
+                                                                             apis: EmulatedProviders,
+                                                                             tmp_path: Path) -> None:
+    """Regression: the replay answers ``{taskId, status: "succeeded"}`` with no outputs; a re-run whose
+    journal was lost took that as done with nothing to download."""
+    request = ExtendRequest(PROMPT, frames=24, fps=24, size=(480, 480), seed=32)
+    first, video = extend(emu, "zooop", request, tmp_path / "one")
+    again, copy = extend(emu, "zooop", request, tmp_path / "two")
+    assert again.job_id == first.job_id and copy.read_bytes() == video.read_bytes()
 
 
 def test_zooop_runs_max_concurrency_tasks_and_queues_the_rest(emu: EmulatorHandle, apis: EmulatedProviders) -> None:

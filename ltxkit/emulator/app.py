@@ -42,7 +42,7 @@ from ltxkit.emulator.faults import INTERPOLATION_FAULTS, FaultBook, FaultBudget,
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
 from ltxkit.emulator.providers import EmulatedProviders
-from ltxkit.emulator.providers.common import Backend
+from ltxkit.emulator.providers.common import Backend, is_file_path
 from ltxkit.emulator.runner import Files, Runner
 from ltxkit.emulator.store import InsufficientBalance, Store, StoredJob, utc_now
 from ltxkit.emulator.web import (
@@ -139,7 +139,8 @@ class Emulator:
         self.requests: deque[RequestRecord] = deque(maxlen=1000)
         self.runner: Runner | None = None
         # the seeds' other APIs, each under /<name>, on the same jobs, files and request steps
-        self.providers = EmulatedProviders(Backend(config, self.store, self.files, self.http, self.start))
+        self.providers = EmulatedProviders(Backend(config, self.store, self.files, self.http, self.start,
+                                                   self.serve))
         routes = [
             Route("/api/v1/media/jobs", self.create_job, methods=["POST"]),
             Route("/api/v1/media/jobs", self.get_job, methods=["GET"]),
@@ -280,6 +281,10 @@ class Emulator:
         path = self.files.path(request.path_params["job_id"], request.path_params["name"])
         if path is None:
             raise problem(404, "file not found", request.url.path)
+        return self.serve(request, path)
+
+    def serve(self, request: Request, path: Path) -> Response:
+        """A stored file with Range support (and the ``truncate`` fault): every file URL's answer."""
         media_type = _CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if request.method == "GET" and take_fault(request, "truncate"):
             return TruncatedFileResponse(path, self.connections, media_type=media_type)
@@ -417,7 +422,7 @@ class FaultMiddleware:
                 if not dialect.handles_fault(str(status), scope["method"], scope["path"]) and budget.take(str(status)):
                     await dialect.fault(status, budget.retry_after).response()(scope, receive, send)
                     return
-            if scope["method"] == "GET" and "/files/" not in scope["path"] and budget.take("404"):
+            if scope["method"] == "GET" and not is_file_path(scope["path"]) and budget.take("404"):
                 await dialect.fault(404, budget.retry_after).response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -64,7 +64,8 @@ def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, downloa
                                                                    record.error):
             record = journal.record_job(row, job)
 
-    if wait and record.state != "done":
+    # a create answered "done" without outputs (ZOOOP's idempotent replay: {taskId, status}) is asked once
+    if wait and (record.state != "done" or not record.outputs):
         yield from wait_plan(ctx, record.job_id, details=details, just_created=just_created, on_update=on_update)
     elif download_dir is not None and record.state == "done" and _missing_downloads(record, download_dir):
         # Output URLs may be signed and short-lived: refresh them once before downloading again.

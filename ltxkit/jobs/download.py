@@ -163,10 +163,12 @@ def discard(part: Path) -> None:
     validator_path(part).unlink(missing_ok=True)
 
 
-def download_plan(ctx: Context, url: str, dest: Path, sizes: tuple[int, ...] = ()) -> Plan[Path]:
+def download_plan(ctx: Context, url: str, dest: Path, sizes: tuple[int, ...] = (), *,
+                  keyless: bool = False) -> Plan[Path]:
     """Download ``url`` to ``dest`` through ``dest.part``; resume an existing ``.part``.
 
-    ``sizes``: what the job reported for this file. Transport failures, truncations and the answers the
+    ``sizes``: what the job reported for this file. ``keyless``: never send the key, whatever the origin
+    (a foreign file the client fetches to upload it). Transport failures, truncations and the answers the
     provider calls retryable (408/429/5xx) are retried by the one retry step
     (:class:`~ltxkit.jobs.plan.Attempts`); the retry count restarts whenever an attempt got further than
     any before, but the download as a whole has at most ``limits.download_attempts`` tries and
@@ -185,8 +187,9 @@ def download_plan(ctx: Context, url: str, dest: Path, sizes: tuple[int, ...] = (
         if validator is None:
             discard(part)  # bytes nobody can vouch for: never append to them
         offset = part_size(part)
-        res: FetchResult = yield Fetch(current, part, offset, same_origin(current, ctx.base_url), dest.name,
-                                       validator, sizes, attempts.deadline, limits)
+        key_ok = not keyless and same_origin(current, ctx.base_url)
+        res: FetchResult = yield Fetch(current, part, offset, key_ok, dest.name, validator, sizes, attempts.deadline,
+                                       limits)
         location = res.headers.get("location")
         if res.status in (301, 302, 303, 307, 308) and location and res.error is None:
             hops += 1

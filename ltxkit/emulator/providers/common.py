@@ -49,6 +49,12 @@ AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".ogg", ".opus", ".m4a", ".aac", ".f
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov"})
 
 
+def is_file_path(path: str) -> bool:
+    """Whether a request path downloads a stored file: ``/files/…``, or a provider's own storage
+    (``/zooop/storage/…``). Those answer no status-poll faults (``404``)."""
+    return "/files/" in path or "/storage/" in path
+
+
 def refused(prompt: str) -> bool:
     """Whether the emulated input moderation refuses ``prompt`` (see :data:`UNSAFE_PROMPT`)."""
     return UNSAFE_PROMPT in prompt and UNSAFE_OUTPUT not in prompt
@@ -75,9 +81,10 @@ class Backend:
     """The emulator's store, files, runner and shared request steps, as the provider routes use them."""
 
     def __init__(self, config: EmulatorConfig, store: Store, files: Files, http: Http,
-                 start: Callable[[StoredJob], None]) -> None:
+                 start: Callable[[StoredJob], None], serve: Callable[[Request, Path], Response]) -> None:
         self.config, self.store, self.files, self.http = config, store, files, http
         self.start = start  # hands a recorded job to the runner (which exists once the server runs)
+        self.serve = serve  # a stored file's answer (Range, faults), for a provider's own storage URLs
 
     @staticmethod
     def base(request: Request) -> str:

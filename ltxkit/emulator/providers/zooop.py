@@ -6,7 +6,9 @@ Three emulated video models, one per subtype the adapters use (``text-ref``, ``f
 required ``first_frame`` and an optional ``last_frame``, ``extend-video`` with a required ``video_url``),
 each with ``prompt``, ``duration`` (1-10 s, 24 fps), ``seed`` and, but for extends, ``resolution`` and
 ``aspect_ratio`` options. Media params take only this API's own storage URLs (``POST /v1/uploads`` —
-raw body, images/audio ready at once, video ``202`` then polled). 8 credits a second, quoted and then
+raw body, images/audio ready at once, video ``202`` then polled — and task outputs), served without a key
+at ``/zooop/storage/<folder>/<name>``; any other URL, this emulator's ``/files/…`` included, is a foreign
+one: 400 ``invalid_payload`` naming the param. 8 credits a second, quoted and then
 charged at submit, given back if the task fails. ``Idempotency-Key`` replays answer the first task with
 ``"idempotent": true`` (a reused key with another body: 400 ``invalid_idempotency_key``). At most
 ``maxConcurrency`` (3) tasks run per token; more wait ``queued`` in FIFO order. Per-token windows:
@@ -24,6 +26,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -129,6 +132,7 @@ class ZooopApi(ProviderApi):
         self.limits: ZooopLimits = ZooopLimits()
         self.charges: dict[str, dict[str, int]] = {}
         self.uploads: dict[str, UploadRecord] = {}
+        self.folders: set[str] = set()
         self.waiting: deque[StoredJob] = deque()
         self.running: dict[str, list[str]] = {}
         self._drainer: asyncio.Task[None] | None = None
@@ -137,7 +141,40 @@ class ZooopApi(ProviderApi):
         return [Route(path, endpoint, methods=[method]) for path, method, endpoint in (
             ("/v1/me", "GET", self.me), ("/v1/models", "GET", self.models), ("/v1/quote", "POST", self.quote),
             ("/v1/tasks", "POST", self.submit), ("/v1/tasks/{task_id}", "GET", self.task),
-            ("/v1/uploads", "POST", self.upload), ("/v1/uploads/{upload_id}", "GET", self.upload_status))]
+            ("/v1/uploads", "POST", self.upload), ("/v1/uploads/{upload_id}", "GET", self.upload_status),
+            ("/storage/{folder}/{name}", "GET", self.storage))]  # GET routes answer HEAD too
+
+    # ---- storage: the only media URLs tasks accept ------------------------------------------------------
+
+    def _ours(self, folder: str) -> bool:
+        """Whether ``folder`` is this API's storage: an upload made here, or one of its tasks."""
+        return folder in self.folders or ((job := self.backend.store.get_job(folder)) is not None
+                                          and meta(job).get("name") == NAME)
+
+    @staticmethod
+    def _storage_root(request: Request) -> str:
+        return f"{Backend.base(request)}{request.scope.get('root_path', '')}/storage/"
+
+    def hosted(self, request: Request, files_url: str) -> str:
+        """The storage URL of one of the emulator's ``/files/<folder>/<name>`` URLs."""
+        return self._storage_root(request) + urlsplit(files_url).path.removeprefix("/files/")
+
+    def stored(self, request: Request, url: object) -> str | None:
+        """The emulator's own ``/files/…`` URL behind one of this API's storage URLs, None for any other
+        (a foreign) URL."""
+        if not isinstance(url, str) or not url.startswith(root := self._storage_root(request)):
+            return None
+        folder, _, name = url[len(root):].partition("/")
+        if not self._ours(folder) or self.backend.files.path(folder, name) is None:
+            return None
+        return f"{Backend.base(request)}/files/{folder}/{name}"
+
+    async def storage(self, request: Request) -> Response:
+        folder, name = request.path_params["folder"], request.path_params["name"]
+        path = self.backend.files.path(folder, name) if self._ours(folder) else None
+        if path is None:
+            raise error(404, "file not found", "not_found")
+        return self.backend.serve(request, path)
 
     # ---- error words --------------------------------------------------------------------------------
 
@@ -182,8 +219,9 @@ class ZooopApi(ProviderApi):
         found = [MODELS[subtype]] if kind == "video" and subtype in MODELS else []
         return JSONResponse({"models": found})
 
-    def _check(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], int]:
-        """(model, params with defaults, credits) for a task/quote body, or the documented 4xx."""
+    def _check(self, request: Request, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """(model, params with defaults, credits) for a task/quote body, or the documented 4xx. Media
+        params come back as the emulator's own ``/files/…`` URLs (what its runner reads)."""
         if body.get("aiTool") is not None and body.get("interfaceId") is not None:
             raise invalid("send aiTool or interfaceId, not both")
         if body.get("aiTool") is not None:
@@ -205,15 +243,18 @@ class ZooopApi(ProviderApi):
             raise error(400, "Missing required parameters: " + ", ".join(p["id"] for p in missing),
                         "missing_required_params", params=missing)
         params = {**{p["id"]: p["default"] for p in model["params"] if "default" in p}, **given}
-        for name, value in params.items():
+        for name, value in list(params.items()):
             options = [o["value"] for o in spec[name].get("options", [])]
             if options and value not in options:
                 raise invalid(f"{name} must be one of {', '.join(map(str, options))}, got {value!r}", param=name)
             media = MEDIA_TYPES.get(spec[name]["type"])
-            if media is not None and (not isinstance(value, str) or self.backend.local(value) is None
-                                      or kind_of(value) != media):
-                raise invalid(f"{name} must be a ZOOOP storage URL of an uploaded {media} (POST /v1/uploads)",
-                              param=name)
+            if media is None:
+                continue
+            local = self.stored(request, value)
+            if local is None or kind_of(local) != media:
+                raise invalid(f"{name} must be a ZOOOP storage URL of an uploaded {media} (POST /v1/uploads); "
+                              "upload foreign URLs first", param=name)
+            params[name] = local
         if not isinstance(params["prompt"], str) or not params["prompt"].strip():
             raise invalid("prompt must be a non-empty string", param="prompt")
         if refused(params["prompt"]):
@@ -222,7 +263,7 @@ class ZooopApi(ProviderApi):
 
     async def quote(self, request: Request) -> Response:
         self.account(request, "quote")
-        model, _, credits = self._check(await self.json(request))
+        model, _, credits = self._check(request, await self.json(request))
         return JSONResponse({"credits": credits, "estimatedSeconds": None, "modelId": model["id"],
                              "versionId": "standard", "modelName": model["name"],
                              "breakdown": {"pricingKey": "second", "base": CREDITS_PER_SECOND,
@@ -245,7 +286,7 @@ class ZooopApi(ProviderApi):
             job = self.backend.store.get_job(found[1])
             assert job is not None
             return await self._answer(request, job, replay=True)
-        model, params, credits = self._check(body)
+        model, params, credits = self._check(request, body)
         cap = self.limits.daily_credit_cap
         today = self.spent(account, time.strftime("%Y-%m-%d", time.gmtime()))
         if cap is not None and today >= cap:
@@ -329,7 +370,8 @@ class ZooopApi(ProviderApi):
         failed = status == "failed"
         return JSONResponse({
             "taskId": job.id, "status": status,
-            "outputs": [{"url": url, "thumbnailUrl": None} for url in self.backend.output_urls(request, job)],
+            "outputs": [{"url": self.hosted(request, url), "thumbnailUrl": None}
+                        for url in self.backend.output_urls(request, job)],
             "error": {"message": job.error or "generation failed", "code": "generation_failed"} if failed else None,
             "creditsCharged": 0 if failed else self.charges.get(account, {}).get(job.id, 0),
             "createdAt": job.created_at, "completedAt": job.completed_at})
@@ -347,7 +389,9 @@ class ZooopApi(ProviderApi):
             raise invalid("the body is empty: send the file's bytes")
         if (refusal := image_problem(data)) is not None:
             raise invalid(refusal)
-        url = self.backend.save(request, data, f"upload.{EXTENSIONS[content_type]}")
+        folder = f"upload-{uuid.uuid4()}"
+        self.folders.add(folder)
+        url = self.hosted(request, self.backend.save(request, data, f"upload.{EXTENSIONS[content_type]}", folder))
         if not content_type.startswith("video/"):
             return JSONResponse({"status": "ready", "url": url, "size": len(data), "contentType": content_type})
         upload_id = str(uuid.uuid4())

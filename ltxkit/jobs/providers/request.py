@@ -23,7 +23,7 @@ from typing import Any
 
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS, decode_inline, validate_task_input
 from ltxkit.errors import InputError
-from ltxkit.jobs.models import KEY_PREFIX, audio_value, canonical_json, image_value
+from ltxkit.jobs.models import KEY_PREFIX, audio_value, canonical_json, image_value, sniff_audio_mime, sniff_image_mime
 from ltxkit.jobs.providers.capabilities import SizeRule
 from ltxkit.timing import format_fps, frames_to_seconds, parse_fps, round_half_up
 
@@ -32,7 +32,7 @@ MediaArg = str | Path | Mapping[str, str]
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "audio/wav": "wav", "audio/flac": "flac",
                "audio/ogg": "ogg", "audio/opus": "opus", "audio/mpeg": "mp3", "audio/aac": "aac", "audio/mp4": "m4a",
-               "audio/webm": "webm"}
+               "audio/webm": "webm", "video/mp4": "mp4", "video/webm": "webm", "video/quicktime": "mov"}
 
 
 def is_url(value: object) -> bool:
@@ -148,10 +148,36 @@ class Upload:
     filename: str
 
 
+def sniff_video_mime(data: bytes) -> str | None:
+    if data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    return None
+
+
+_SNIFFERS = {"image": sniff_image_mime, "audio": sniff_audio_mime, "video": sniff_video_mime}
+
+
+def bytes_upload(data: bytes, kind: str, name: str, what: str) -> Upload:
+    """Bytes of ``kind`` (``image``, ``audio``, ``video``) as an upload, their MIME type sniffed from the
+    content (a mislabelled file would fail only after it was paid for); ``what`` names them in errors."""
+    mime = _SNIFFERS[kind](data) if data else None
+    if mime is None:
+        raise InputError(f"{what} is {'empty' if not data else f'not a supported {kind} by its content'}")
+    return Upload(data, mime, f"{Path(name).stem or kind}.{_EXTENSIONS.get(mime, 'bin')}")
+
+
 def media_upload(value: MediaArg, field_name: str, kind: str) -> Upload | str:
-    """A URL as is, else the file's bytes and (sniffed) MIME type; ``kind`` is ``image`` or ``audio``."""
+    """A URL as is, else the file's bytes and (sniffed) MIME type; ``kind`` is ``image``, ``audio`` or
+    ``video``."""
     if isinstance(value, str) and is_url(value):
         return value
+    if kind == "video" and isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.is_file():
+            raise InputError(f"{field_name}: {path} is not a file")
+        return bytes_upload(path.read_bytes(), kind, path.name, f"{field_name}: {path}")
     inline = value if isinstance(value, Mapping) else \
         (image_value if kind == "image" else audio_value)(Path(value), field_name)
     assert isinstance(inline, Mapping)
