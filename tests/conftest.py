@@ -6,6 +6,7 @@ Clips are generated once per session and cached by their parameters; tests must 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +18,10 @@ from av.video.stream import VideoStream
 from playwright.sync_api import Browser, sync_playwright
 
 from ltxkit.frames.synth import Tone, write_clip
+
+# the tests' shared helpers (media.py, shot.py…) import by name in every test file (--import-mode=importlib)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from media import write_clip_and_track
 
 ClipFactory = Callable[..., Path]
 Remuxer = Callable[..., Path]
@@ -132,3 +137,9 @@ def browser() -> Iterator[Browser]:
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where browser tests leave their screenshots to look at (under pytest's --basetemp, not a fixed path)."""
     return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"clip", "track"}``: clip A and its reference track (:func:`media.write_clip_and_track`)."""
+    return write_clip_and_track(tmp_path_factory.mktemp("media"))

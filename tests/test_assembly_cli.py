@@ -39,14 +39,18 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def join(command: str, a: Path, b: Path, *extra: str, overlap: int = 3) -> tuple[int, str, str]:
+    """``ltxkit splice|seam A B --overlap 3 --sampled-fps 25 EXTRA…``: how every case here joins two clips."""
+    return run(command, str(a), str(b), "--overlap", str(overlap), "--sampled-fps", "25", *extra)
+
+
 def test_output_codec_names_match_the_encoders() -> None:
     assert tuple(CODECS) == OUTPUT_CODECS
 
 
 def test_splice_json_reports_frames_joints_and_verdict(clips: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "s.mp4"
-    code, stdout, _ = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                          "-o", str(out), "--no-otio", "--json")
+    code, stdout, _ = join("splice", clips["a"], clips["b"], "-o", str(out), "--no-otio", "--json")
     assert code == 0
     data = json.loads(stdout)
     assert data["verdict"] == "ok" and data["splice"]["frame_count"] == 90 == probe(out).frame_count
@@ -63,8 +67,8 @@ def test_splice_json_reports_frames_joints_and_verdict(clips: dict[str, Path], t
 def test_bad_input_exits_2_with_one_line_and_leaves_nothing(clips: dict[str, Path], tmp_path: Path, b: str,
                                                             extra: list[str], message: str) -> None:
     out = tmp_path / "out.mp4"
-    code, stdout, stderr = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
-                               "-o", str(out), "--report", str(tmp_path / "rep"), *extra)
+    code, stdout, stderr = join("splice", clips["a"], clips[b], "-o", str(out), "--report", str(tmp_path / "rep"),
+                                *extra)
     assert code == 2 and stdout == ""
     assert stderr.count("\n") == 1 and stderr.startswith("ltxkit: error: ") and message in stderr
     assert list(tmp_path.iterdir()) == []
@@ -77,8 +81,8 @@ def _video_packets(path: Path) -> list[bytes]:
 
 def test_splice_renders_smart_by_default_and_says_what_it_copied(clips: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "s.mp4"
-    code, stdout, stderr = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                               "-o", str(out), "--no-otio", "--report", str(tmp_path / "rep"), "--json")
+    code, stdout, stderr = join("splice", clips["a"], clips["b"], "-o", str(out), "--no-otio", "--report",
+                                str(tmp_path / "rep"), "--json")
     assert code == 0
     render = json.loads(stdout)["splice"]["render"]
     assert render["mode"] == "smart" and render["reason"].startswith("copied a.mp4 0-59; re-encoded b.mp4 3-")
@@ -103,11 +107,10 @@ def test_splice_renders_smart_by_default_and_says_what_it_copied(clips: dict[str
 def test_splice_falls_back_to_full_and_says_why(clips: dict[str, Path], tmp_path: Path, b: str, extra: list[str],
                                                 reason: str) -> None:
     out = tmp_path / "s.mp4"
-    code, stdout, _ = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
-                          "-o", str(out), "--no-otio", *extra)
+    code, stdout, _ = join("splice", clips["a"], clips[b], "-o", str(out), "--no-otio", *extra)
     assert code == 0 and f"render: full re-encode ({reason})\n" in stdout
-    code, stdout, stderr = run("splice", str(clips["a"]), str(clips[b]), "--overlap", "3", "--sampled-fps", "25",
-                               "-o", str(tmp_path / "j.mp4"), "--no-otio", "--json", *extra)
+    code, stdout, stderr = join("splice", clips["a"], clips[b], "-o", str(tmp_path / "j.mp4"), "--no-otio", "--json",
+                                *extra)
     render = json.loads(stdout)["splice"]["render"]
     assert (render["mode"], render["reason"], render["copied_frames"], render["encoded_frames"], render["copied"]) \
         == ("full", reason, 0, 90, [])
@@ -115,37 +118,25 @@ def test_splice_falls_back_to_full_and_says_why(clips: dict[str, Path], tmp_path
     assert _video_packets(tmp_path / "j.mp4")[0] != _video_packets(clips["a"])[0]
 
 
-def test_scale_brings_a_smaller_b_to_a_size(clips: dict[str, Path], tmp_path: Path) -> None:
-    out = tmp_path / "scaled.mp4"
-    code, _, stderr = run("splice", str(clips["a"]), str(clips["b_narrow"]), "--overlap", "3", "--sampled-fps",
-                          "25", "-o", str(out), "--scale", "--no-otio")
-    assert code == 0 and "scaled from 128x96 to 160x96" in stderr
-    info = probe(out)
-    assert (info.width, info.height, info.frame_count) == (160, 96, 90)
-
-
 def test_no_audio_splices_a_clip_without_sound(clips: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "mute.mp4"
-    code, stdout, _ = run("splice", str(clips["a"]), str(clips["b_silent"]), "--overlap", "3", "--sampled-fps",
-                          "25", "-o", str(out), "--no-audio", "--no-otio")
+    code, stdout, _ = join("splice", clips["a"], clips["b_silent"], "-o", str(out), "--no-audio", "--no-otio")
     assert code == 0 and "90 frames at 25 fps" in stdout
     assert probe(out).audio == []
 
 
 def test_seam_rates_without_writing_a_splice(clips: dict[str, Path], tmp_path: Path) -> None:
-    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                          "--report", str(tmp_path / "rep"))
+    code, stdout, _ = join("seam", clips["a"], clips["b"], "--report", str(tmp_path / "rep"))
     assert code == 0 and "verdict OK" in stdout and "report:" in stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
-    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                          "--json")
+    code, stdout, _ = join("seam", clips["a"], clips["b"], "--json")
     assert code == 0 and json.loads(stdout)["seam"]["metrics"]["overlap_fidelity"]["pairs"][0] == [57, 0]
 
 
 @pytest.mark.parametrize("render", ["smart", "full"])
 def test_seam_review_clip_renders_as_asked(clips: dict[str, Path], tmp_path: Path, render: str) -> None:
-    code, stdout, _ = run("seam", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                          "--report", str(tmp_path / "rep"), "--render", render, "--json")
+    code, stdout, _ = join("seam", clips["a"], clips["b"], "--report", str(tmp_path / "rep"), "--render", render,
+                           "--json")
     assert code == 0
     clip = json.loads(stdout)["seam"]["review_clip"]
     assert clip["render"]["mode"] == render and clip["frames"] == 80  # 2 s before the cut at 60, B to its end
@@ -156,7 +147,7 @@ def test_seam_review_clip_renders_as_asked(clips: dict[str, Path], tmp_path: Pat
 
 
 def test_seam_with_an_overlap_longer_than_b_exits_2(clips: dict[str, Path]) -> None:
-    code, _, stderr = run("seam", str(clips["a"]), str(clips["b_short"]), "--overlap", "5", "--sampled-fps", "25")
+    code, _, stderr = join("seam", clips["a"], clips["b_short"], overlap=5)
     assert code == 2 and stderr.count("\n") == 1 and "larger than clip B" in stderr
 
 
@@ -170,36 +161,39 @@ def odd_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_odd_size_h264_splice_exits_2_before_writing(odd_clips: dict[str, Path], tmp_path: Path) -> None:
-    code, stdout, stderr = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3",
-                               "--sampled-fps", "25", "-o", str(tmp_path / "new" / "out.mp4"), "--report",
-                               str(tmp_path / "rep"))
+    code, stdout, stderr = join("splice", odd_clips["a"], odd_clips["b"], "-o", str(tmp_path / "new" / "out.mp4"),
+                                "--report", str(tmp_path / "rep"))
     assert (code, stdout) == (2, "")
     assert stderr == ("ltxkit: error: h264 needs even width and height, the output is 81x61; "
                       "use --codec ffv1 or prores, or --scale\n")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_odd_size_splice_with_scale_rounds_down_to_even(odd_clips: dict[str, Path], tmp_path: Path) -> None:
-    out = tmp_path / "out.mp4"
-    code, _, stderr = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
-                          "25", "-o", str(out), "--scale", "--no-otio")
-    assert code == 0 and "ltxkit: note: scaled from 81x61 to 80x60: h264 needs an even size" in stderr
+@pytest.mark.parametrize(("clip_set", "b", "note", "expected"), [
+    ("clips", "b_narrow", "scaled from 128x96 to 160x96", (160, 96, 90)),
+    ("odd_clips", "b", "ltxkit: note: scaled from 81x61 to 80x60: h264 needs an even size", (80, 60, 50)),
+], ids=["smaller-b-to-a-size", "odd-size-rounds-down-to-even"])
+def test_scale_brings_the_output_to_one_size_h264_takes(request: pytest.FixtureRequest, tmp_path: Path,
+                                                        clip_set: str, b: str, note: str,
+                                                        expected: tuple[int, int, int]) -> None:
+    given: dict[str, Path] = request.getfixturevalue(clip_set)
+    out = tmp_path / "scaled.mp4"
+    code, _, stderr = join("splice", given["a"], given[b], "-o", str(out), "--scale", "--no-otio")
+    assert code == 0 and note in stderr
     info = probe(out)
-    assert (info.width, info.height, info.frame_count) == (80, 60, 50)
+    assert (info.width, info.height, info.frame_count) == expected
 
 
 def test_odd_size_clips_splice_to_ffv1_and_review(odd_clips: dict[str, Path], tmp_path: Path) -> None:
     # the review clips are h264 at an even size cut from the odd one
     out = tmp_path / "out.mkv"
-    code, stdout, _ = run("splice", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
-                          "25", "-o", str(out), "--codec", "ffv1", "--no-otio", "--report", str(tmp_path / "rep"),
-                          "--json")
+    code, stdout, _ = join("splice", odd_clips["a"], odd_clips["b"], "-o", str(out), "--codec", "ffv1", "--no-otio",
+                           "--report", str(tmp_path / "rep"), "--json")
     assert code == 0 and json.loads(stdout)["verdict"] == "ok"
     assert (probe(out).width, probe(out).height) == (81, 61)
     review = probe(tmp_path / "rep" / "seam-1-review.mp4")
     assert (review.width, review.height, review.frame_count) == (80, 60, 50)
-    code, stdout, _ = run("seam", str(odd_clips["a"]), str(odd_clips["b"]), "--overlap", "3", "--sampled-fps",
-                          "25", "--report", str(tmp_path / "seam"), "--json")
+    code, stdout, _ = join("seam", odd_clips["a"], odd_clips["b"], "--report", str(tmp_path / "seam"), "--json")
     assert code == 0 and json.loads(stdout)["seam"]["metrics"]["overlap_fidelity"]["pairs"] == [
         [27, 0], [28, 1], [29, 2]]
     assert sorted(p.name for p in (tmp_path / "seam").iterdir()) == [
@@ -215,7 +209,7 @@ def test_a_failed_report_leaves_no_splice_behind(clips: dict[str, Path], tmp_pat
         raise MediaError("cannot write report.html: disk full")
 
     monkeypatch.setattr(report, "html_report", broken)
-    code, stdout, stderr = run("splice", str(clips["a"]), str(clips["b"]), "--overlap", "3", "--sampled-fps", "25",
-                               "-o", str(tmp_path / "s.mp4"), "--report", str(tmp_path / "rep"), "--json")
+    code, stdout, stderr = join("splice", clips["a"], clips["b"], "-o", str(tmp_path / "s.mp4"), "--report",
+                                str(tmp_path / "rep"), "--json")
     assert (code, stdout, stderr) == (1, "", "ltxkit: error: cannot write report.html: disk full\n")
     assert list(tmp_path.iterdir()) == []  # no s.mp4, no s.otio, no report, no temporaries

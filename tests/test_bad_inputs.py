@@ -15,12 +15,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import soundfile
 from click.testing import CliRunner
 from PIL import Image
 
 from ltxkit.cli import COMMANDS, main
-from ltxkit.frames.synth import Tone, write_clip
 
 OFFLINE = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"}
 EXTEND = ["extend", "clip.mp4", "--prompt", "a presenter talks", "--overlap", "3", "--frames", "25"]
@@ -195,12 +193,11 @@ COMMAND_NAMES = ["probe", "frames tail", "timing check", "audio window", "audio 
 
 
 @pytest.fixture(scope="module")
-def stock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def stock(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> Path:
     """The files every case starts from (copied, so a case that wrote to one could not hide it)."""
     root = tmp_path_factory.mktemp("stock")
-    tone = Tone(hz=330.0, amplitude=0.4)
-    soundfile.write(root / "a.wav", tone.samples(0, 5 * 48000, 48000, 2).T, 48000, subtype="PCM_16")
-    write_clip(root / "clip.mp4", frames=50, fps=25, width=160, height=96, tone=tone)
+    shutil.copyfile(media["track"], root / "a.wav")
+    shutil.copyfile(media["clip"], root / "clip.mp4")
     Image.new("L", (20000, 20000)).save(root / "big.png")
     return root
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import soundfile
 from click.testing import CliRunner
 from PIL import Image
 
@@ -30,25 +29,20 @@ from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import refuse_overwrite
-from ltxkit.frames.synth import Tone, write_clip
 from ltxkit.fsutil import atomic_path, remove_stale_temporaries, same_file, temp_dir_beside
 from ltxkit.jobs.journal import Journal
 from ltxkit.timing import parse_number
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
-TONE = Tone(hz=330.0, amplitude=0.4)
 OFFLINE = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"}  # nothing listens there
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("hostile")
-    track = root / "track.wav"
-    soundfile.write(track, TONE.samples(0, 5 * 48000, 48000, 2).T, 48000, subtype="PCM_16")
-    clip = write_clip(root / "clip.mp4", frames=50, fps=25, width=160, height=96, tone=TONE)
-    big = root / "big.png"
+def media(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The shared clip A and track (conftest), and an image too large to open."""
+    big = tmp_path_factory.mktemp("hostile") / "big.png"
     Image.new("L", (20000, 20000)).save(big)  # 400 MP of zeros: a few hundred KB on disk
-    return {"track": track, "clip": clip, "big": big}
+    return {**media, "big": big}
 
 
 def ltxkit(*args: object, cwd: Path, env: dict[str, str] | None = None, limit: int | None = None,

@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from media import write_stamped
 from PIL import Image
 
 from ltxkit.api_schema import api_canvas
@@ -310,17 +311,7 @@ def test_damage_before_the_tails_keyframe_leaves_a_clean_tail(tmp_path: Path) ->
 def test_jittered_vfr_tail_has_no_repeat_and_no_lost_frame(tmp_path: Path) -> None:
     # 132 frames at 25 fps on average, stamped 56 and 24 ms apart in turn (frame 2j at 80j ms)
     times_ms = [80 * (i // 2) + 56 * (i % 2) for i in range(132)]
-    path = tmp_path / "jitter.mp4"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 160, 96, "yuv420p"
-        vs.codec_context.time_base = Fraction(1, 1000)
-        vs.options = {"crf": "16", "preset": "veryfast", "bf": "0", "g": "25"}
-        for i, stamp in enumerate(times_ms):
-            frame = av.VideoFrame.from_ndarray(render_frame(i, 160, 96), format="rgb24")
-            frame.pts, frame.time_base = stamp, Fraction(1, 1000)
-            out.mux(vs.encode(frame))
-        out.mux(vs.encode(None))
+    path = write_stamped(tmp_path / "jitter.mp4", times_ms, 160, 96, crf="16", bf="0", g="25")
     info = probe(path)
     assert (info.vfr, info.frame_count) == (True, 132)
     manifest = extract_tail(path, 3, tmp_path / "out", sampled_fps=Fraction(25))

@@ -11,10 +11,11 @@ import av
 import numpy as np
 import pytest
 import soundfile
+from media import write_stamped
 
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import AudioStreamInfo, probe
-from ltxkit.frames.synth import render_frame, write_clip
+from ltxkit.frames.synth import write_clip
 
 ClipFactory = Callable[..., Path]
 
@@ -68,18 +69,7 @@ def test_containers_without_a_full_index_count_the_same(tmp_path: Path, make_cli
 def test_vfr_clip_is_detected(tmp_path: Path, ext: str) -> None:
     # 10 frames at 25 fps then 10 at 50 fps (a phone switching rate), with B-frames
     times_ms = [i * 40 for i in range(10)] + [400 + i * 20 for i in range(10)]
-    path = tmp_path / f"vfr.{ext}"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 96, 64, "yuv420p"
-        vs.codec_context.time_base = Fraction(1, 1000)
-        vs.options = {"bf": "2", "preset": "veryfast"}
-        for i, ms in enumerate(times_ms):
-            frame = av.VideoFrame.from_ndarray(render_frame(i, 96, 64), format="rgb24")
-            frame.pts, frame.time_base = ms, Fraction(1, 1000)
-            out.mux(vs.encode(frame))
-        out.mux(vs.encode(None))
-    info = probe(path)
+    info = probe(write_stamped(tmp_path / f"vfr.{ext}", times_ms, 96, 64, bf="2"))
     assert info.vfr and info.frame_count == 20
     # last frame at 0.58 s plus 40 ms: the stream's own duration (mp4; its dts span would say 0.66 s
     # because of the B-frame delay) or one typical interval (mkv, 10 x 40 ms against 9 x 20 ms)

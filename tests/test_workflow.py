@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import soundfile
 from click.testing import CliRunner
+from media import TONE, write_track
 from PIL import Image
 
 from ltxkit.cli import main
@@ -30,7 +31,7 @@ from ltxkit.emulator.defects import DefectModel
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError, LtxkitError
 from ltxkit.frames.probe import probe
-from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
+from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
 from ltxkit.timing import is_valid_ltx_frames, round_half_up
 from ltxkit.workflow.demo import make_source, run_demo
 from ltxkit.workflow.extend import ExtendOptions, extend, run_sync
@@ -40,18 +41,7 @@ from ltxkit.workflow.plan import make_plan
 from ltxkit.workflow.ranking import rank, seam_score
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
-TONE = Tone(hz=330.0, amplitude=0.4)
 PROMPT = "a presenter keeps talking to the camera, synced to the reference audio"
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Clip A (2 s at 25 fps, 160x96, frame codes, the tone) and a 5 s reference track of the same tone."""
-    root = tmp_path_factory.mktemp("workflow-media")
-    track = root / "track.wav"
-    soundfile.write(track, TONE.samples(0, 5 * 48000, 48000, 2).T, 48000, subtype="PCM_16")
-    clip = write_clip(root / "clip-a.mp4", frames=50, fps=25, width=160, height=96, tone=TONE)
-    return {"clip": clip, "track": track}
 
 
 @pytest.fixture(scope="module")
@@ -525,7 +515,7 @@ def test_a_clip_made_by_an_earlier_run_is_sampled_as_that_run_was(make_clip: Any
 def test_plan_prints_its_summary_for_a_track_of_a_fractional_length(make_clip: Any, tmp_path: Path) -> None:
     # regression: `ltxkit plan` crashed on float('21/5') printing the total of a 4.2 s track
     track = tmp_path / "t.wav"
-    soundfile.write(track, TONE.samples(0, 4 * 48000 + 9600, 48000, 2).T, 48000, subtype="PCM_16")
+    write_track(track, 4 * 48000 + 9600)
     res = CliRunner().invoke(main, ["plan", str(track), "--clip", str(make_clip(fps=25, frames=25)), "--fps", "25",
                                     "--overlap", "3"])
     assert res.exit_code == 0, res.output
