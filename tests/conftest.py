@@ -27,6 +27,16 @@ ClipFactory = Callable[..., Path]
 Remuxer = Callable[..., Path]
 
 
+@pytest.fixture(autouse=True)
+def price_book(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts with this environment) keeps prices in its own book,
+    never in the user's ``~/.local/share/ltxkit``."""
+    path = tmp_path_factory.mktemp("prices") / "prices.sqlite"
+    monkeypatch.setenv("LTXKIT_PRICE_BOOK", str(path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(path.parent / "xdg"))
+    return path
+
+
 @pytest.fixture(scope="session")
 def make_clip(tmp_path_factory: pytest.TempPathFactory) -> ClipFactory:
     """``make_clip(fps=25, frames=60, audio=False, bframes=2, width=160, height=120, gop=25)`` → cached mp4."""

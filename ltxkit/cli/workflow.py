@@ -72,9 +72,12 @@ def _summary(result: dict[str, Any]) -> str:
 @click.option("--provider", cls=ProviderOption, envvar="LTXKIT_PROVIDER",
               help="The API: {providers} (default media-jobs).")
 @click.option("--pick", "picks", type=int, multiple=True, help="Candidate to keep (per segment, in order).")
-@click.option("--yes", is_flag=True, help="Do not ask before spending more than --confirm-usd.")
+@click.option("--yes", is_flag=True,
+              help="Do not ask before spending (an unknown price is still learned from one candidate first).")
 @click.option("--confirm-usd", type=Number(0), default=5.0, show_default=True,
-              help="Ask before spending more than this.")
+              help="Ask before spending more than this on the rest of the run.")
+@click.option("--max-usd", type=Number(0), default=None,
+              help="Never let the run (this -o directory, resumes included) be billed more than this.")
 @click.option("--resume", is_flag=True, help="Continue the run in -o (no job is submitted twice).")
 @click.option("-o", "--output", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @color_match_option
@@ -87,8 +90,9 @@ def _summary(result: dict[str, Any]) -> str:
 def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int | None, sampled_fps: str | None,
                interpolation_fps: int | None, size: str | None, audio: Path | None, cut: str | None,
                plan_path: Path | None, candidates: int, seed: int, extreme_quality: bool, combine: str,
-               provider: str | None, picks: tuple[int, ...], yes: bool, confirm_usd: float, resume: bool,
-               run_dir: Path, color_match: str, color_ref: str, splice_cut: str, render: str, as_json: bool) -> None:
+               provider: str | None, picks: tuple[int, ...], yes: bool, confirm_usd: float, max_usd: float | None,
+               resume: bool, run_dir: Path, color_match: str, color_ref: str, splice_cut: str, render: str,
+               as_json: bool) -> None:
     """Extend CLIP with K candidates per segment, keep the best seams, splice into RUN_DIR/extended.mp4."""
     from ltxkit.workflow.extend import ExtendOptions, extend
     from ltxkit.workflow.inputs import build_spec
@@ -100,7 +104,7 @@ def extend_cmd(clip: Path | None, prompt: str, overlap: int | None, frames: int 
                               interpolation_fps=interpolation_fps, size=None if size is None else parse_size(size),
                               audio=audio, cut=cut, plan_path=plan_path, candidates=candidates, seed=seed,
                               extreme_quality=extreme_quality, combine=combine, provider=provider)
-    options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, picks=picks, log=log,
+    options = ExtendOptions(resume=resume, yes=yes, confirm_usd=confirm_usd, max_usd=max_usd, picks=picks, log=log,
                             color_match=color_match, color_ref=color_ref, cut=splice_cut, render=render,
                             confirm=lambda q: click.confirm(q, err=True, default=False))
     with show_progress(as_json):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from ltxkit.errors import InputError, JobFailedError, NotFoundError
 from ltxkit.fsutil import StrPath, optional_path
@@ -20,6 +21,17 @@ from ltxkit.jobs.plan import AsyncRunner, Context, Plan, Runner, status_plan, su
 from ltxkit.jobs.wire import Job
 
 
+class SubmitGuard(Protocol):
+    """Told about every create actually sent (not about a job the journal already has): the workflow's
+    budget refuses one that would spend past what the user allowed, and records what each was billed."""
+
+    def before_submit(self, request: JobRequest) -> None:
+        """Raise to refuse the submit: nothing is sent."""
+
+    def after_submit(self, request: JobRequest, job: Job) -> None:
+        """The server's answer to the submit (its billing, for the price book)."""
+
+
 def check_download_dir(download_dir: Path | None) -> None:
     """Refuse an unusable download directory before anything is sent (and paid for)."""
     if download_dir is not None and download_dir.exists() and not download_dir.is_dir():
@@ -27,14 +39,18 @@ def check_download_dir(download_dir: Path | None) -> None:
 
 
 def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, download_dir: Path | None = None,
-                 wait: bool = True, details: bool = False) -> Plan[JournalEntry]:
+                 wait: bool = True, details: bool = False, guard: SubmitGuard | None = None) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     record = journal.begin(request.key, request.task, request.input_hash, ctx.scope)
     just_created = record.job_id is None
     if just_created:
         # Killed before the answer last time (or never sent): the same key makes this the same job.
+        if guard is not None:
+            guard.before_submit(request)
         job = yield from submit_plan(ctx, request.task, request.input, request.key)
         record = journal.record_job(record.row, job)
+        if guard is not None:
+            guard.after_submit(request, job)
     return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details,
                                    just_created=just_created))
 
@@ -105,7 +121,7 @@ def downloads_plan(ctx: Context, journal: Journal, record: JournalEntry, directo
 
 def submit_and_collect(client: Runner, task: TaskArg, input_: InputArg = None,
                        *, key: str | None = None, journal: Journal, download_dir: StrPath | None = None,
-                       wait: bool = True, details: bool = False) -> JournalEntry:
+                       wait: bool = True, details: bool = False, guard: SubmitGuard | None = None) -> JournalEntry:
     """Validate, submit once (idempotently), optionally wait and download; journaled, resumable.
 
     ``task`` may be a task name with ``input_`` a dict or model, or a model alone
@@ -113,7 +129,7 @@ def submit_and_collect(client: Runner, task: TaskArg, input_: InputArg = None,
     """
     request = JobRequest.build(task, input_, key)
     return client.run(collect_plan(client.context, request, journal, download_dir=optional_path(download_dir),
-                                   wait=wait, details=details))
+                                   wait=wait, details=details, guard=guard))
 
 
 async def asubmit_and_collect(client: AsyncRunner, task: TaskArg,

@@ -19,8 +19,9 @@ import contextvars
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,12 +29,14 @@ from ltxkit import progress
 from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.report import review_seam, splice_with_report
 from ltxkit.audio.window import extract_window
-from ltxkit.errors import InputError, LtxkitError
+from ltxkit.errors import InputError, LtxkitError, PaymentRequiredError
 from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.probe import probe
 from ltxkit.frames.tail import extract_tail
 from ltxkit.fsutil import StrPath, atomic_path
+from ltxkit.jobs.pricebook import USD, PriceBook, PriceEstimate, PriceKey, server_of
 from ltxkit.timing import fps_number
+from ltxkit.workflow.budget import Budget, NotSubmitted, Offer
 from ltxkit.workflow.manifest import (
     OUTPUT,
     REPORT,
@@ -53,7 +56,6 @@ if TYPE_CHECKING:
     from ltxkit.jobs.providers import ExtendRequest, Submission
 
 DEFAULT_CONFIRM_USD = 5.0
-BILLING_FIELDS = ("billing.chargedUsd", "billing.amountUsd", "chargedUsd", "costUsd", "priceUsd")
 MEDIA_JOBS = "media-jobs"
 T = TypeVar("T")
 
@@ -115,6 +117,8 @@ class ExtendOptions:
     resume: bool = False
     yes: bool = False
     confirm_usd: float = DEFAULT_CONFIRM_USD
+    max_usd: float | None = None  # what the run directory may be billed in all (--max-usd)
+    price_book: StrPath | None = None  # default: $LTXKIT_PRICE_BOOK, else $XDG_DATA_HOME/ltxkit/prices.sqlite
     picks: tuple[int, ...] = ()  # 1-based candidate per segment, overriding the ranking
     color_match: str = "none"  # --color-match / --color-ref of the final splice
     color_ref: str = "previous"
@@ -139,6 +143,12 @@ def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, opti
     for pick in opts.picks:
         if not 1 <= pick <= spec.candidates:
             raise InputError(f"--pick {pick}: choose a candidate from 1 to {spec.candidates}")
+    from ltxkit.jobs.providers import get_provider
+
+    provider = get_provider(spec.provider)
+    if opts.max_usd is not None and provider.money_unit != USD:
+        raise InputError(f"--max-usd: provider {provider.name} bills in {provider.money_unit}, not in dollars; "
+                         "drop --max-usd (ltxkit asks before spending them)")
     run_dir = Path(run_dir)
     refuse_overwrite(run_outputs(run_dir, len(spec.segments)), [spec.clip, spec.image, spec.audio])
     Journal.check_dir(run_dir)
@@ -149,25 +159,30 @@ def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, opti
         opts.log(f"warning: {warning}")
     if canvas is not None and (canvas.width, canvas.height) != (canvas.source_width, canvas.source_height):
         opts.log(canvas.describe())
-    run = open_run(run_dir, spec.to_json(), resume=opts.resume)
-    run.manifest.warnings = warnings
-    condition = spec.clip
-    chosen: list[CandidateRecord] = []
-    clips = [] if spec.clip is None else [spec.clip]
-    for index, segment in enumerate(spec.segments):
-        best = _run_segment(run, spec, index, segment, condition, config, opts)
-        chosen.append(best)
-        condition = best.file
-        assert condition is not None  # a candidate is chosen only with its output (see _choose)
-        clips.append(condition)
-    run.manifest.result = _assemble(run, spec, chosen, clips, config, opts)
-    run.save()
+    with PriceBook(opts.price_book) as book:
+        run = open_run(run_dir, spec.to_json(), resume=opts.resume)
+        run.manifest.warnings = warnings
+        billed = [c.charged for seg in run.manifest.segments for c in seg.candidates if c.charged is not None]
+        budget = Budget(provider, book, yes=opts.yes, confirm_at=Decimal(str(opts.confirm_usd)),
+                        cap=None if opts.max_usd is None else Decimal(str(opts.max_usd)), confirm=opts.confirm,
+                        log=opts.log, spent_before=sum((Decimal(str(b)) for b in billed), Decimal(0)))
+        condition = spec.clip
+        chosen: list[CandidateRecord] = []
+        clips = [] if spec.clip is None else [spec.clip]
+        for index, segment in enumerate(spec.segments):
+            best = _run_segment(run, spec, index, segment, condition, config, opts, budget)
+            chosen.append(best)
+            condition = best.file
+            assert condition is not None  # a candidate is chosen only with its output (see _choose)
+            clips.append(condition)
+        run.manifest.result = _assemble(run, spec, chosen, clips, config, opts)
+        run.save()
     return {"run_dir": str(run.path), "manifest": str(run.manifest_path), **run.manifest.result.to_json(),
             "segments": [s.to_json() for s in run.manifest.segments], "warnings": warnings}
 
 
 def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpec, condition: Path | None,
-                 config: ClientConfig, opts: ExtendOptions) -> CandidateRecord:
+                 config: ClientConfig, opts: ExtendOptions, budget: Budget) -> CandidateRecord:
     """Inputs, candidates, ratings and the choice of one segment; returns the chosen candidate."""
     record = _segment_record(run, index, segment)
     overlap_files, audio_src = _conditioning(run, spec, index, segment, record, condition, opts)
@@ -176,12 +191,21 @@ def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpec
         record.candidates = [CandidateRecord(candidate=k + 1, seed=spec.seed + k, idempotency_key=r.key)
                              for k, r in enumerate(requests)]
         run.save()
-    outcomes = run_sync(_generate(run, spec, index, requests, config, opts))
+    try:
+        outcomes = run_sync(_generate(run, spec, index, requests, config, budget))
+    finally:
+        _record_charges(run, budget)
     for cand, outcome in zip(record.candidates, outcomes, strict=True):
         _record_outcome(cand, outcome)
         if cand.file is not None:
             cand.file = _named(cand.file, run.segment_dir(index) / f"seg-{index + 1:02d}-cand-{cand.candidate}")
     run.save()
+    refused = sorted(((not isinstance(o, PaymentRequiredError), k, o) for k, o in enumerate(outcomes)
+                      if isinstance(o, (NotSubmitted, PaymentRequiredError))), key=lambda t: t[:2])
+    if refused:  # the money ran out (--max-usd, a 402): stop here, whatever else finished
+        _, k, error = refused[0]
+        raise budget.stopped(str(error) if isinstance(error, NotSubmitted) else
+                             f"the server refused {candidate_task(index, k)} for payment ({error}); top up")
     for k, cand in enumerate(record.candidates):
         if cand.file is not None and cand.score is None:
             with progress.task(candidate_task(index, k)):
@@ -243,7 +267,20 @@ def _requests(spec: ExtendSpec, segment: SegmentSpec, from_image: bool, overlap_
             for k in range(spec.candidates)]
 
 
+def _record_charges(run: RunDir, budget: Budget) -> None:
+    """What each candidate submitted in this invocation was billed, into ``run.json`` (for --max-usd)."""
+    for seg in run.manifest.segments:
+        for cand in seg.candidates:
+            price = budget.charges.get(cand.idempotency_key)
+            if price is not None:
+                cand.charged = float(price.amount)
+    run.save()
+
+
 def _record_outcome(cand: CandidateRecord, outcome: JournalEntry | BaseException) -> None:
+    if isinstance(outcome, NotSubmitted):
+        cand.status, cand.error = "not submitted", str(outcome)
+        return
     if isinstance(outcome, BaseException):
         if not isinstance(outcome, LtxkitError):
             raise outcome
@@ -306,57 +343,71 @@ def _choose(run: RunDir, index: int, record: SegmentRecord, opts: ExtendOptions)
 
 
 async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[Submission], config: ClientConfig,
-                    opts: ExtendOptions) -> list[JournalEntry | BaseException]:
-    """Estimate the cost from the server's own answer, confirm if needed, run all candidates concurrently."""
+                    budget: Budget) -> list[JournalEntry | BaseException]:
+    """Estimate and agree the cost of the candidates not yet submitted, then run all of them concurrently."""
     from ltxkit.jobs import AsyncClient, Journal
-    from ltxkit.jobs.providers import arun_submission, get_provider
+    from ltxkit.jobs.providers import get_provider
 
-    record = run.manifest.segments[index]
     with Journal.in_dir(run.path) as journal:
         async with AsyncClient(config, provider=get_provider(spec.provider)) as client:
-            if record.estimate is None:
-                price = await _first_price(client, journal, requests[0])
-                remaining = len(spec.segments) - index
-                total = None if price is None else price * spec.candidates * remaining
-                record.estimate = Estimate(per_candidate_usd=price, remaining_usd=total,
-                                           segment_usd=None if price is None else price * spec.candidates)
-                opts.log(f"segment {index + 1}: {spec.candidates} candidates at "
-                         f"{'an unreported price' if price is None else f'${price:.2f} each'}"
-                         + ("" if total is None else f"; about ${total:.2f} for the remaining segments"))
-                if not opts.yes and (total is None or total > opts.confirm_usd):
-                    question = (f"Submit {spec.candidates} candidate(s) for segment {index + 1}"
-                                f"{'' if total is None else f' (about ${total:.2f} in all)'}?")
-                    if not opts.confirm(question):
-                        record.estimate = None
-                        raise LtxkitError("stopped before submitting (pass --yes to skip the question); "
-                                          "--resume continues")
+            key = _price_key(spec, index, requests[0], client.config.base_url)
+            scope = client.context.scope
+            new = [k for k, r in enumerate(requests) if (e := journal.find(key=r.key, provider=scope)) is None
+                   or e.job_id is None]
+            each = PriceEstimate(None, "not needed: every candidate was submitted before")
+            if new:
+                requests[new[0]], each = await budget.estimate(client, requests[new[0]], key)
+                later = [seg.frames for seg in spec.segments[index + 1:] for _ in range(spec.candidates)]
+                offer = Offer(index + 1, len(new), each, budget.later(each, key, later))
+                await budget.check_funds(client, offer)
+                if budget.authorize(offer) < len(new):  # the price is unknown: one candidate learns it
+                    first = new.pop(0)
+                    await _submit(client, requests[first], journal, run, index, first, budget, key, each, wait=False)
+                    each = budget.book.estimate(key)
+                    offer = Offer(index + 1, len(new), each, budget.later(each, key, later))
+                    await budget.check_funds(client, offer)
+                    budget.authorize(offer, learned=True)
+                _record_estimate(run.manifest.segments[index], offer, spec.candidates)
                 run.save()
             slots = asyncio.Semaphore(config.concurrency)
 
             async def one(k: int) -> JournalEntry:
                 with progress.task(candidate_task(index, k)), _failure_reported(candidate_task(index, k)):
                     async with slots:
-                        return await arun_submission(client, requests[k], journal=journal,
-                                                     download_dir=candidate_dir(run, index, k))
+                        return await _submit(client, requests[k], journal, run, index, k, budget, key, each)
 
             # errors come back in place: one failed candidate must not cancel the other paid jobs
             return list(await asyncio.gather(*(one(k) for k in range(len(requests))), return_exceptions=True))
 
 
-async def _first_price(client: AsyncClient, journal: Journal, submission: Submission) -> float | None:
-    """The media-jobs API bills at submit and says so in its answer: the first candidate is submitted
-    (journaled like any submit; repeating it is safe, its key makes it the same paid job) and its charge
-    read. A resumed run asks the job's status instead. Other providers report no price up front."""
-    req = submission.ready
-    if client.provider.name != MEDIA_JOBS or req is None:
-        return None
-    row = journal.begin(req.key, req.task, req.input_hash, client.context.scope)
-    if row.job_id is None:
-        first = await client.submit(req.task, req.input, key=req.key)
-        journal.record_job(row.row, first)
-    else:
-        first = await client.status(row.job_id)
-    return _charged(first.payload)
+async def _submit(client: AsyncClient, submission: Submission, journal: Journal, run: RunDir, index: int, k: int,
+                  budget: Budget, key: PriceKey, each: PriceEstimate, *, wait: bool = True) -> JournalEntry:
+    """One candidate, submitted under the budget's guard (a job the journal has is only waited for)."""
+    from ltxkit.jobs.providers import arun_submission
+
+    try:
+        return await arun_submission(client, submission, journal=journal, download_dir=candidate_dir(run, index, k),
+                                     wait=wait, guard=budget.guard(candidate_task(index, k), key, each))
+    except PaymentRequiredError as exc:
+        budget.refused_payment(exc)
+        raise
+
+
+def _price_key(spec: ExtendSpec, index: int, submission: Submission, base_url: str) -> PriceKey:
+    """What a candidate's price depends on, as the price book keys it."""
+    return PriceKey(submission.task, spec.segments[index].frames,
+                    None if spec.width is None or spec.height is None else spec.width * spec.height,
+                    spec.audio is not None, spec.extreme_quality, spec.provider, server_of(base_url))
+
+
+def _record_estimate(record: SegmentRecord, offer: Offer, candidates: int) -> None:
+    price = offer.each.price
+    if price is None or price.unit != USD:
+        record.estimate = Estimate(per_candidate_usd=None, segment_usd=None, remaining_usd=None)
+        return
+    total = offer.total
+    record.estimate = Estimate(per_candidate_usd=float(price.amount), segment_usd=float(price.amount * candidates),
+                               remaining_usd=None if total is None else float(total.amount))
 
 
 def _neutral(spec: ExtendSpec, segment: SegmentSpec, seed: int, overlap: Sequence[str | Path],
@@ -409,19 +460,6 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(contextvars.copy_context().run, asyncio.run, coro).result()  # keeps the progress sink
-
-
-def _charged(payload: Mapping[str, Any]) -> float | None:
-    from ltxkit.jobs.wire import dig
-
-    for path in BILLING_FIELDS:
-        value = dig(payload, path)
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except ValueError:
-                continue
-    return None
 
 
 def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clips: list[Path],

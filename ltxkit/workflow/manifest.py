@@ -52,6 +52,7 @@ class CandidateRecord:
     anchor_psnr_db: float | None = None  # the first frame against the opening image (an image-opened one)
     findings: list[dict[str, Any]] | None = None  # what its seam review found, in words (kind, level, size, ...)
     rejected: str | None = None  # why the ranking set it aside (a visible defect), in words
+    charged: float | None = None  # what its submit was billed (in the provider's unit), once known
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -62,7 +63,7 @@ class CandidateRecord:
         if self.status != "pending":
             data["error"] = self.error
         return data | _optional(levels=self.levels, anchor_psnr_db=self.anchor_psnr_db, findings=self.findings,
-                                rejected=self.rejected)
+                                rejected=self.rejected, charged=self.charged)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CandidateRecord:
@@ -71,7 +72,7 @@ class CandidateRecord:
                    file=None if data.get("file") is None else Path(data["file"]), url=data.get("url"),
                    verdict=data.get("verdict"), score=data.get("score"), error=data.get("error"),
                    levels=data.get("levels"), anchor_psnr_db=data.get("anchor_psnr_db"),
-                   findings=data.get("findings"), rejected=data.get("rejected"))
+                   findings=data.get("findings"), rejected=data.get("rejected"), charged=data.get("charged"))
 
 
 @dataclass

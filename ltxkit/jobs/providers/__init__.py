@@ -45,6 +45,7 @@ from ltxkit.jobs.providers.submit import (
     prepare_submission,
     purge,
     quote,
+    quote_plan,
     run_submission,
     submit_extend,
     upload,
@@ -54,5 +55,6 @@ __all__ = [
     "DEFAULT_PROVIDER", "ENV_PROVIDER", "MEDIA_JOBS", "PROVIDERS", "TABLE", "Built", "Capabilities", "ExtendRequest",
     "Provider", "RestProvider", "Submission", "arun_submission", "asubmit_extend", "build_request", "cancel",
     "capabilities", "check_request", "combine_request", "from_media_input", "get_provider", "markdown_table",
-    "prepare_extend", "prepare_submission", "purge", "quote", "require", "run_submission", "submit_extend", "upload",
+    "prepare_extend", "prepare_submission", "purge", "quote", "quote_plan", "require", "run_submission",
+    "submit_extend", "upload",
 ]

@@ -15,14 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ltxkit.errors import InputError, NotFoundError
+from ltxkit.jobs.models import JobRequest
+from ltxkit.jobs.pricebook import Price
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
 from ltxkit.jobs.providers.capabilities import Capabilities, SizeRule
 from ltxkit.jobs.providers.request import ExtendRequest
 from ltxkit.jobs.wire import Job
 
+# the document's endpoint table: credits per call, deducted at submit (refunded on failure)
+CREDITS = {"video": 250, "text2video": 250, "b-roll": 150, "image": 10}
 RESOLUTIONS = {(1280, 720): "720p", (1920, 1080): "1080p"}
 DURATION_SECONDS = (3, 60)
 
@@ -46,6 +51,8 @@ class ApexProvider(RestProvider):
     sizes: SizeRule = field(default_factory=lambda: SizeRule(fixed=RESOLUTIONS))
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://useapexstudio.com"}))
+    money_unit: str = "credits"
+    funds_fields: tuple[str, ...] = ("data.credits",)
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(
         remarks={"overlap_frames": "`/api/generate/video` takes a script only",
                  "last_frame": "`avatarImage` is a face for an avatar, not a first frame",
@@ -89,6 +96,10 @@ class ApexProvider(RestProvider):
             raise NotFoundError(f"GET {self.status_path}: the job list ({len(jobs)} jobs) has no job {known_id}",
                                 status_code=404, error="job not in the list")
         return super().parse_job({**payload, "data": mine[0]}, known_id)
+
+    def documented_price(self, request: JobRequest) -> Price | None:
+        credits = CREDITS.get(request.task)
+        return None if credits is None else Price(Decimal(credits), self.money_unit)
 
     def retry_hint(self, headers: Mapping[str, str], body: bytes, now: float) -> float | None:
         hint = super().retry_hint(headers, body, now)

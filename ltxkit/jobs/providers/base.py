@@ -20,6 +20,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -29,12 +30,14 @@ from ltxkit.api_schema import MAX_PIXELS, SIZE_STEP, ValidatedInput
 from ltxkit.errors import ApiError, BadRequestError, InputError
 from ltxkit.jobs.models import KEY_PREFIX, JobRequest, input_hash
 from ltxkit.jobs.plan import Context, Plan, json_plan
+from ltxkit.jobs.pricebook import USD, Price
 from ltxkit.jobs.providers.capabilities import NOUNS, Capabilities, SizeRule
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, Upload, media_upload
 from ltxkit.jobs.retry import is_retryable_status, parse_retry_after
 from ltxkit.jobs.wire import Job, JobState, RequestSpec, dig, first
 
 T = TypeVar("T")
+COMBINE_USD_PER_CLIP = Decimal("0.005")
 
 
 def frozen(d: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -154,6 +157,14 @@ class Provider:
     request_window: tuple[int, float] | None = None
     # the output sizes the API renders (media-jobs: multiples of 32 up to 4 MP)
     sizes: SizeRule = field(default_factory=lambda: SizeRule(SIZE_STEP, MAX_PIXELS))
+    # money: where answers say what a job was billed and what the account holds, in which unit. The
+    # media-jobs document says billing comes back from the submit but not in which field, nor the balance's
+    # shape: every plausible reading is accepted (dollars, or cents where the field says so).
+    money_unit: str = USD
+    billing_fields: tuple[str, ...] = ("billing.chargedUsd", "billing.amountUsd", "billing.usd", "chargedUsd",
+                                       "costUsd", "priceUsd", "billing.chargedCents", "chargedCents")
+    funds_fields: tuple[str, ...] = ("balanceUsd", "balance.usd", "balance.balanceUsd", "usdBalance", "availableUsd",
+                                     "usd", "balance", "balanceCents", "usdCents", "balance.usdCents")
 
     # ---- the wire: requests and answers (what the plans call, see ltxkit.jobs.plan.ProviderApi) ---------
 
@@ -242,6 +253,35 @@ class Provider:
         state = self.map_status(raw_status)
         error = self.error_text(payload)[0] if state == "failed" else None
         return Job(job_id, state, raw_status, self.outputs(payload), error, payload)
+
+    # ---- money ---------------------------------------------------------------------------------------
+
+    def _amount(self, payload: object, fields: tuple[str, ...]) -> Price | None:
+        for path in fields:
+            price = Price.parse(dig(payload, path), self.money_unit)
+            if price is not None:
+                cents = path.lower().endswith("cents")
+                return Price(price.amount / 100, price.unit) if cents else price
+        return None
+
+    def charged(self, payload: object) -> Price | None:
+        """What a submit (or status) answer says the job was billed; None when it does not say."""
+        return self._amount(payload, self.billing_fields)
+
+    def funds(self, payload: object) -> Price | None:
+        """What the balance answer says the account can still spend; None when it cannot be read."""
+        return self._amount(payload, self.funds_fields)
+
+    def documented_price(self, request: JobRequest) -> Price | None:
+        """The price the API's document fixes for this request (a flat price), else None."""
+        if request.task == "video.combine":  # \"$0.005 per input clip with a two-clip minimum\"
+            urls = request.input.get("videoUrls")
+            return Price(COMBINE_USD_PER_CLIP * max(2, len(urls) if isinstance(urls, list) else 0))
+        return None
+
+    def quoted(self, payload: Mapping[str, Any]) -> Price | None:
+        """The price in a quote answer (see :meth:`quote_request`)."""
+        raise self.unsupported("quote")
 
     # ---- capabilities: honest refusals before anything is read or sent ----------------------------------
 
@@ -355,6 +395,8 @@ class RestProvider(Provider):
     error_fields: tuple[str, ...] = ("error",)
     done_words: frozenset[str] = frozenset({"completed"})
     sizes: SizeRule = field(default_factory=SizeRule)  # any size: the model's own options decide (or it is noted)
+    billing_fields: tuple[str, ...] = ()
+    funds_fields: tuple[str, ...] = ()
 
     def translates(self, task: str) -> bool:
         return task == "video.generate"

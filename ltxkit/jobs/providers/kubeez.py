@@ -17,16 +17,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ltxkit.errors import InputError
+from ltxkit.jobs.models import JobRequest
 from ltxkit.jobs.plan import Context, Plan, json_plan, status_plan
+from ltxkit.jobs.pricebook import Price
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, Upload, aspect_ratio, describe_options, fit_option
 from ltxkit.jobs.wire import RequestSpec
 
 EXTEND_MODELS = ("lite", "fast", "quality")
+EXTEND_CREDITS = {"lite": 45, "fast": 75, "quality": 300}  # "Flat price: lite=45, fast=75, quality=300 credits"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class KubeezProvider(RestProvider):
     job_id_fields: tuple[str, ...] = ("generation_id", "id")
     outputs_fields: tuple[str, ...] = ("outputs",)
     failed_words: frozenset[str] = frozenset({"failed", "cancelled"})
+    money_unit: str = "credits"
+    billing_fields: tuple[str, ...] = ("estimated_cost_credits",)
+    funds_fields: tuple[str, ...] = ("credits",)
     # both X-API-Key and Bearer are accepted: the configured style (LTXKIT_API_AUTH) is used
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://api.kubeez.com", "poll_interval": 5.0, "poll_max_interval": 30.0}))
@@ -95,6 +102,10 @@ class KubeezProvider(RestProvider):
             ("length", request.frames), ("size", request.size), ("seed", request.seed)) if value is not None]
         body.update(request.extra)
         return Built("media.extend", body, tuple(notes))
+
+    def documented_price(self, request: JobRequest) -> Price | None:
+        credits = EXTEND_CREDITS.get(str(request.input.get("extend_model"))) if request.task == "media.extend" else None
+        return None if credits is None else Price(Decimal(credits), self.money_unit)
 
     def model_plan(self, ctx: Context, request: ExtendRequest,
                    wanted: Mapping[str, object]) -> Plan[tuple[str, dict[str, object]]]:

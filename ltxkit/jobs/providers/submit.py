@@ -10,13 +10,13 @@ source look-ups) and hands it to the shared :func:`~ltxkit.jobs.collect.collect_
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ltxkit.errors import InputError
-from ltxkit.jobs.collect import check_download_dir, collect_plan, finish_plan
+from ltxkit.jobs.collect import SubmitGuard, check_download_dir, collect_plan, finish_plan
 from ltxkit.jobs.journal import Journal, JournalEntry
 from ltxkit.jobs.models import JobRequest
 from ltxkit.jobs.plan import Context, Plan, json_plan, request_plan
@@ -74,7 +74,7 @@ def build_plan(ctx: Context, submission: Submission) -> Plan[JobRequest]:
 
 
 def submission_plan(ctx: Context, submission: Submission, journal: Journal, *, download_dir: Path | None,
-                    wait: bool, details: bool) -> Plan[JournalEntry]:
+                    wait: bool, details: bool, guard: SubmitGuard | None = None) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     if ctx.provider.name != submission.provider.name:
         raise InputError(f"this client talks to {ctx.provider.name}; the request was prepared for "
@@ -83,24 +83,26 @@ def submission_plan(ctx: Context, submission: Submission, journal: Journal, *, d
     if record.job_id is not None:  # submitted before: only wait and download
         return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details))
     request = yield from build_plan(ctx, submission)
-    return (yield from collect_plan(ctx, request, journal, download_dir=download_dir, wait=wait, details=details))
+    return (yield from collect_plan(ctx, request, journal, download_dir=download_dir, wait=wait, details=details,
+                                    guard=guard))
 
 
 # ---- the faces --------------------------------------------------------------------------------------
 
 
 def run_submission(client: Client, submission: Submission, *, journal: Journal, download_dir: Path | None = None,
-                   wait: bool = True, details: bool = False) -> JournalEntry:
+                   wait: bool = True, details: bool = False, guard: SubmitGuard | None = None) -> JournalEntry:
     """Submit once (journaled, resumable), optionally wait and download: the provider-aware
     :func:`~ltxkit.jobs.submit_and_collect`."""
     return client.run(submission_plan(client.context, submission, journal, download_dir=download_dir, wait=wait,
-                                      details=details))
+                                      details=details, guard=guard))
 
 
 async def arun_submission(client: AsyncClient, submission: Submission, *, journal: Journal,
-                          download_dir: Path | None = None, wait: bool = True, details: bool = False) -> JournalEntry:
+                          download_dir: Path | None = None, wait: bool = True, details: bool = False,
+                          guard: SubmitGuard | None = None) -> JournalEntry:
     return await client.run(submission_plan(client.context, submission, journal, download_dir=download_dir,
-                                            wait=wait, details=details))
+                                            wait=wait, details=details, guard=guard))
 
 
 def submit_extend(client: Client, request: ExtendRequest, *, journal: Journal, key: str | None = None,
@@ -122,11 +124,17 @@ def build_request(client: Client, request: ExtendRequest, key: str | None = None
     return client.run(build_plan(client.context, prepare_extend(client.provider, request, key)))
 
 
+def quote_plan(ctx: Context, submission: Submission) -> Plan[tuple[Submission, dict[str, Any]]]:
+    """The quote answer for a submission, and the submission built (so submitting it uploads nothing again)."""
+    submission.provider.require("quote")  # before building: a refusal must cost no upload
+    request = yield from build_plan(ctx, submission)
+    answer = yield from json_plan(ctx, submission.provider.quote_request(request.input))
+    return replace(submission, ready=request), answer
+
+
 def quote(client: Client, request: ExtendRequest) -> dict[str, Any]:
     """The provider's price for ``request`` without submitting it (ZOOOP ``POST /v1/quote``)."""
-    client.provider.require("quote")  # before building: a refusal must cost no upload
-    job_request = build_request(client, request)
-    return client.run(json_plan(client.context, client.provider.quote_request(job_request.input)))
+    return client.run(quote_plan(client.context, prepare_extend(client.provider, request)))[1]
 
 
 def upload(client: Client, source: MediaArg, kind: str = "image") -> str:

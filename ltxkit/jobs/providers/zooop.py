@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 from ltxkit.errors import ApiError, BadRequestError, InputError, JobTimeoutError, PaymentRequiredError
 from ltxkit.jobs.download import download_plan, filename_from_url
 from ltxkit.jobs.plan import Context, Plan, Sleep, json_plan, status_plan
+from ltxkit.jobs.pricebook import Price
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import (
@@ -82,6 +83,9 @@ class ZooopProvider(RestProvider):
     failed_words: frozenset[str] = frozenset({"failed", "cancelled"})
     auth_style: str | None = "bearer"
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({"base_url": "https://api.zooop.ai"}))
+    money_unit: str = "credits"
+    billing_fields: tuple[str, ...] = ("creditsCharged",)
+    funds_fields: tuple[str, ...] = ("team.creditBalance", "user.creditBalance")  # a team token spends the team's
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(
         last_frame="`first_frame` of a `first-last-frame` model, uploaded",
         server_extend="`extend-video` model on the source task's output",
@@ -247,6 +251,10 @@ class ZooopProvider(RestProvider):
 
     def quote_request(self, body: Mapping[str, Any]) -> RequestSpec:
         return RequestSpec("POST", "/v1/quote", json=dict(body))
+
+    def quoted(self, payload: Mapping[str, Any]) -> Price | None:
+        """``credits``: "authoritative cost for this exact payload" (the submit charges it)."""
+        return Price.parse(payload.get("credits"), self.money_unit)
 
     def _cap_reached(self, status: int, payload: object) -> bool:
         return status == 429 and self.error_code(payload) == "token_daily_cap_reached"

@@ -19,13 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ltxkit.errors import ApiError, PaymentRequiredError
+from ltxkit.jobs.models import JobRequest
+from ltxkit.jobs.pricebook import Price
 from ltxkit.jobs.providers.base import Built, RestProvider, frozen
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest
-from ltxkit.jobs.wire import RequestSpec
+from ltxkit.jobs.wire import RequestSpec, dig
+
+ALLOWANCE = "videos of the monthly allowance"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class ZSkyProvider(RestProvider):
     failed_words: frozenset[str] = frozenset({"failed", "blocked"})
     auth_style: str | None = "x-api-key"
     request_window: tuple[int, float] | None = (20, 60.0)  # "Burst: 20 requests per minute per key"
+    money_unit: str = ALLOWANCE  # a flat $99/mo plan; overage ($0.50 a video) is opt-in, off by default
     config_defaults: Mapping[str, object] = field(default_factory=lambda: frozen({
         "base_url": "https://zsky.ai", "concurrency": 3}))  # 3 concurrent jobs per key
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(
@@ -61,6 +67,17 @@ class ZSkyProvider(RestProvider):
             ("seed", request.seed), ("model", request.model)) if value is not None]
         body.update(request.extra)
         return Built("videos.generate", body, tuple(notes))
+
+    def documented_price(self, request: JobRequest) -> Price | None:
+        return Price(Decimal(1), self.money_unit) if request.task == "videos.generate" else None
+
+    def funds(self, payload: object) -> Price | None:
+        """``base_videos_allowance - videos_used`` of ``/v1/usage`` (the month's videos left)."""
+        allowance, used = (Price.parse(dig(payload, k), self.money_unit) for k in ("base_videos_allowance",
+                                                                                    "videos_used"))
+        if allowance is None or used is None:
+            return None
+        return Price(max(Decimal(0), allowance.amount - used.amount), self.money_unit)
 
     def purge_request(self, job_id: str) -> RequestSpec:
         """``DELETE /v1/jobs/{id}``: remove the output from storage before the 7-day auto-delete (204)."""

@@ -1,0 +1,249 @@
+"""Money (issue 17): no submit before consent, the price book, --max-usd, the balance, 402, quotes.
+
+The consent path is tested with real ``ltxkit extend`` processes answering on stdin against the
+emulator, whose balance and job list are compared before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ltxkit.emulator.config import EmulatorConfig
+from ltxkit.emulator.server import EmulatorHandle, run_in_thread
+from ltxkit.errors import InputError, LtxkitError
+from ltxkit.frames.synth import Tone, write_clip
+from ltxkit.jobs.models import JobRequest
+from ltxkit.jobs.pricebook import Price, PriceBook, PriceKey, server_of
+from ltxkit.jobs.providers import get_provider
+from ltxkit.workflow.extend import ExtendOptions, extend
+from ltxkit.workflow.inputs import build_spec
+
+LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
+TONE = Tone(hz=330.0, amplitude=0.4)
+PROMPT = "a presenter keeps talking to the camera"
+# the emulator's stand-in price of one candidate below: 17 frames at 160x96, rounded up to its minimum
+CANDIDATE_USD = Decimal("0.01")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("money") / "a.mp4", frames=50, fps=25, width=160, height=96, tone=TONE)
+
+
+def emulator(**changes: Any) -> EmulatorHandle:
+    return run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05, **changes))
+
+
+def env_for(handle: EmulatorHandle) -> dict[str, str]:
+    return {"LTXKIT_API_BASE": handle.base_url, "LTXKIT_API_KEY": handle.api_key, "LTXKIT_POLL_INTERVAL": "0.05",
+            "LTXKIT_POLL_MAX_INTERVAL": "0.2", "LTXKIT_RETRY_BASE_DELAY": "0.01", "LTXKIT_RETRY_MAX_DELAY": "0.05"}
+
+
+def balance(handle: EmulatorHandle) -> Decimal:
+    answer = httpx.get(f"{handle.base_url}/api/v1/balance", headers={"Authorization": f"Bearer {handle.api_key}"})
+    return Decimal(str(answer.json()["balanceUsd"]))
+
+
+def server_jobs(handle: EmulatorHandle) -> int:
+    with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
+        return int(db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+def journaled(run: Path) -> int:
+    path = run / "ltxkit-jobs.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(job_id) FROM jobs").fetchone()[0])
+
+
+def last_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The last line on stderr, after the question's prompt (piped answers are not echoed)."""
+    return done.stderr.strip().splitlines()[-1].rpartition("[y/N]: ")[2]
+
+
+def run_extend(clip: Path, run: Path, handle: EmulatorHandle, answers: str,
+               *extra: str) -> subprocess.CompletedProcess[str]:
+    args = [LTXKIT, "extend", str(clip), "--prompt", PROMPT, "--overlap", "2", "--frames", "17",
+            "--candidates", "3", "--confirm-usd", "0.01", "-o", str(run), *extra]
+    return subprocess.run(args, env={**os.environ, **env_for(handle)}, input=answers, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_declining_costs_nothing_and_says_what_was_submitted(clip: Path, tmp_path: Path, price_book: Path) -> None:
+    with emulator() as handle:
+        start = balance(handle)
+        # no history: the price is said to be unknown, and "n" to spending one candidate submits nothing
+        no = run_extend(clip, tmp_path / "a", handle, "n\n")
+        assert no.returncode == 1, no.stderr
+        assert "The price of a candidate is unknown: no video.generate, 17 frames, 0.02 MP job has been billed " \
+               f"by media-jobs at {handle.base_url} yet. Submit one candidate of segment 1 to learn it?" in no.stderr
+        assert last_line(no) == ("ltxkit: error: stopped: you declined; nothing was submitted; "
+                                                      "--resume continues")
+        assert "Traceback" not in no.stderr
+        assert (balance(handle), server_jobs(handle), journaled(tmp_path / "a")) == (start, 0, 0)
+
+        # "y" to learning, "n" to the rest: exactly one job, and the message says so
+        learn = run_extend(clip, tmp_path / "b", handle, "y\nn\n")
+        assert learn.returncode == 1, learn.stderr
+        assert "Submit 2 candidate(s) for segment 1 at about $0.01 each (billed for the same job on " in learn.stderr
+        assert last_line(learn) == ("ltxkit: error: stopped: you declined; submitted before stopping: segment 1 "
+                                    "candidate 1 (billed $0.01); --resume continues")
+        assert (balance(handle), server_jobs(handle), journaled(tmp_path / "b")) == (start - CANDIDATE_USD, 1, 1)
+        assert [(k.frames, k.pixels, p) for k, p, _ in PriceBook(price_book).records()] == \
+            [(17, 160 * 96, Price(CANDIDATE_USD))]
+
+        # with history the estimate comes before any submit; "n" submits nothing
+        known = run_extend(clip, tmp_path / "c", handle, "n\n")
+        assert known.returncode == 1, known.stderr
+        assert "Submit 3 candidate(s) for segment 1 at about $0.01 each (billed for the same job on " in known.stderr
+        assert "learn" not in known.stderr
+        assert last_line(known) == "ltxkit: error: stopped: you declined; nothing was submitted; --resume continues"
+        assert (balance(handle), server_jobs(handle)) == (start - CANDIDATE_USD, 1)
+
+        # the declined run resumes: the learning candidate is not submitted again
+        done = run_extend(clip, tmp_path / "b", handle, "", "--resume", "--yes", "--json")
+        assert done.returncode == 0, done.stderr
+        assert (balance(handle), server_jobs(handle)) == (start - 3 * CANDIDATE_USD, 3)
+    charged = [c.get("charged") for c in json.loads(done.stdout)["segments"][0]["candidates"]]
+    assert charged == [0.01, 0.01, 0.01]
+
+
+def test_max_usd_refuses_the_submit_that_would_cross_it(clip: Path, tmp_path: Path) -> None:
+    with emulator() as handle:
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=17, candidates=3, env=env_for(handle))
+        config = config.with_options(concurrency=1)  # candidates submitted one after another: a fixed order
+        logs: list[str] = []
+        # unknown price with --yes: one candidate goes alone first, then the cap is checked on a known price
+        with pytest.raises(LtxkitError) as stop:
+            extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, max_usd=0.02, log=logs.append))
+        assert "segment 1: the price is unknown; submitting one candidate alone first to learn it (--yes)" in logs
+        assert str(stop.value) == ("stopped: --max-usd $0.02: segment 1 candidate 3 (about $0.01) would take the run "
+                                   "past it ($0.02 billed or under way); submitted before stopping: segment 1 "
+                                   "candidate 1, segment 1 candidate 2 (billed $0.02); --resume continues")
+        assert server_jobs(handle) == 2
+        manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+        assert [c["status"] for c in manifest["segments"][0]["candidates"]] == ["done", "done", "not submitted"]
+        # the cap is the run's: a resume under the same cap submits nothing more
+        with pytest.raises(LtxkitError, match=r"\$0.02 billed or under way\).*nothing was submitted; earlier runs "
+                                              r"of this directory were billed \$0.02"):
+            extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True, max_usd=0.02))
+        assert server_jobs(handle) == 2
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, resume=True, max_usd=0.03))
+        assert server_jobs(handle) == 3 and Path(result["output"]).exists()
+
+
+def test_the_balance_is_checked_before_submitting_and_a_402_stops_the_run(clip: Path, tmp_path: Path,
+                                                                          price_book: Path) -> None:
+    with emulator(starting_balance=Decimal("0.02")) as handle:
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=17, candidates=3, env=env_for(handle))
+        config = config.with_options(concurrency=1)
+        key = PriceKey("video.generate", 17, 160 * 96, False, False, "media-jobs", server_of(handle.base_url))
+        with PriceBook(price_book) as book:
+            book.record(key, Price(CANDIDATE_USD), "earlier-job")
+        with pytest.raises(LtxkitError) as low:
+            extend(spec, tmp_path / "low", config, ExtendOptions(yes=True))
+        assert str(low.value) == ("stopped: the balance ($0.02) cannot cover the estimate for the rest of the run "
+                                  "(about $0.03, from segment 1); top up or lower --candidates; nothing was "
+                                  "submitted; --resume continues")
+        assert (server_jobs(handle), balance(handle)) == (0, Decimal("0.02"))
+        # an estimate too low to warn (history from a cheaper time): the server's 402 stops the run
+        with PriceBook(price_book) as book:
+            book.record(key, Price(Decimal("0.001")), "earlier-job")
+        with pytest.raises(LtxkitError) as refused:
+            extend(spec, tmp_path / "402", config, ExtendOptions(yes=True))
+        assert server_jobs(handle) == 2 and balance(handle) == 0
+    assert str(refused.value) == (
+        "stopped: the server refused segment 1 candidate 3 for payment (POST /api/v1/media/jobs: HTTP 402: "
+        'insufficient balance ({"balanceUsd": 0.0, "requiredUsd": 0.01})); top up; submitted before stopping: '
+        "segment 1 candidate 1, segment 1 candidate 2 (billed $0.02); --resume continues")
+
+
+# --- the price book and each provider's money ------------------------------------------------------
+
+
+def test_the_price_book_remembers_exactly_and_scales_from_the_nearest(tmp_path: Path) -> None:
+    path = tmp_path / "book" / "prices.sqlite"
+    server = server_of("https://user:secret@api.example.com:8443/base/?token=x#f")
+    assert server == "https://api.example.com:8443/base"
+    key = PriceKey("video.generate", 257, 1280 * 1280, True, False, "media-jobs", server)
+    with PriceBook(path) as book:
+        unknown = book.estimate(key)
+        assert unknown.price is None and unknown.basis == (
+            "unknown: no video.generate, 257 frames, 1.64 MP, reference audio job has been billed by media-jobs "
+            "at https://api.example.com:8443/base yet")
+        book.record(key, Price(Decimal("0.61")), "job-1")
+        book.record(PriceKey("video.generate", 121, 640 * 640, True, False, "media-jobs", server),
+                    Price(Decimal("0.07")), "job-2")
+    with PriceBook(path) as book:  # survives a reopen (another process)
+        same = book.estimate(key)
+        assert (same.price, same.basis[:29]) == (Price(Decimal("0.61")), "billed for the same job on 20")
+        # 129 frames at 1280x1280 is nearer the 257-frame job: 0.61 × 129/257, rounded up to the cent
+        near = book.estimate(PriceKey("video.generate", 129, 1280 * 1280, True, False, "media-jobs", server))
+        assert near.price == Price(Decimal("0.31"))
+        assert near.basis == "scaled per frame × megapixel from a 257-frame 1.64 MP job billed $0.61"
+        # another server, audio or quality: no history
+        for other in (PriceKey("video.generate", 257, 1280 * 1280, True, False, "media-jobs", "http://127.0.0.1:1"),
+                      PriceKey("video.generate", 257, 1280 * 1280, False, False, "media-jobs", server),
+                      PriceKey("video.generate", 257, 1280 * 1280, True, True, "media-jobs", server)):
+            assert book.estimate(other).price is None
+        book.record(key, Price(Decimal("0.61")), "job-1")  # the same job answered twice: one record
+        assert len(book.records()) == 2
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    before = foreign.read_bytes()
+    with pytest.raises(InputError, match="is not an ltxkit price book"):
+        PriceBook(foreign)
+    assert foreign.read_bytes() == before
+
+
+@pytest.mark.parametrize(("answer", "usd"), [
+    ({"balanceUsd": 12.34, "currency": "USD"}, "12.34"), ({"balance": "7.5"}, "7.5"), ({"balance": {"usd": 3}}, "3"),
+    ({"balanceCents": 1234}, "12.34"), ({"usdCents": "250"}, "2.5"), ({"credits": 5}, None), ({"balance": None}, None),
+    ({"balanceUsd": "nan"}, None), ({"balanceUsd": -1}, None), ({"balanceUsd": True}, None)])
+def test_every_plausible_media_jobs_balance_is_read(answer: dict[str, Any], usd: str | None) -> None:
+    funds = get_provider("media-jobs").funds(answer)
+    assert funds == (None if usd is None else Price(Decimal(usd)))
+
+
+def test_each_provider_reads_its_own_money() -> None:
+    media_jobs, zooop, apex, kubeez, zsky = (get_provider(n) for n in ("media-jobs", "zooop", "apex", "kubeez", "zsky"))
+    assert media_jobs.charged({"billing": {"chargedUsd": 0.61, "currency": "USD"}}) == Price(Decimal("0.61"))
+    assert media_jobs.charged({"billing": {"chargedCents": 61}}) == Price(Decimal("0.61"))
+    assert media_jobs.charged({"jobId": "j"}) is None
+    combine = JobRequest.build("video.combine", {"videoUrls": ["https://a/1.mp4", "https://a/2.mp4",
+                                                               "https://a/3.mp4"], "overlapFrames": 3})
+    assert media_jobs.documented_price(combine) == Price(Decimal("0.015"))
+    assert zooop.quoted({"credits": 40, "estimatedSeconds": None}) == Price(Decimal(40), "credits")
+    assert zooop.funds({"user": {"creditBalance": 900}}) == Price(Decimal(900), "credits")
+    assert zooop.funds({"user": {"creditBalance": 900}, "team": {"creditBalance": 50}}) == Price(Decimal(50),
+                                                                                                 "credits")
+    assert zooop.charged({"taskId": "t", "creditsCharged": 40}) == Price(Decimal(40), "credits")
+    assert apex.funds({"data": {"credits": 4500}}) == Price(Decimal(4500), "credits")
+    assert apex.documented_price(apex.native_request("video", {"script": "x"}, None)) == Price(Decimal(250), "credits")
+    assert kubeez.documented_price(kubeez.native_request("media.extend", {"source_task_id": "s",
+                                                                          "extend_model": "fast"}, None)) == \
+        Price(Decimal(75), "credits")
+    assert kubeez.funds({"credits": 5000, "message": "You have 5000 credits"}) == Price(Decimal(5000), "credits")
+    assert zsky.funds({"videos_used": 47, "base_videos_allowance": 300}) == Price(Decimal(253), zsky.money_unit)
+    assert str(Price(Decimal(1), zsky.money_unit)) == "1 videos of the monthly allowance"
+    assert str(Price(Decimal("0.005"))) == "$0.01" and str(Price(Decimal("0.61"))) == "$0.61"
+
+
+def test_max_usd_is_refused_for_a_provider_that_bills_in_credits(tmp_path: Path, clip: Path) -> None:
+    spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=1, frames=25, provider="kubeez",
+                              env={"LTXKIT_API_KEY": "k", "LTXKIT_API_BASE": "http://127.0.0.1:9"})
+    with pytest.raises(InputError, match="--max-usd: provider kubeez bills in credits, not in dollars"):
+        extend(spec, tmp_path / "run", config, ExtendOptions(yes=True, max_usd=1))
+    assert not (tmp_path / "run").exists()
