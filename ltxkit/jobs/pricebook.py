@@ -154,7 +154,8 @@ class PriceBook:
             raise InputError(f"price book {self.path} is not a file; set {ENV} to another path")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            # used from one thread at a time, but extend may hand it to a worker thread (run_sync)
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"price book {self.path}: cannot be opened ({exc}); set {ENV} to another path") from exc
         self._db.row_factory = sqlite3.Row
