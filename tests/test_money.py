@@ -6,6 +6,7 @@ emulator, whose balance and job list are compared before and after.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -167,6 +168,48 @@ def test_the_balance_is_checked_before_submitting_and_a_402_stops_the_run(clip: 
         "stopped: the server refused segment 1 candidate 3 for payment (POST /api/v1/media/jobs: HTTP 402: "
         'insufficient balance ({"balanceUsd": 0.0, "requiredUsd": 0.01})); top up; submitted before stopping: '
         "segment 1 candidate 1, segment 1 candidate 2 (billed $0.02); --resume continues")
+
+
+def test_extend_inside_a_running_event_loop_records_its_price(clip: Path, tmp_path: Path, price_book: Path) -> None:
+    """Called where an event loop runs (the review page's tests under Playwright, a notebook), extend
+    generates on a worker thread: the price book it opened here must work there (it once stalled)."""
+    with emulator() as handle:
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=17, candidates=2, env=env_for(handle))
+
+        async def inside_a_loop() -> dict[str, Any]:
+            return extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+
+        result = asyncio.run(inside_a_loop())
+        assert server_jobs(handle) == 2
+    assert [c["charged"] for c in result["segments"][0]["candidates"]] == [0.01, 0.01]
+    assert [(k.frames, p) for k, p, _ in PriceBook(price_book).records()] == [(17, Price(CANDIDATE_USD))] * 2
+
+
+def test_zooop_is_quoted_before_any_submit_and_charged_the_quote(tmp_path: Path) -> None:
+    """ZOOOP's POST /v1/quote is "the authoritative cost for this exact payload": it is asked before
+    anything is submitted, and the credits it names are what the submits take from /v1/me's balance."""
+    clip = write_clip(tmp_path / "a.mp4", frames=48, fps=24, width=480, height=480, tone=TONE)
+    with emulator() as handle:
+        env = {**env_for(handle), "LTXKIT_API_BASE": f"{handle.base_url}/zooop"}
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=1, frames=25, candidates=2, provider="zooop",
+                                  env=env)
+
+        def credits() -> int:
+            me = httpx.get(f"{handle.base_url}/zooop/v1/me", headers={"Authorization": f"Bearer {handle.api_key}"})
+            return int(me.json()["user"]["creditBalance"])
+
+        def posts() -> list[str]:
+            return [r.path for r in handle.requests() if r.method == "POST"]
+
+        start, questions = credits(), []
+        with pytest.raises(LtxkitError, match="^stopped: you declined; nothing was submitted; --resume continues$"):
+            extend(spec, tmp_path / "no", config, ExtendOptions(confirm=lambda q: questions.append(q) or False))
+        assert questions == ["Submit 2 candidate(s) for segment 1 at about 8 credits each (zooop's quote)?"]
+        assert posts().count("/zooop/v1/quote") == 1 and "/zooop/v1/tasks" not in posts()
+        assert credits() == start
+        result = extend(spec, tmp_path / "yes", config, ExtendOptions(confirm=lambda q: True))
+        assert posts().count("/zooop/v1/tasks") == 2 and credits() == start - 2 * 8
+    assert [c["charged"] for c in result["segments"][0]["candidates"]] == [8, 8]
 
 
 # --- the price book and each provider's money ------------------------------------------------------
