@@ -233,20 +233,32 @@ def test_combine_two_generated_clips_drops_the_overlap_once(c: httpx.Client, tmp
         assert status["upstreamResult"]["outputs"][0]["trimmedHeadFrames"] == [0, 3]
 
 
+@pytest.mark.parametrize(("reading", "combine", "frames"), [
+    ("frames", {"overlapFrames": 5, "frameRate": 60}, 61),  # B's frames that repeat A, at the interpolated rate
+    ("samples", {"overlapFrames": 3, "frameRate": 60}, 61),  # the overlap's samples: laid out as the splice does
+    ("frames", {"overlapFrames": 3, "frameRate": 30}, 60),  # 3 frames at 30 fps: 0.1 s in time, 6 frames at 60
+])
 def test_combine_of_2f_minus_1_clips_sampled_at_30_is_one_take_of_2_f_a_plus_f_b_minus_n_minus_1_frames(
-        c: httpx.Client, tmp_path: Path) -> None:
+        c: httpx.Client, emu: EmulatorHandle, tmp_path: Path, reading: str, combine: dict[str, int],
+        frames: int) -> None:
     a_status, a_path = run_job(c, generate(durationFrames=17, sampledFps=30, interpolationFps=60), tmp_path / "a.mp4")
     assert a_path is not None and probe(a_path).frame_count == 33
     tail = [frames_of(a_path)[j] for j in (28, 30, 32)]  # A's samples 14, 15, 16
     b_status, _ = run_job(c, generate(overlapFrameImages=[png(f) for f in tail], durationFrames=17, sampledFps=30,
                                       interpolationFps=60, seed=2))
     urls = [a_status["downloadableOutputUrls"][0], b_status["downloadableOutputUrls"][0]]
-    status, out = run_job(c, {"task": "video.combine", "input": {"videoUrls": urls, "overlapFrames": 3,
-                                                                 "frameRate": 30}}, tmp_path / "ab.mp4")
-    assert out is not None and probe(out).frame_count == 2 * (17 + 17 - 3) - 1 == 61
-    # B's codes continue A's (14 ..): sample k at frame 2k, blends carry the nearest (ties later)
-    assert [read_frame_code(f) for f in frames_of(out)] == [round_half_up(Fraction(j, 2)) for j in range(61)]
-    assert status["upstreamResult"]["outputs"][0]["trimmedHeadFrames"] == [0, 5]
+    assert emu.emulator.runner is not None
+    emu.emulator.runner.combine_reading = reading
+    try:
+        status, out = run_job(c, {"task": "video.combine", "input": {"videoUrls": urls, **combine}},
+                              tmp_path / "ab.mp4")
+    finally:
+        emu.emulator.runner.combine_reading = "frames"
+    assert out is not None and probe(out).frame_count == frames
+    assert status["upstreamResult"]["outputs"][0]["trimmedHeadFrames"] == [0, 33 + 33 - frames]
+    if frames == 2 * (17 + 17 - 3) - 1:
+        # B's codes continue A's (14 ..): sample k at frame 2k, blends carry the nearest (ties later)
+        assert [read_frame_code(f) for f in frames_of(out)] == [round_half_up(Fraction(j, 2)) for j in range(61)]
 
 
 def test_combine_of_mismatched_clips_fails_with_the_reason(c: httpx.Client, emu: EmulatorHandle) -> None:

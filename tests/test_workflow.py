@@ -278,6 +278,70 @@ def test_image_opened_plan_combined_on_the_server(media: dict[str, Path], tmp_pa
     assert result["combine_job"] and [s["verdict"] for s in result["seams"]] == ["ok"]
 
 
+def interpolated_plan(tmp_path: Path, fps: int) -> Path:
+    """An image-opened two-segment plan at ``fps`` (41 frames, then 41 at 30 fps or 25 at 25, overlap 2)
+    for a 2.5 s track."""
+    track = tmp_path / "track.wav"
+    soundfile.write(track, TONE.samples(0, 120000, 48000, 2).T, 48000, subtype="PCM_16")
+    image = tmp_path / "opening.png"
+    Image.fromarray(render_frame(0, 128, 64)).save(image)
+    plan = make_plan(track, Fraction(fps), 2, image=image, max_frames=41)
+    assert [(s["frames"], s["overlap_frames"]) for s in plan["segments"]] == [(41, 0), (41 if fps == 30 else 25, 2)]
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    return tmp_path / "plan.json"
+
+
+def combine_inputs(handle: EmulatorHandle) -> list[dict[str, Any]]:
+    """The effective input of every video.combine the emulator ran (its own database), in order."""
+    with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
+        rows = db.execute("SELECT effective FROM jobs WHERE task = 'video.combine' ORDER BY rowid").fetchall()
+    return [{k: v for k, v in json.loads(r[0]).items() if k != "videoUrls"} for r in rows]
+
+
+@pytest.mark.parametrize("reading", ["frames", "samples"])
+def test_remote_combine_sends_the_interpolated_rate_and_checks_the_answer_in_each_reading(
+        reading: str, tmp_path: Path) -> None:
+    # 30 → 60 fps under RIFE's 2F-1: 41 samples are 81 frames and the 2 overlap samples are B's first 3 frames
+    # (its 4th lies between B's samples 1 and 2, after A's end). The document's example sends frameRate 60;
+    # ltxkit reads overlapFrames as frames at it ("frames", the emulator's default). A server counting sampled
+    # frames trims 2·3-1 = 5: the answer is 2 frames short, and the combine goes again as overlapFrames 2.
+    plan = interpolated_plan(tmp_path, 30)
+    with emulator(combine_reading=reading) as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size=(128, 64),
+                                  plan_path=plan, candidates=1, combine="remote", sampled_fps=Fraction(30),
+                                  interpolation_fps=60, env=env_for(handle))
+        result = extend(spec, tmp_path / "run", config, ExtendOptions(yes=True))
+        sent = combine_inputs(handle)
+    assert probe(Path(result["output"])).frame_count == 81 + 81 - 3  # the local splice's length, both readings
+    resent = [w for w in result["warnings"] if w.startswith("video.combine")]
+    if reading == "frames":
+        assert sent == [{"overlapFrames": 3, "frameRate": 60}] and resent == []
+    else:
+        assert sent == [{"overlapFrames": 3, "frameRate": 60}, {"overlapFrames": 2, "frameRate": 60}]
+        assert len(resent) == 2
+        assert "trimmed 5 frames a seam for overlapFrames 3 at frameRate 60: 157 frames where 159 were meant" \
+            in resent[0]
+        assert resent[1] == ("video.combine counted overlapFrames in sampled frames: sent again with overlapFrames 2, "
+                             "which it trimmed as meant")
+
+
+def test_remote_combine_warns_when_the_overlap_is_no_whole_number_of_frames_at_the_rate_sent(
+        tmp_path: Path) -> None:
+    plan = interpolated_plan(tmp_path, 25)
+    with emulator() as handle:
+        res = CliRunner().invoke(main, ["extend", "--plan", str(plan), "--prompt", PROMPT, "--size", "128x64",
+                                        "--sampled-fps", "25", "--interpolation-fps", "60", "--combine", "remote",
+                                        "--candidates", "1", "--yes", "--json", "-o", str(tmp_path / "run")],
+                                 env=env_for(handle))
+        sent = combine_inputs(handle)
+    assert res.exit_code == 0, res.stderr
+    warning = ("video.combine: the overlap of 2 frames at 25 fps (0.080 s) is 4.80 frames at the 60 fps sent as "
+               "frameRate, not a whole number: the server's cut can be off by a fraction of a frame (a sampled "
+               "rate that divides 60 fps, or --combine local, joins exactly)")
+    assert warning in json.loads(res.stdout)["warnings"] and f"warning: {warning}\n" in res.stderr
+    assert sent == [{"overlapFrames": 3, "frameRate": 60}]  # B's frames 0-2 lie before its sample 1 (2.4 frames)
+
+
 def test_extend_through_another_provider(tmp_path: Path) -> None:
     # Kubeez conditions on one last frame (uploaded) and renders 24 fps: the same workflow, another API
     clip = write_clip(tmp_path / "a.mp4", frames=48, fps=24, width=480, height=480, tone=TONE)

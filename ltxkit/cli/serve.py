@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from ltxkit.cli._output import Number, json_option, log
-from ltxkit.emulator.config import DEFAULT_BALANCE, DEFAULT_MAX_BODY_BYTES, DEFAULT_PHASE_SECONDS, DEFAULT_PORT, KEY_ENV
+from ltxkit.emulator.config import (
+    COMBINE_READINGS,
+    DEFAULT_BALANCE,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PHASE_SECONDS,
+    DEFAULT_PORT,
+    KEY_ENV,
+)
 from ltxkit.emulator.defects import KINDS as DEFECT_KINDS
 from ltxkit.emulator.defects import DefectModel, parse_kinds
 from ltxkit.errors import InputError
@@ -58,6 +65,9 @@ def _balance(value: str) -> Decimal:
 @click.option("--interpolation", type=click.Choice(CONVENTIONS), default="2F-1", show_default=True,
               help="Frames of an interpolated clip of F samples: 2F-1 fills between samples (RIFE), 2F keeps "
                    "the duration, 2F+1 repeats the last sample twice (ffmpeg framerate).")
+@click.option("--combine-reading", type=click.Choice(COMBINE_READINGS), default="frames", show_default=True,
+              help="What video.combine's overlapFrames counts: frames at frameRate (the interpolated rate, "
+                   "as in the API document's example) or the clips' sampled frames.")
 @click.option("--defects", type=Number(0, 1), default=0, show_default=True,
               help="Share of video.generate outputs that come back with a visible defect (white balance, "
                    "exposure, flash, freeze, skipped frame, sound level); which ones follows from the seed.")
@@ -75,7 +85,7 @@ def _balance(value: str) -> Decimal:
               show_default=True)
 @json_option
 def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, faults: str, interpolation: str,
-          defects: float, defect_kinds: str, balance: str,
+          combine_reading: str, defects: float, defect_kinds: str, balance: str,
           queued_seconds: float, running_seconds: float, max_body_mb: float, log_level: str, as_json: bool) -> None:
     """Serve a local emulator of the media-jobs API until Ctrl-C.
 
@@ -88,7 +98,8 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     from ltxkit.emulator.server import serve as run_server  # uvicorn: loaded only when serving
 
     config = EmulatorConfig(api_keys=keys, data_dir=data_dir, host=host, port=port, faults=faults,
-                            interpolation=interpolation, defects=DefectModel(defects, parse_kinds(defect_kinds)),
+                            interpolation=interpolation, combine_reading=combine_reading,
+                            defects=DefectModel(defects, parse_kinds(defect_kinds)),
                             starting_balance=_balance(balance), queued_seconds=queued_seconds,
                             running_seconds=running_seconds, max_body_bytes=int(max_body_mb * MB),
                             log_level=log_level)

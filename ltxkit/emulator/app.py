@@ -159,7 +159,7 @@ class Emulator:
         self.runner = Runner(self.store, self.files, queued_seconds=cfg.queued_seconds,
                              running_seconds=cfg.running_seconds, crf=cfg.crf, interpolation=cfg.interpolation,
                              workers=cfg.workers, fetch_timeout_seconds=cfg.fetch_timeout_seconds,
-                             defects=cfg.defects)
+                             defects=cfg.defects, combine_reading=cfg.combine_reading)
         for job in self.store.unfinished_jobs():
             log.info("resuming job %s (%s)", job.id, job.status)
             self.runner.start(job)

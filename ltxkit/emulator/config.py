@@ -13,6 +13,8 @@ from ltxkit.emulator.faults import parse_faults
 from ltxkit.errors import InputError
 from ltxkit.timing import CONVENTIONS
 
+COMBINE_READINGS = ("frames", "samples")  # what video.combine's overlapFrames counts (runner._video_combine)
+
 # What ``ltxkit serve`` starts with (``EmulatorConfig`` itself binds port 0: tests want any free port).
 DEFAULT_PORT = 8787
 DEFAULT_BALANCE = Decimal("25.00")
@@ -48,6 +50,10 @@ class EmulatorConfig:
     # how video.generate fills 60 fps from sampled frames: RIFE's fill-between 2F-1 by default (the least
     # convenient for a client that assumes the duration is kept), or "2F" / "2F+1"
     interpolation: str = "2F-1"
+    # what video.combine's overlapFrames counts (the document does not say): "frames" at frameRate, the
+    # interpolated rate as in its example (ltxkit's reading, and the less convenient one for a client that
+    # knows its overlap in sampled frames), or "samples" at the clips' sampled rate
+    combine_reading: str = "frames"
     # some seeds' video.generate outputs come back with a visible defect (off: rate 0); see emulator.defects
     defects: DefectModel = field(default_factory=DefectModel)
     workers: int = 2
@@ -70,6 +76,9 @@ class EmulatorConfig:
             raise InputError("crf must be 0..51 and workers ≥ 1")
         if self.interpolation not in CONVENTIONS:
             raise InputError(f"interpolation must be one of {', '.join(CONVENTIONS)}, got {self.interpolation!r}")
+        if self.combine_reading not in COMBINE_READINGS:
+            raise InputError(f"combine_reading must be one of {', '.join(COMBINE_READINGS)}, "
+                             f"got {self.combine_reading!r}")
         self.defects.validate()
         if not 0 <= self.port <= 65535:
             raise InputError(f"port must be 0..65535, got {self.port}")

@@ -26,7 +26,7 @@ import av
 import httpx
 from PIL import Image
 
-from ltxkit.api_schema import AUDIO_FIELDS, FINAL_FRAME_FIELDS, START_FRAME_FIELDS, pick_field
+from ltxkit.api_schema import AUDIO_FIELDS, DEFAULT_SAMPLED_FPS, FINAL_FRAME_FIELDS, START_FRAME_FIELDS, pick_field
 from ltxkit.emulator import generate, standins
 from ltxkit.emulator.defects import DefectModel
 from ltxkit.emulator.faults import INTERPOLATION_FAULTS
@@ -106,13 +106,14 @@ class Runner:
 
     def __init__(self, store: Store, files: Files, *, queued_seconds: float, running_seconds: float, crf: int,
                  interpolation: str, workers: int, fetch_timeout_seconds: float,
-                 defects: DefectModel | None = None) -> None:
+                 defects: DefectModel | None = None, combine_reading: str = "frames") -> None:
         self.store = store
         self.files = files
         self.queued_seconds = queued_seconds
         self.running_seconds = running_seconds
         self.crf = crf
         self.interpolation = interpolation
+        self.combine_reading = combine_reading
         self.defects = defects or DefectModel()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ltxkit-emulator")
         self._client = httpx.AsyncClient(timeout=fetch_timeout_seconds, follow_redirects=True)
@@ -179,7 +180,7 @@ class Runner:
     async def _inputs(self, job: StoredJob) -> dict[str, Path | list[Path]]:
         """Fetch the media a task really reads (stand-ins read nothing)."""
         inp, work = job.effective, self.files.job_dir(job.id) / "work"
-        found: dict[str, Path | list[Path]] = {}
+        found: dict[str, Any] = {}
         if job.task == "video.generate":
             for role, pairs in (("start", START_FRAME_FIELDS), ("final", FINAL_FRAME_FIELDS), ("audio", AUDIO_FIELDS)):
                 picked = pick_field(inp, pairs)
@@ -193,12 +194,22 @@ class Runner:
         elif job.task == "video.combine":
             found["videos"] = [await self._fetcher.fetch(f"videoUrls[{i}]", url, work)
                                for i, url in enumerate(inp["videoUrls"])]
+            found["sampled"] = [self._sampled(url) for url in inp["videoUrls"]]
         elif job.task == "image.edit":  # the size follows the source when we hold it; nothing is downloaded
             picked = pick_field(inp, (("sourceImageUrl", "sourceImage"),))
             local = self.files.local(picked[1]) if picked is not None and isinstance(picked[1], str) else None
             if local is not None:
                 found["source"] = local
         return found
+
+    def _sampled(self, url: str) -> tuple[Fraction, int] | None:
+        """(sampled fps, samples) of a clip this emulator generated, None for any other clip."""
+        path = self.files.local(url)
+        job = None if path is None else self.store.get_job(path.parent.name)
+        if job is None or job.task != "video.generate" or not job.effective.get("durationFrames"):
+            return None
+        return (parse_fps(job.effective.get("sampledFps", DEFAULT_SAMPLED_FPS), name="sampledFps"),
+                int(job.effective["durationFrames"]))
 
     def _execute(self, job: StoredJob, inputs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         """The CPU part of a job (worker thread): write the outputs, describe them."""
@@ -209,7 +220,7 @@ class Runner:
                               self.interpolation)
             infos, notes = _video_generate(job, inputs, out_dir, self.crf, convention, self.defects)
         elif job.task == "video.combine":
-            infos, notes = _video_combine(job, inputs, out_dir)
+            infos, notes = _video_combine(job, inputs, out_dir, self.combine_reading)
         elif job.task in ("image.generate", "image.edit"):
             infos, notes = _image(job, inputs, out_dir)
         else:
@@ -247,11 +258,16 @@ def _video_generate(job: StoredJob, inputs: dict[str, Any], out_dir: Path, crf: 
     return [info], notes
 
 
-def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming the ``overlapFrames`` samples at
-    ``frameRate`` (default: the clips' rate) from each later head in time: each clip is shown up to its last
-    sample and the next one from its frame after it (:func:`ltxkit.timing.splice_layout`), so clips
-    interpolated from ``frameRate`` join without a repeated or skipped frame in every convention."""
+def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path,
+                   reading: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Concatenate with :func:`ltxkit.frames.concat.concat_clips`, trimming the overlap from each later head.
+
+    The document leaves ``overlapFrames``' units open; its example sends ``frameRate`` 60, the interpolated
+    rate. ``reading`` ``frames`` (the default, ltxkit's written reading): ``frameRate`` is the clips' rate
+    (default: theirs) and ``overlapFrames`` counts frames at it, trimmed in time (``overlapFrames /
+    frameRate`` s). ``samples``: ``overlapFrames`` counts the clips' sampled frames (their sampled rate
+    known from the jobs that made them, else their own rate): each clip is shown up to its last sample and
+    the next from its frame after it (:func:`ltxkit.timing.splice_layout`), as ltxkit's local splice does."""
     from ltxkit.frames.concat import concat_clips
     from ltxkit.frames.probe import probe
 
@@ -259,13 +275,17 @@ def _video_combine(job: StoredJob, inputs: dict[str, Any], out_dir: Path) -> tup
     infos = [probe(v) for v in videos]
     overlap = int(job.effective.get("overlapFrames") or 0)
     rate = job.effective.get("frameRate")
-    fixed = None if rate is None else parse_fps(rate, name="frameRate")
-    if overlap:
-        layout = splice_layout([sample_grid(i.frame_count, i.fps, fixed or i.fps) for i in infos], overlap)
+    frame_rate = None if rate is None else parse_fps(rate, name="frameRate")
+    tails: list[int] | None = None
+    if overlap and reading == "samples":
+        sampled = [s or (i.fps, None) for s, i in zip(inputs.get("sampled") or [None] * len(infos), infos,
+                                                          strict=True)]
+        layout = splice_layout([sample_grid(i.frame_count, i.fps, fps, samples)
+                                for i, (fps, samples) in zip(infos, sampled, strict=True)], overlap)
         trims = [Fraction(0)] + [Fraction(r) / info.fps for r, info in zip(layout.overlaps, infos[1:], strict=True)]
         tails = [info.frame_count - shown for info, shown in zip(infos, layout.shown_counts, strict=True)]
     else:
-        trims, tails = [Fraction(0)] * len(infos), None
+        trims = [Fraction(0)] + [Fraction(overlap) / (frame_rate or info.fps) for info in infos[1:]]
     path = out_dir / "combined.mp4"
     result = concat_clips(videos, path, trim_head_seconds=trims, audio=all(info.audio for info in infos),
                           trim_tail_frames=tails)

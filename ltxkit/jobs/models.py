@@ -176,7 +176,13 @@ class VideoGenerate:
 @dataclass
 class VideoCombine:
     """``video.combine``: stitch clip URLs in playback order, trimming ``overlap_frames`` from the head
-    of every clip after the first."""
+    of every clip after the first.
+
+    The API document does not state the units; ltxkit reads them as its example does (``frameRate`` 60,
+    the rate its generate example interpolates to): ``frame_rate`` is the clips' rate as delivered (the
+    interpolated rate when interpolation is on, else the sampled rate) and ``overlap_frames`` counts
+    frames at that rate. ``ltxkit extend --combine remote`` works the count out from the clips and checks
+    the answer (:mod:`ltxkit.workflow.combine`)."""
 
     video_urls: Sequence[str]
     overlap_frames: int | None = None

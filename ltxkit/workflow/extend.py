@@ -70,12 +70,16 @@ def validate_spec(spec: ExtendSpec) -> list[str]:
     from ltxkit.workflow.prompts import prompt_warnings
 
     check_parameters(spec)
+    combine_warning = None
     if spec.combine == "remote":
         from ltxkit.jobs.providers import require
+        from ltxkit.workflow.combine import overlap_warning
 
         require(spec.provider, "combine")
+        combine_warning = overlap_warning(spec.overlap, spec.sampled_fps, spec.output_fps)
     _check_requests(spec)
-    return check_media(spec) + (prompt_warnings(spec.prompt) if spec.audio is not None else [])
+    return check_media(spec) + (prompt_warnings(spec.prompt) if spec.audio is not None else []) \
+        + ([combine_warning] if combine_warning else [])
 
 
 def _check_requests(spec: ExtendSpec) -> None:
@@ -178,7 +182,8 @@ def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, opti
         run.manifest.result = _assemble(run, spec, chosen, clips, config, opts)
         run.save()
     return {"run_dir": str(run.path), "manifest": str(run.manifest_path), **run.manifest.result.to_json(),
-            "segments": [s.to_json() for s in run.manifest.segments], "warnings": warnings}
+            "segments": [s.to_json() for s in run.manifest.segments],
+            "warnings": warnings + (run.manifest.result.warnings or [])}
 
 
 def _run_segment(run: RunDir, spec: ExtendSpec, index: int, segment: SegmentSpec, condition: Path | None,
@@ -465,8 +470,6 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clips: list[Path],
               config: ClientConfig, opts: ExtendOptions) -> RunResult:
     """Join the opening clip and the chosen clips (``clips``) into ``extended.mp4`` with the seam report."""
-    from ltxkit.jobs import Client, Journal, VideoCombine, submit_and_collect
-
     output = run.path / OUTPUT
     report_dir = run.path / REPORT
     picks = [c.candidate for c in chosen]
@@ -478,17 +481,17 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
         _copy(clips[0], output)
         return RunResult(output=output, picks=picks, verdict=chosen[0].verdict, report=None)
     if spec.combine == "remote":
-        with Journal.in_dir(run.path) as journal, Client(config) as client:
-            job = submit_and_collect(client, VideoCombine(
-                video_urls=[c.url for c in chosen if c.url is not None], overlap_frames=spec.overlap,
-                frame_rate=spec.sampled_fps), journal=journal, download_dir=run.path / "combined")
+        from ltxkit.workflow.combine import combine_remote
+
+        job, warnings = combine_remote(run.path, [c.url for c in chosen if c.url is not None], clips, spec.overlap,
+                                       spec.sampled_fps, [s.frames for s in spec.segments], config, opts.log)
         _copy(job.files[0], output)
         seams = [review_seam(a, b, overlap=spec.overlap, sampled_fps=spec.sampled_fps, scale=True)
                  for a, b in itertools.pairwise(clips)]
         verdict = max((s["verdict"] for s in seams), key=LEVELS.index)
         opts.log(f"combined on the server (job {job.job_id}): {output}")
         return RunResult(output=output, picks=picks, verdict=verdict, report=None, combine_job=job.job_id,
-                         seams=[s["seam"] for s in seams])
+                         seams=[s["seam"] for s in seams], warnings=warnings or None)
     silent = [c.name for c in clips if not probe(c).audio]
     if silent:
         opts.log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")

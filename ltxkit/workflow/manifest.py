@@ -137,17 +137,18 @@ class RunResult:
     combine_job: str | None = None  # a server-side combine's job id ...
     seams: list[dict[str, Any]] | None = None  # ... and the seams it was rated on
     render: dict[str, Any] | None = None  # a local splice's render: smart or full and why
+    warnings: list[str] | None = None  # what assembling found (a server-side combine's answer checked)
 
     def to_json(self) -> dict[str, Any]:
         return {"output": str(self.output), "picks": list(self.picks), "verdict": self.verdict,
                 "report": self.report} | _optional(frames=self.frames, combine_job=self.combine_job, seams=self.seams,
-                                                   render=self.render)
+                                                   render=self.render, warnings=self.warnings)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:
         return cls(output=Path(data["output"]), picks=[int(p) for p in data["picks"]], verdict=data["verdict"],
                    report=data.get("report"), frames=data.get("frames"), combine_job=data.get("combine_job"),
-                   seams=data.get("seams"), render=data.get("render"))
+                   seams=data.get("seams"), render=data.get("render"), warnings=data.get("warnings"))
 
 
 @dataclass
