@@ -379,6 +379,38 @@ def test_truncate_sends_content_length_then_closes_and_range_resumes() -> None:
         assert rest.status_code == 206 and bytes(got) + rest.content == full
 
 
+def test_hold_create_keeps_the_answer_until_the_client_hangs_up() -> None:
+    with run_in_thread(fast(faults="hold-create")) as handle, client(handle) as c:
+        headers = {"X-Idempotency-Key": "held-1"}
+        with pytest.raises(httpx.ReadTimeout):  # the job is made, the answer does not come
+            c.post(JOBS, json=IMAGE, headers=headers, timeout=0.5)
+        answer = c.post(JOBS, json=IMAGE, headers=headers).json()
+        assert answer["idempotentReplay"] is True
+        assert [(r.status, r.headers["x-idempotency-key"]) for r in handle.requests()] == [
+            (None, "held-1"), (200, "held-1")]
+        assert balance(c) == pytest.approx(25 - IMAGE_PRICE)
+
+
+def test_stall_sends_half_then_nothing_until_the_client_hangs_up() -> None:
+    with run_in_thread(fast()) as handle, client(handle) as c:
+        url = wait_job(c, c.post(JOBS, json=IMAGE).json()["jobId"])[0]["downloadableOutputUrls"][0]
+        full = c.get(url).content
+        got = bytearray()
+        with pytest.raises(httpx.ReadTimeout), c.stream("GET", url, headers={"X-Emulator-Faults": "stall"},
+                                                         timeout=0.5) as r:
+            assert r.headers["content-length"] == str(len(full))
+            for chunk in r.iter_raw():
+                got += chunk
+        assert 0 < len(got) == len(full) // 2 and bytes(got) == full[: len(got)]
+        assert c.get(url, headers={"Range": f"bytes={len(got)}-"}).content == full[len(got):]
+        files = [r for r in handle.requests() if r.path.startswith("/files/")]
+        assert [(r.query, r.headers.get("range")) for r in files] == [("", None), ("", None),
+                                                                      ("", f"bytes={len(got)}-")]
+        assert all("authorization" not in r.headers and "x-api-key" not in r.headers for r in handle.requests())
+        polls = [r for r in handle.requests() if r.method == "GET" and r.path == JOBS]
+        assert polls and all(r.query.startswith("jobId=job_") for r in polls)
+
+
 def test_fail_job_and_odd_status_via_header_budget(emu: EmulatorHandle) -> None:
     with client(emu) as c:
         before = balance(c)

@@ -1,8 +1,10 @@
-"""``ltxkit jobs …``, ``balance``, ``health`` against a real loopback server; kill-and-re-run resumes
-from the journal; the API key never shows up anywhere."""
+"""``ltxkit jobs …``, ``balance``, ``health``: the commands against a scripted API (:mod:`fake_api`; every
+client the CLI makes talks to it over ``httpx.MockTransport``); kill-and-re-run resumes from the journal
+(real processes against the emulator on a loopback socket); the API key never shows up anywhere."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -10,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +21,12 @@ import numpy as np
 import pytest
 import soundfile
 from click.testing import CliRunner, Result
+from fake_api import API, API_KEY, FakeApi, Fault, unreachable_url
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jobs_server import API_KEY, Fault, JobsServer, client_env, fresh_server, running
-
 from ltxkit.cli import main
+from ltxkit.emulator.server import EmulatorConfig, EmulatorHandle, run_in_thread
+from ltxkit.emulator.store import DB_NAME
 from ltxkit.errors import BadRequestError
 from ltxkit.jobs import Client, JobRequest
 
@@ -35,15 +36,23 @@ KEY = JobRequest.build("video.generate", GEN).key
 
 
 @pytest.fixture
-def server() -> JobsServer:
-    server = fresh_server()
+def server(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
+    server = FakeApi()
     server.files["clip.mp4"] = DATA
     server.next_outputs = ["clip.mp4"]
+    server.serve_every_client(monkeypatch)
     return server
 
 
-def cli(server: JobsServer, *args: str, **env: str | None) -> Result:
-    merged: dict[str, str | None] = {**client_env(server), **env}
+def client_env(**overrides: str) -> dict[str, str]:
+    """The test settings as LTXKIT_* environment variables, for CLI runs: the fake API, tiny delays."""
+    return {"LTXKIT_API_BASE": API, "LTXKIT_API_KEY": API_KEY, "LTXKIT_TIMEOUT": "5", "LTXKIT_MAX_RETRIES": "4",
+            "LTXKIT_RETRY_BASE_DELAY": "0.001", "LTXKIT_RETRY_MAX_DELAY": "0.01", "LTXKIT_POLL_INTERVAL": "0.001",
+            "LTXKIT_POLL_MAX_INTERVAL": "0.005", "LTXKIT_WAIT_TIMEOUT": "20", **overrides}
+
+
+def cli(server: FakeApi, *args: str, **env: str | None) -> Result:
+    merged: dict[str, str | None] = {**client_env(), **env}
     return CliRunner().invoke(main, list(args), env=merged)
 
 
@@ -54,7 +63,7 @@ def submit_args(tmp_path: Path, *extra: str) -> list[str]:
 # ---- commands ---------------------------------------------------------------------------------------------
 
 
-def test_submit_wait_download_prints_the_record(server: JobsServer, tmp_path: Path) -> None:
+def test_submit_wait_download_prints_the_record(server: FakeApi, tmp_path: Path) -> None:
     server.fault("create", Fault("drop"))
     result = cli(server, *submit_args(tmp_path, "--download", str(tmp_path / "out"), "--json"))
     assert result.exit_code == 0, result.stderr
@@ -69,7 +78,7 @@ def test_submit_wait_download_prints_the_record(server: JobsServer, tmp_path: Pa
     assert len(server.seen("POST")) == 2  # the dropped one and its retry; the re-run posted nothing
 
 
-def test_submit_without_wait_returns_once_acknowledged(server: JobsServer, tmp_path: Path) -> None:
+def test_submit_without_wait_returns_once_acknowledged(server: FakeApi, tmp_path: Path) -> None:
     result = cli(server, *submit_args(tmp_path, "--idempotency-key", "batch-7", "--json"))
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "running"
@@ -77,7 +86,7 @@ def test_submit_without_wait_returns_once_acknowledged(server: JobsServer, tmp_p
     assert json.loads(server.seen("POST")[0].body)["idempotencyKey"] == "batch-7"
 
 
-def test_missing_key_is_one_line_and_exit_2(server: JobsServer, tmp_path: Path) -> None:
+def test_missing_key_is_one_line_and_exit_2(server: FakeApi, tmp_path: Path) -> None:
     for args in (submit_args(tmp_path), ["jobs", "status", "job-1"], ["jobs", "wait", "job-1"], ["balance"]):
         result = cli(server, *args, LTXKIT_API_KEY=None)
         assert result.exit_code == 2, args
@@ -93,7 +102,7 @@ def test_missing_key_is_one_line_and_exit_2(server: JobsServer, tmp_path: Path) 
     (json.dumps({**GEN, "durationFrames": 250}), "input.durationFrames: 250 is not 8n+1"),
     (json.dumps({"durationFrames": 49}), "input.prompt"),
 ])
-def test_bad_input_exits_2_naming_the_field(server: JobsServer, tmp_path: Path, input_text: str, named: str) -> None:
+def test_bad_input_exits_2_naming_the_field(server: FakeApi, tmp_path: Path, input_text: str, named: str) -> None:
     result = cli(server, "jobs", "submit", "video.generate", "--input", input_text, "--state", str(tmp_path))
     assert result.exit_code == 2
     assert named in result.stderr and result.stderr.startswith("ltxkit: error: ")
@@ -101,7 +110,7 @@ def test_bad_input_exits_2_naming_the_field(server: JobsServer, tmp_path: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_input_from_file_with_media_files(server: JobsServer, tmp_path: Path) -> None:
+def test_input_from_file_with_media_files(server: FakeApi, tmp_path: Path) -> None:
     frames = tmp_path / "tail"
     frames.mkdir()
     for i in range(3):
@@ -121,7 +130,7 @@ def test_input_from_file_with_media_files(server: JobsServer, tmp_path: Path) ->
     assert sent["referenceAudio"]["mimeType"] == "audio/wav"
 
 
-def test_server_400_exits_2_and_5xx_exits_1_with_the_server_text(server: JobsServer, tmp_path: Path) -> None:
+def test_server_400_exits_2_and_5xx_exits_1_with_the_server_text(server: FakeApi, tmp_path: Path) -> None:
     server.fault("create", Fault("status", 400, {"error": "durationFrames exceeds your plan"}))
     result = cli(server, *submit_args(tmp_path))
     assert result.exit_code == 2
@@ -132,7 +141,7 @@ def test_server_400_exits_2_and_5xx_exits_1_with_the_server_text(server: JobsSer
     assert "HTTP 500: GPU pool exhausted" in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_status_with_details(server: JobsServer, tmp_path: Path) -> None:
+def test_status_with_details(server: FakeApi, tmp_path: Path) -> None:
     assert cli(server, *submit_args(tmp_path)).exit_code == 0
     result = cli(server, "jobs", "status", "job-1", "--details", "--json")
     assert result.exit_code == 0, result.stderr
@@ -144,7 +153,7 @@ def test_status_with_details(server: JobsServer, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "HTTP 404: job not found" in missing.stderr
 
 
-def test_wait_several_ids_downloads_and_reports_failures(server: JobsServer, tmp_path: Path) -> None:
+def test_wait_several_ids_downloads_and_reports_failures(server: FakeApi, tmp_path: Path) -> None:
     with Client(**client_env_options(server)) as c:
         ids = [c.submit("video.generate", {**GEN, "seed": i}).id for i in range(3)]
     server.jobs[ids[2]].statuses = ["queued", "error"]
@@ -157,11 +166,11 @@ def test_wait_several_ids_downloads_and_reports_failures(server: JobsServer, tmp
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip-1.mp4", "clip.mp4"]
 
 
-def client_env_options(server: JobsServer) -> dict[str, Any]:
-    return {"base_url": server.url, "api_key": server.api_key, "progress": False}
+def client_env_options(server: FakeApi) -> dict[str, Any]:
+    return {"base_url": API, "api_key": server.api_key, "progress": False}
 
 
-def test_balance_and_health(server: JobsServer) -> None:
+def test_balance_and_health(server: FakeApi) -> None:
     balance = cli(server, "balance")
     assert (balance.exit_code, balance.stdout) == (0, "balanceUsd: 12.34\ncurrency: USD\n")
     assert json.loads(cli(server, "balance", "--json").stdout) == {"balanceUsd": "12.34", "currency": "USD"}
@@ -169,11 +178,16 @@ def test_balance_and_health(server: JobsServer) -> None:
     assert health.exit_code == 0 and json.loads(health.stdout) == {"status": "ok"}
 
 
-# ---- kill and re-run ----------------------------------------------------------------------------------------
+# ---- kill and re-run: real processes, the emulator on a loopback socket ---------------------------------------
 
 
-def run_cli(server: JobsServer, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, **client_env(server)}
+def emulator(*, running_seconds: float = 0.02, faults: str = "") -> EmulatorHandle:
+    return run_in_thread(EmulatorConfig(api_keys=[API_KEY], queued_seconds=0.02, running_seconds=running_seconds,
+                                        faults=faults))
+
+
+def run_cli(emu: EmulatorHandle, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, **client_env(LTXKIT_API_BASE=emu.base_url)}
     return subprocess.Popen([sys.executable, "-c", "from ltxkit.cli import main; main()", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -193,6 +207,21 @@ def journal_row(cwd: Path) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def created(emu: EmulatorHandle) -> list[tuple[str, str]]:
+    """``(job id, idempotency key)`` of every job the emulator made, oldest first."""
+    with contextlib.closing(sqlite3.connect(f"file:{emu.data_dir / DB_NAME}?mode=ro", uri=True)) as db:
+        return [tuple(row) for row in db.execute("SELECT id, idempotency_key FROM jobs ORDER BY created_at")]
+
+
+def output(emu: EmulatorHandle, job_id: str) -> bytes:
+    path = emu.emulator.files.path(job_id, "video.mp4")
+    return b"" if path is None else path.read_bytes()
+
+
+def sent(emu: EmulatorHandle, method: str, prefix: str) -> list[Any]:
+    return [r for r in emu.requests() if r.method == method and r.path.startswith(prefix)]
+
+
 SUBMIT = ["jobs", "submit", "video.generate", "--input", json.dumps(GEN), "--wait", "--download", "out", "--json"]
 
 
@@ -202,60 +231,61 @@ def kill(proc: subprocess.Popen[str]) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def rerun(server: JobsServer, cwd: Path) -> dict[str, Any]:
-    proc = run_cli(server, cwd, *SUBMIT)
+def rerun(emu: EmulatorHandle, cwd: Path) -> dict[str, Any]:
+    proc = run_cli(emu, cwd, *SUBMIT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
-    assert (cwd / "out" / "clip.mp4").read_bytes() == DATA
-    assert sorted(p.name for p in (cwd / "out").iterdir()) == ["clip.mp4"]
     out: dict[str, Any] = json.loads(stdout)
-    assert (out["jobId"], out["status"]) == ("job-1", "done")
-    assert dict(server.creates) == {KEY: 1}
+    assert created(emu) == [(out["jobId"], KEY)]  # one job, made once for the key
+    assert out["status"] == "done"
+    assert (cwd / "out" / "video.mp4").read_bytes() == output(emu, out["jobId"])
+    assert sorted(p.name for p in (cwd / "out").iterdir()) == ["video.mp4"]
     return out
 
 
-def test_killed_while_polling_resumes_the_same_job_without_posting_again(server: JobsServer, tmp_path: Path) -> None:
-    server.next_statuses = ["running"]  # until the test says otherwise
-    proc = run_cli(server, tmp_path, *SUBMIT)
-    wait_until(lambda: len(server.seen("GET", "/api/v1/media/jobs")) >= 2, "the first polls")
-    kill(proc)
-    assert journal_row(tmp_path) == (KEY, "job-1", "running")
-    server.jobs["job-1"].statuses = ["succeeded"]
-    rerun(server, tmp_path)
-    assert len(server.seen("POST")) == 1
-
-
-def test_killed_between_post_and_answer_posts_again_with_the_same_key(server: JobsServer, tmp_path: Path) -> None:
-    server.fault("create", Fault("slow", seconds=1.5))  # recorded, answer not yet sent
-    proc = run_cli(server, tmp_path, *SUBMIT)
-    wait_until(lambda: bool(server.creates), "the create")
-    kill(proc)
-    assert journal_row(tmp_path) == (KEY, None, "pending")
-    rerun(server, tmp_path)
-    assert server.posts[KEY] == 2  # the server deduplicated the second POST
-    assert [s.headers["x-idempotency-key"] for s in server.seen("POST")] == [KEY, KEY]
-
-
-def test_killed_mid_download_resumes_the_download(server: JobsServer, tmp_path: Path) -> None:
-    release = threading.Event()
-    server.fault("file:clip.mp4", Fault("stall", size=100_000, release=release))
-    proc = run_cli(server, tmp_path, *SUBMIT)
-    part = tmp_path / "out" / "clip.mp4.part"
-    try:
-        wait_until(lambda: part.exists() and part.stat().st_size == 100_000, "half the download")
+def test_killed_while_polling_resumes_the_same_job_without_posting_again(tmp_path: Path) -> None:
+    with emulator(running_seconds=4) as emu:  # running until well after the kill
+        proc = run_cli(emu, tmp_path, *SUBMIT)
+        wait_until(lambda: len(sent(emu, "GET", "/api/v1/media/jobs")) >= 2, "the first polls")
         kill(proc)
-    finally:
-        release.set()
-    assert not (tmp_path / "out" / "clip.mp4").exists()
-    rerun(server, tmp_path)
-    assert [s.headers.get("range") for s in server.seen("GET", "/files/clip.mp4")] == [None, "bytes=100000-"]
-    assert len(server.seen("POST")) == 1
+        ((job_id, _),) = created(emu)
+        assert journal_row(tmp_path) == (KEY, job_id, "running")
+        rerun(emu, tmp_path)
+        assert len(sent(emu, "POST", "/api/v1/media/jobs")) == 1
+
+
+def test_killed_between_post_and_answer_posts_again_with_the_same_key(tmp_path: Path) -> None:
+    with emulator(faults="hold-create") as emu:  # recorded, answer not sent
+        proc = run_cli(emu, tmp_path, *SUBMIT)
+        wait_until(lambda: bool(created(emu)), "the create")
+        kill(proc)
+        assert journal_row(tmp_path) == (KEY, None, "pending")
+        rerun(emu, tmp_path)  # the emulator deduplicated the second POST
+        assert [r.headers["x-idempotency-key"] for r in sent(emu, "POST", "/api/v1/media/jobs")] == [KEY, KEY]
+
+
+def test_killed_mid_download_resumes_the_download(tmp_path: Path) -> None:
+    part = tmp_path / "out" / "video.mp4.part"
+    with emulator(faults="stall") as emu:  # the first download stops at half its bytes
+        proc = run_cli(emu, tmp_path, *SUBMIT)
+
+        def half_there() -> bool:
+            jobs = created(emu)
+            return bool(jobs) and part.exists() and 0 < part.stat().st_size == len(output(emu, jobs[0][0])) // 2
+
+        wait_until(half_there, "half the download")
+        kill(proc)
+        half = part.stat().st_size
+        assert not (tmp_path / "out" / "video.mp4").exists()
+        rerun(emu, tmp_path)
+        assert [r.headers.get("range") for r in sent(emu, "GET", "/files/")] == [None, f"bytes={half}-"]
+        assert len(sent(emu, "POST", "/api/v1/media/jobs")) == 1
 
 
 # ---- the key never shows up ---------------------------------------------------------------------------------
 
 
-def test_the_key_appears_nowhere(server: JobsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_appears_nowhere(server: FakeApi, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     server.fault("create", Fault("drop"), Fault("status", 503))
     server.fault("file:clip.mp4", Fault("truncate", size=5000))
@@ -266,9 +296,7 @@ def test_the_key_appears_nowhere(server: JobsServer, tmp_path: Path, caplog: pyt
                        "--state", str(tmp_path)))
     results += [cli(server, "jobs", "status", "job-1", "--details", "--json"), cli(server, "balance", "--json"),
                 cli(server, "jobs", "wait", "job-1", "job-404", "--state", str(tmp_path))]
-    with running() as gone:
-        dead = gone.url
-    results.append(cli(server, "jobs", "status", "job-1", LTXKIT_API_BASE=dead, LTXKIT_MAX_RETRIES="1"))
+    results.append(cli(server, "jobs", "status", "job-1", LTXKIT_API_BASE=unreachable_url(), LTXKIT_MAX_RETRIES="1"))
     assert [r.exit_code for r in results] == [0, 2, 0, 0, 1, 1]
     assert "***" in results[1].stderr
     for r in results:
@@ -303,7 +331,7 @@ def test_the_same_command_against_another_server_submits_there(tmp_path: Path) -
     assert ids[0] != ids[1]
 
 
-def test_wait_with_a_repeated_id_downloads_once(server: JobsServer, tmp_path: Path) -> None:
+def test_wait_with_a_repeated_id_downloads_once(server: FakeApi, tmp_path: Path) -> None:
     # regression: two coroutines claimed the same download and raced on one .part file (traceback, exit 1)
     with Client(**client_env_options(server)) as c:
         job_id = c.submit("video.generate", GEN).id

@@ -1,5 +1,5 @@
-"""Jobs client against a real loopback server: idempotent retries, typed errors, polling, validation,
-and the sync and async faces giving the same results."""
+"""Jobs client against a scripted API (:mod:`fake_api` over ``httpx.MockTransport``): idempotent retries,
+typed errors, polling, validation, and the sync and async faces giving the same results."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import asyncio
 import email.utils
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jobs_server import API_KEY, Fault, JobsServer, client_options, fresh_server, running
+from fake_api import API, API_KEY, FakeApi, Fault, unreachable_url
 
 from ltxkit.api_schema import SchemaError
 from ltxkit.errors import (
@@ -30,7 +27,6 @@ from ltxkit.errors import (
     ServerError,
 )
 from ltxkit.jobs import (
-    AsyncClient,
     Client,
     JobRequest,
     Journal,
@@ -44,22 +40,29 @@ GEN = {"prompt": "a slow push-in on a lighthouse", "durationFrames": 49, "width"
 
 
 @pytest.fixture
-def server() -> JobsServer:
-    return fresh_server()
+def server() -> FakeApi:
+    return FakeApi()
 
 
-def client(server: JobsServer, **overrides: Any) -> Client:
-    return Client(**client_options(server, **overrides))
+def client_options(**overrides: Any) -> dict[str, Any]:
+    """Client keyword options for a test: the fake API, its key, and tiny retry/poll delays."""
+    return {"base_url": API, "api_key": API_KEY, "timeout": 5.0, "max_retries": 4, "retry_base_delay": 0.001,
+            "retry_max_delay": 0.01, "poll_interval": 0.001, "poll_max_interval": 0.005, "wait_timeout": 20.0,
+            "progress": False, **overrides}
 
 
-def posts(server: JobsServer) -> list[Any]:
+def client(server: FakeApi, **overrides: Any) -> Client:
+    return server.client(**client_options(**overrides))
+
+
+def posts(server: FakeApi) -> list[Any]:
     return server.seen("POST", "/api/v1/media/jobs")
 
 
 # ---- idempotent create ----------------------------------------------------------------------------------
 
 
-def test_dropped_create_answer_is_retried_with_the_same_key_and_one_job_exists(server: JobsServer) -> None:
+def test_dropped_create_answer_is_retried_with_the_same_key_and_one_job_exists(server: FakeApi) -> None:
     server.fault("create", Fault("drop"))  # the server records the job, then closes without an answer
     with client(server) as c:
         job = c.submit("video.generate", GEN)
@@ -74,8 +77,8 @@ def test_dropped_create_answer_is_retried_with_the_same_key_and_one_job_exists(s
     assert sent[0].body == sent[1].body  # byte-identical request on retry
 
 
-def test_create_answer_slower_than_the_read_timeout_is_retried_with_the_same_key(server: JobsServer) -> None:
-    server.fault("create", Fault("slow", seconds=1.0))
+def test_create_answer_slower_than_the_read_timeout_is_retried_with_the_same_key(server: FakeApi) -> None:
+    server.fault("create", Fault("timeout"))
     with client(server, timeout=0.4) as c:
         job = c.submit("video.generate", GEN, key="my-key-001")
     assert job.id == "job-1"
@@ -83,7 +86,7 @@ def test_create_answer_slower_than_the_read_timeout_is_retried_with_the_same_key
     assert server.posts["my-key-001"] == 2
 
 
-def test_re_running_the_same_request_derives_the_same_key(server: JobsServer) -> None:
+def test_re_running_the_same_request_derives_the_same_key(server: FakeApi) -> None:
     reordered = dict(reversed(list(GEN.items())))
     with client(server) as c:
         first, second = c.submit("video.generate", GEN), c.submit("video.generate", reordered)
@@ -95,7 +98,7 @@ def test_re_running_the_same_request_derives_the_same_key(server: JobsServer) ->
 # ---- retry policy -----------------------------------------------------------------------------------------
 
 
-def test_429_retry_after_seconds_is_honoured(server: JobsServer) -> None:
+def test_429_retry_after_seconds_is_honoured(server: FakeApi) -> None:
     server.fault("create", Fault("status", 429, {"error": "slow down"}, {"Retry-After": "0.3"}))
     with client(server) as c:
         c.submit("video.generate", GEN)
@@ -104,7 +107,7 @@ def test_429_retry_after_seconds_is_honoured(server: JobsServer) -> None:
     assert len(server.jobs) == 1
 
 
-def test_429_retry_after_http_date_is_honoured(server: JobsServer) -> None:
+def test_429_retry_after_http_date_is_honoured(server: FakeApi) -> None:
     target = math.floor(time.time()) + 2  # HTTP-dates have whole seconds
     server.fault("create", Fault("status", 429, {"error": "slow down"},
                                  {"Retry-After": email.utils.formatdate(target, usegmt=True)}))
@@ -114,7 +117,7 @@ def test_429_retry_after_http_date_is_honoured(server: JobsServer) -> None:
     assert len(server.jobs) == 1
 
 
-def test_503_three_times_then_success(server: JobsServer) -> None:
+def test_503_three_times_then_success(server: FakeApi) -> None:
     server.fault("create", *[Fault("status", 503, {"error": "warming up"})] * 3)
     with client(server) as c:
         job = c.submit("video.generate", GEN)
@@ -123,7 +126,7 @@ def test_503_three_times_then_success(server: JobsServer) -> None:
     assert len(server.jobs) == 1
 
 
-def test_400_is_not_retried_and_carries_the_server_text(server: JobsServer) -> None:
+def test_400_is_not_retried_and_carries_the_server_text(server: FakeApi) -> None:
     server.fault("create", Fault("status", 400, {"error": "prompt rejected by moderation",
                                                  "details": {"field": "prompt"}}))
     with client(server) as c, pytest.raises(BadRequestError) as info:
@@ -139,14 +142,14 @@ def test_400_is_not_retried_and_carries_the_server_text(server: JobsServer) -> N
 
 @pytest.mark.parametrize(("code", "error"), [(401, AuthError), (403, AuthError), (402, PaymentRequiredError),
                                              (404, NotFoundError)])
-def test_other_4xx_are_typed_and_not_retried(server: JobsServer, code: int, error: type[Exception]) -> None:
+def test_other_4xx_are_typed_and_not_retried(server: FakeApi, code: int, error: type[Exception]) -> None:
     server.fault("create", Fault("status", code, {"error": f"scripted {code} text"}))
     with client(server) as c, pytest.raises(error, match=f"HTTP {code}: scripted {code} text"):
         c.submit("video.generate", GEN)
     assert len(posts(server)) == 1
 
 
-def test_5xx_after_every_retry_raises_server_error(server: JobsServer) -> None:
+def test_5xx_after_every_retry_raises_server_error(server: FakeApi) -> None:
     server.fault("create", *[Fault("status", 502, {"error": "bad gateway upstream"})] * 3)
     with client(server, max_retries=2) as c, pytest.raises(ServerError, match="bad gateway upstream"):
         c.submit("video.generate", GEN)
@@ -154,36 +157,34 @@ def test_5xx_after_every_retry_raises_server_error(server: JobsServer) -> None:
 
 
 def test_unreachable_server_raises_connection_error_after_retries() -> None:
-    with running() as gone:
-        url = gone.url
-    with Client(base_url=url, api_key=API_KEY, max_retries=2, retry_base_delay=0.001) as c, \
+    with Client(base_url=unreachable_url(), api_key=API_KEY, max_retries=2, retry_base_delay=0.001) as c, \
             pytest.raises(ApiConnectionError, match="after 3 tries") as info:
         c.status("job-1")
     assert API_KEY not in str(info.value) and API_KEY not in repr(info.value)
 
 
-def test_wrong_key_is_auth_error_without_the_key_in_the_message(server: JobsServer) -> None:
+def test_wrong_key_is_auth_error_without_the_key_in_the_message(server: FakeApi) -> None:
     with client(server, api_key="sk-wrong-" + API_KEY[::-1]) as c, pytest.raises(AuthError) as info:
         c.balance()
     assert "invalid API key" in str(info.value)
     assert API_KEY[::-1] not in str(info.value)
 
 
-def test_x_api_key_auth_style(server: JobsServer) -> None:
+def test_x_api_key_auth_style(server: FakeApi) -> None:
     with client(server, auth="x-api-key") as c:
         assert c.balance() == {"balanceUsd": "12.34", "currency": "USD"}
     seen = server.seen("GET", "/api/v1/balance")[0]
     assert seen.headers["x-api-key"] == API_KEY and "authorization" not in seen.headers
 
 
-def test_health_needs_no_key(server: JobsServer) -> None:
-    with Client(base_url=server.url, api_key=None) as c:
+def test_health_needs_no_key(server: FakeApi) -> None:
+    with server.client(base_url=API, api_key=None) as c:
         assert c.health() == {"status": "ok"}
     assert "authorization" not in server.seen("GET", "/api/v1/health")[0].headers
 
 
-def test_missing_key_is_an_input_error(server: JobsServer) -> None:
-    with Client(base_url=server.url, api_key=None) as c, pytest.raises(InputError, match="LTXKIT_API_KEY"):
+def test_missing_key_is_an_input_error(server: FakeApi) -> None:
+    with server.client(base_url=API, api_key=None) as c, pytest.raises(InputError, match="LTXKIT_API_KEY"):
         c.balance()
     assert server.requests == []
 
@@ -191,7 +192,7 @@ def test_missing_key_is_an_input_error(server: JobsServer) -> None:
 # ---- polling ----------------------------------------------------------------------------------------------
 
 
-def test_unknown_status_words_keep_polling_until_done(server: JobsServer) -> None:
+def test_unknown_status_words_keep_polling_until_done(server: FakeApi) -> None:
     server.next_statuses = ["queued", "warming_up", "Rendering Frames", "uploading", "SUCCEEDED"]
     server.next_outputs = []
     seen: list[str | None] = []
@@ -203,7 +204,7 @@ def test_unknown_status_words_keep_polling_until_done(server: JobsServer) -> Non
 
 
 @pytest.mark.parametrize("word", ["failed", "error", "cancelled", "canceled", "blocked"])
-def test_failed_status_raises_job_failed_with_the_server_text(server: JobsServer, word: str) -> None:
+def test_failed_status_raises_job_failed_with_the_server_text(server: FakeApi, word: str) -> None:
     server.next_statuses = ["queued", word]
     server.next_error = "frame zero is not an image"
     with client(server) as c:
@@ -213,7 +214,7 @@ def test_failed_status_raises_job_failed_with_the_server_text(server: JobsServer
     assert info.value.error == "frame zero is not an image"
 
 
-def test_total_wait_limit_raises_job_timeout(server: JobsServer) -> None:
+def test_total_wait_limit_raises_job_timeout(server: FakeApi) -> None:
     server.next_statuses = ["queued"]
     with client(server, wait_timeout=0.05) as c:
         job = c.submit("video.generate", GEN)
@@ -221,7 +222,7 @@ def test_total_wait_limit_raises_job_timeout(server: JobsServer) -> None:
             c.wait(job.id)
 
 
-def test_details_asks_for_include_details(server: JobsServer) -> None:
+def test_details_asks_for_include_details(server: FakeApi) -> None:
     with client(server) as c:
         job = c.submit("video.generate", GEN)
         detailed = c.status(job.id, details=True)
@@ -229,7 +230,7 @@ def test_details_asks_for_include_details(server: JobsServer) -> None:
     assert detailed.payload["details"]["upstream"] == "sanitized"
 
 
-def test_journaled_failure_is_recorded_and_not_resubmitted(server: JobsServer, tmp_path: Path) -> None:
+def test_journaled_failure_is_recorded_and_not_resubmitted(server: FakeApi, tmp_path: Path) -> None:
     server.next_statuses = ["queued", "blocked"]
     server.next_error = "content policy"
     with client(server) as c, Journal.in_dir(tmp_path) as journal:
@@ -268,7 +269,7 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("task", "inp", "named"), BAD_INPUTS)
-def test_bad_input_is_refused_before_any_request(server: JobsServer, tmp_path: Path, task: str,
+def test_bad_input_is_refused_before_any_request(server: FakeApi, tmp_path: Path, task: str,
                                                  inp: dict[str, Any], named: str) -> None:
     with client(server) as c:
         with pytest.raises(SchemaError, match=named.replace("[", r"\[").replace("]", r"\]")):
@@ -281,12 +282,12 @@ def test_bad_input_is_refused_before_any_request(server: JobsServer, tmp_path: P
     assert not (tmp_path / "out").exists()
 
 
-async def _async_submit(server: JobsServer, task: str, inp: dict[str, Any]) -> None:
-    async with AsyncClient(**client_options(server)) as c:
+async def _async_submit(server: FakeApi, task: str, inp: dict[str, Any]) -> None:
+    async with server.async_client(**client_options()) as c:
         await c.submit(task, inp)
 
 
-def test_models_refuse_bad_local_files_before_any_request(server: JobsServer, tmp_path: Path) -> None:
+def test_models_refuse_bad_local_files_before_any_request(server: FakeApi, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not an image")
     with client(server) as c:
         with pytest.raises(InputError, match=r"startFrameImage: .*missing\.png is not a file"):
@@ -305,7 +306,7 @@ def test_models_refuse_bad_local_files_before_any_request(server: JobsServer, tm
 # ---- sync and async faces ---------------------------------------------------------------------------------
 
 
-def _script(server: JobsServer) -> None:
+def _script(server: FakeApi) -> None:
     server.next_statuses = ["queued", "warming", "completed"]
     server.next_outputs = ["clip.mp4", "preview.webp"]
     server.files["clip.mp4"] = bytes(range(256)) * 300
@@ -325,35 +326,33 @@ def test_sync_and_async_faces_give_the_same_results(tmp_path: Path) -> None:
     results = []
     for face in ("sync", "async"):
         root = tmp_path / face
-        with running() as server:
-            _script(server)
-            with Journal.in_dir(root) as journal:
-                if face == "sync":
-                    with client(server) as c:
-                        record = submit_and_collect(c, "video.generate", GEN, journal=journal,
-                                                    download_dir=root / "out")
-                else:
-                    async def go(server: JobsServer = server, journal: Journal = journal, root: Path = root) -> Any:
-                        async with AsyncClient(**client_options(server)) as c:
-                            return await asubmit_and_collect(c, "video.generate", GEN, journal=journal,
-                                                             download_dir=root / "out")
-                    record = asyncio.run(go())
-            results.append((_comparable(record.to_json(), root),
-                            [(s.method, s.path, s.headers.get("range")) for s in server.requests],
-                            dict(server.creates)))
+        server = FakeApi()
+        _script(server)
+        with Journal.in_dir(root) as journal:
+            if face == "sync":
+                with client(server) as c:
+                    record = submit_and_collect(c, "video.generate", GEN, journal=journal, download_dir=root / "out")
+            else:
+                async def go(server: FakeApi = server, journal: Journal = journal, root: Path = root) -> Any:
+                    async with server.async_client(**client_options()) as c:
+                        return await asubmit_and_collect(c, "video.generate", GEN, journal=journal,
+                                                         download_dir=root / "out")
+                record = asyncio.run(go())
+        results.append((_comparable(record.to_json(), root),
+                        [(s.method, s.path, s.headers.get("range")) for s in server.requests], dict(server.creates)))
     assert results[0] == results[1]
     assert results[0][0]["status"] == "done"
     assert [f for f, _ in results[0][0]["files"]] == ["out/clip.mp4", "out/preview.webp"]
 
 
-def test_run_many_is_bounded_and_creates_each_job_once(server: JobsServer, tmp_path: Path) -> None:
+def test_run_many_is_bounded_and_creates_each_job_once(server: FakeApi, tmp_path: Path) -> None:
     server.latency = 0.02
     server.next_statuses = ["queued", "done"]
     requests = [JobRequest.build("video.generate", {**GEN, "seed": i}) for i in range(12)]
     server.fault("create", Fault("drop"), Fault("drop"))
 
     async def go() -> list[Any]:
-        async with AsyncClient(**client_options(server, concurrency=3)) as c:
+        async with server.async_client(**client_options(concurrency=3)) as c:
             with Journal.in_dir(tmp_path) as journal:
                 return await c.run_many(requests, journal=journal)
 
@@ -364,14 +363,14 @@ def test_run_many_is_bounded_and_creates_each_job_once(server: JobsServer, tmp_p
     assert 2 <= server.max_inflight <= 3
 
 
-def test_wait_many_returns_each_result_in_order(server: JobsServer) -> None:
+def test_wait_many_returns_each_result_in_order(server: FakeApi) -> None:
     with client(server) as c:
         ids = [c.submit("video.generate", {**GEN, "seed": i}).id for i in range(3)]
     server.jobs[ids[1]].statuses = ["queued", "failed"]
     server.jobs[ids[1]].error = "upstream crashed"
 
     async def go() -> list[Any]:
-        async with AsyncClient(**client_options(server)) as c:
+        async with server.async_client(**client_options()) as c:
             return await c.wait_many([*ids, "job-404"])
 
     done, failed, done2, missing = asyncio.run(go())
@@ -380,7 +379,7 @@ def test_wait_many_returns_each_result_in_order(server: JobsServer) -> None:
     assert isinstance(missing, NotFoundError)
 
 
-def test_key_echoed_by_the_server_is_scrubbed_before_shortening(server: JobsServer) -> None:
+def test_key_echoed_by_the_server_is_scrubbed_before_shortening(server: FakeApi) -> None:
     # regression: the text was shortened to 500 characters first, so a key straddling the cut leaked in part
     echo = "x" * 458 + f"Authorization: Bearer {API_KEY}"  # in the details JSON the key starts at 490
     server.fault("create", Fault("status", 400, {"error": echo, "details": {"echo": echo, "n": [API_KEY]}}))
@@ -390,7 +389,7 @@ def test_key_echoed_by_the_server_is_scrubbed_before_shortening(server: JobsServ
         assert API_KEY not in text and API_KEY[:8] not in text
 
 
-def test_failed_job_error_is_scrubbed_in_the_journal(server: JobsServer, tmp_path: Path) -> None:
+def test_failed_job_error_is_scrubbed_in_the_journal(server: FakeApi, tmp_path: Path) -> None:
     # regression: a failed job's error text went to the journal (and the re-run's message) unscrubbed
     server.next_statuses = ["queued", "failed"]
     server.next_error = f"upstream said: bad token {API_KEY}"

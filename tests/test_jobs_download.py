@@ -1,110 +1,24 @@
 """Downloads through the real client over ``httpx.MockTransport``: truncation detected and resumed
 (Range) or restarted, no file under the final name until it is complete, and the key kept away from
-other origins. The hostile file host below answers from memory: no socket, no sleep."""
+other origins. The file host (:mod:`fake_api`) answers from memory: no socket, no sleep."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from fake_api import API, API_KEY, CDN, FakeApi, Fault
 
 from ltxkit.errors import DownloadError
-from ltxkit.jobs import AsyncClient, Client, Job, Journal, submit_and_collect
+from ltxkit.jobs import Client, Job, Journal, submit_and_collect
 from ltxkit.progress import Update, reporting
 
-API, CDN = "http://api.test", "http://cdn.test"  # two origins
-API_KEY = "sk-ltxkit-LEAKCHECK-9d41c7e2b6"
 DATA = bytes((i * 7 + i // 251) % 256 for i in range(200_000))
 GEN = {"prompt": "a lighthouse at dusk", "durationFrames": 49}
-
-
-class _Cut(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A body that stops after ``data`` (optionally once ``release`` is set) as a dropped connection does."""
-
-    def __init__(self, data: bytes, release: threading.Event | None = None) -> None:
-        self.data, self.release = data, release
-
-    def _cut(self) -> httpx.RemoteProtocolError:
-        if self.release is not None:
-            self.release.wait(10)
-        return httpx.RemoteProtocolError("peer closed connection without sending complete message body")
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.data
-        raise self._cut()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self.data
-        raise self._cut()
-
-
-@dataclass
-class Fault:
-    """``truncate`` (announce the full length, send ``size`` bytes, drop), ``stall`` (the same, once
-    ``release`` is set) or ``status`` (answer ``code``)."""
-
-    kind: str
-    size: int = 0
-    code: int = 503
-    headers: dict[str, str] = field(default_factory=dict)
-    release: threading.Event | None = None
-
-
-@dataclass
-class Host:
-    """Files by URL path on both origins, a minimal jobs API on ``API``, and every request it saw."""
-
-    files: dict[str, bytes] = field(default_factory=lambda: {"/files/clip.mp4": DATA})
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
-    range_support: bool = True
-    etag: str = '"v1"'
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def requests(self, url: str) -> list[httpx.Request]:
-        return [r for r in self.seen if str(r.url) == url]
-
-    def ranges(self, url: str = f"{API}/files/clip.mp4") -> list[str | None]:
-        return [r.headers.get("range") for r in self.requests(url)]
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        path = request.url.raw_path.decode()
-        if path == "/api/v1/media/jobs" and request.method == "POST":
-            return httpx.Response(200, json={"externalJobId": "job-1", "status": "queued"})
-        if path.startswith("/api/v1/media/jobs"):
-            return httpx.Response(200, json={"jobId": "job-1", "status": "succeeded",
-                                             "downloadableOutputUrls": [f"{CDN}/files/clip.mp4"]})
-        if path.startswith("/redirect/"):
-            return httpx.Response(302, headers={"Location": f"{CDN}/files/{path.rsplit('/', 1)[-1]}"})
-        data = self.files.get(path)
-        if data is None:
-            return httpx.Response(404, json={"error": "output expired"})
-        queue = self.faults.get(path)
-        fault = queue.pop(0) if queue else None
-        if fault is not None and fault.kind == "status":
-            return httpx.Response(fault.code, headers=fault.headers, json={"error": f"scripted {fault.code}"})
-        start, wanted = 0, request.headers.get("range", "")
-        if request.headers.get("if-range", self.etag) != self.etag:
-            wanted = ""  # the file changed since the client's bytes: the whole new one
-        if self.range_support and wanted.startswith("bytes=") and wanted.endswith("-"):
-            start = int(wanted[6:-1])
-            if start >= len(data):
-                return httpx.Response(416, headers={"Content-Range": f"bytes */{len(data)}"})
-        headers = {"Content-Length": str(len(data) - start), "Content-Type": "video/mp4", "ETag": self.etag}
-        if start:
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        body = data[start:]
-        if fault is not None:
-            return httpx.Response(206 if start else 200, headers=headers,
-                                  stream=_Cut(body[:fault.size], fault.release))
-        return httpx.Response(206 if start else 200, headers=headers, content=body)
 
 
 def options(**overrides: Any) -> dict[str, Any]:
@@ -113,39 +27,43 @@ def options(**overrides: Any) -> dict[str, Any]:
     return settings
 
 
-def client(host: Host, **overrides: Any) -> Client:
-    return Client(http_client=httpx.Client(transport=httpx.MockTransport(host)), **options(**overrides))
+def client(host: FakeApi, **overrides: Any) -> Client:
+    return host.client(**options(**overrides))
 
 
 @pytest.fixture
-def host() -> Host:
-    return Host()
+def host() -> FakeApi:
+    """The API's one job ends at once with one output on the CDN, a different origin."""
+    host = FakeApi()
+    host.files["clip.mp4"] = DATA
+    host.next_statuses, host.next_outputs, host.output_base = ["succeeded"], ["clip.mp4"], CDN
+    return host
 
 
 URL = f"{API}/files/clip.mp4"
 
 
-def test_truncated_download_is_resumed_with_range(host: Host, tmp_path: Path) -> None:
-    host.faults["/files/clip.mp4"] = [Fault("truncate", size=70_000)]
+def test_truncated_download_is_resumed_with_range(host: FakeApi, tmp_path: Path) -> None:
+    host.fault("file:clip.mp4", Fault("truncate", size=70_000))
     with client(host) as c:
         path = c.download(URL, tmp_path / "clip.mp4")
     assert path.read_bytes() == DATA
-    assert host.ranges() == [None, "bytes=70000-"]
+    assert host.ranges(URL) == [None, "bytes=70000-"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
 
 
-def test_truncated_download_restarts_when_the_server_ignores_range(host: Host, tmp_path: Path) -> None:
+def test_truncated_download_restarts_when_the_server_ignores_range(host: FakeApi, tmp_path: Path) -> None:
     host.range_support = False
-    host.faults["/files/clip.mp4"] = [Fault("truncate", size=70_000), Fault("truncate", size=120_000)]
+    host.fault("file:clip.mp4", Fault("truncate", size=70_000), Fault("truncate", size=120_000))
     with client(host) as c:
         path = c.download(URL, tmp_path / "clip.mp4")
     assert path.read_bytes() == DATA
-    assert host.ranges() == [None, "bytes=70000-", "bytes=120000-"]  # asked, got 200 each time
+    assert host.ranges(URL) == [None, "bytes=70000-", "bytes=120000-"]  # asked, got 200 each time
 
 
-def test_no_file_under_the_final_name_until_complete(host: Host, tmp_path: Path) -> None:
+def test_no_file_under_the_final_name_until_complete(host: FakeApi, tmp_path: Path) -> None:
     release = threading.Event()
-    host.faults["/files/clip.mp4"] = [Fault("stall", size=50_000, release=release)]
+    host.fault("file:clip.mp4", Fault("stall", size=50_000, release=release))
     dest, part = tmp_path / "clip.mp4", tmp_path / "clip.mp4.part"
     with client(host) as c:
         worker = threading.Thread(target=c.download, args=(URL, dest))
@@ -158,49 +76,49 @@ def test_no_file_under_the_final_name_until_complete(host: Host, tmp_path: Path)
         release.set()  # the connection now closes short of Content-Length
         worker.join(10)
     assert dest.read_bytes() == DATA and not part.exists()
-    assert host.ranges() == [None, "bytes=50000-"]
+    assert host.ranges(URL) == [None, "bytes=50000-"]
 
 
-def test_an_existing_part_file_is_resumed(host: Host, tmp_path: Path) -> None:
+def test_an_existing_part_file_is_resumed(host: FakeApi, tmp_path: Path) -> None:
     (tmp_path / "clip.mp4.part").write_bytes(DATA[:123_456])
     (tmp_path / "clip.mp4.part.validator").write_text('"v1"')  # what the killed run's first answer said
     with client(host) as c:
         c.download(URL, tmp_path / "clip.mp4")
     assert (tmp_path / "clip.mp4").read_bytes() == DATA
-    assert host.ranges() == ["bytes=123456-"]
+    assert host.ranges(URL) == ["bytes=123456-"]
 
 
-def test_a_complete_part_file_is_renamed_after_416(host: Host, tmp_path: Path) -> None:
+def test_a_complete_part_file_is_renamed_after_416(host: FakeApi, tmp_path: Path) -> None:
     (tmp_path / "clip.mp4.part").write_bytes(DATA)
     with client(host) as c:
         c.download(URL, tmp_path / "clip.mp4")
     assert (tmp_path / "clip.mp4").read_bytes() == DATA
 
 
-def test_a_gone_output_raises_and_leaves_nothing(host: Host, tmp_path: Path) -> None:
+def test_a_gone_output_raises_and_leaves_nothing(host: FakeApi, tmp_path: Path) -> None:
     with client(host) as c, pytest.raises(DownloadError, match="HTTP 404: output expired"):
         c.download(f"{API}/files/gone.mp4", tmp_path / "gone.mp4")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_endless_truncation_gives_up_and_keeps_the_part_for_a_re_run(host: Host, tmp_path: Path) -> None:
+def test_endless_truncation_gives_up_and_keeps_the_part_for_a_re_run(host: FakeApi, tmp_path: Path) -> None:
     host.range_support = False
-    host.faults["/files/clip.mp4"] = [Fault("truncate", size=1000)] * 4
+    host.fault("file:clip.mp4", *[Fault("truncate", size=1000)] * 4)
     with client(host, max_retries=2) as c, pytest.raises(DownloadError, match="re-run resumes it"):
         c.download(URL, tmp_path / "clip.mp4")
     assert not (tmp_path / "clip.mp4").exists()
     assert (tmp_path / "clip.mp4.part").stat().st_size == 1000
 
 
-def test_5xx_on_download_is_retried(host: Host, tmp_path: Path) -> None:
-    host.faults["/files/clip.mp4"] = [Fault("status", code=503, headers={"Retry-After": "0"})]
+def test_5xx_on_download_is_retried(host: FakeApi, tmp_path: Path) -> None:
+    host.fault("file:clip.mp4", Fault("status", code=503, headers={"Retry-After": "0"}))
     with client(host) as c:
         c.download(URL, tmp_path / "clip.mp4")
     assert (tmp_path / "clip.mp4").read_bytes() == DATA
 
 
-def test_outputs_get_unique_sanitised_names(host: Host, tmp_path: Path) -> None:
-    host.files["/files/..%252F..%252Fevil%20name.mp4"] = b"evil"
+def test_outputs_get_unique_sanitised_names(host: FakeApi, tmp_path: Path) -> None:
+    host.files["..%252F..%252Fevil%20name.mp4"] = b"evil"
     (tmp_path / "clip.mp4").write_bytes(b"someone else's clip")
     job = Job("job-9", "done", "done", (URL, URL, f"{API}/files/..%252F..%252Fevil%20name.mp4"))
     with client(host) as c:
@@ -212,41 +130,40 @@ def test_outputs_get_unique_sanitised_names(host: Host, tmp_path: Path) -> None:
     assert paths[0].read_bytes() == DATA
 
 
-def test_the_key_is_not_sent_to_another_origin(host: Host, tmp_path: Path) -> None:
-    host.faults["/files/clip.mp4"] = [Fault("truncate", size=1000)]
+def test_the_key_is_not_sent_to_another_origin(host: FakeApi, tmp_path: Path) -> None:
+    host.fault("file:clip.mp4", Fault("truncate", size=1000))
     with client(host) as c, Journal.in_dir(tmp_path) as journal:
         record = submit_and_collect(c, "video.generate", GEN, journal=journal, download_dir=tmp_path / "out")
         # same-origin redirect to the CDN: the API hop may see the key, the CDN hop must not
         c.download(f"{API}/redirect/clip.mp4", tmp_path / "redirected.mp4")
-    cdn_seen = [r for r in host.seen if r.url.host == "cdn.test"]
+    cdn_seen = [r for r in host.requests if r.url.host == "cdn.test"]
     assert record.files[0].read_bytes() == DATA
     assert (tmp_path / "redirected.mp4").read_bytes() == DATA
     assert len(cdn_seen) == 3
     for seen in cdn_seen:
         assert "authorization" not in seen.headers and "x-api-key" not in seen.headers
         assert API_KEY not in repr(seen.headers.raw)
-    assert host.requests(f"{API}/redirect/clip.mp4")[0].headers["authorization"] == f"Bearer {API_KEY}"
+    assert host.seen(url=f"{API}/redirect/clip.mp4")[0].headers["authorization"] == f"Bearer {API_KEY}"
 
 
-def test_same_origin_outputs_get_the_key(host: Host, tmp_path: Path) -> None:
+def test_same_origin_outputs_get_the_key(host: FakeApi, tmp_path: Path) -> None:
     with client(host, auth="x-api-key") as c:
         c.download(URL, tmp_path / "clip.mp4")
-    assert host.requests(URL)[0].headers["x-api-key"] == API_KEY
+    assert host.seen(url=URL)[0].headers["x-api-key"] == API_KEY
 
 
-def test_async_download_resumes_the_same_way(host: Host, tmp_path: Path) -> None:
-    host.faults["/files/clip.mp4"] = [Fault("truncate", size=70_000)]
+def test_async_download_resumes_the_same_way(host: FakeApi, tmp_path: Path) -> None:
+    host.fault("file:clip.mp4", Fault("truncate", size=70_000))
 
     async def go() -> Path:
-        transport = httpx.MockTransport(host)
-        async with AsyncClient(http_client=httpx.AsyncClient(transport=transport), **options()) as c:
+        async with host.async_client(**options()) as c:
             return await c.download(URL, tmp_path / "clip.mp4")
 
     assert asyncio.run(go()).read_bytes() == DATA
-    assert host.ranges() == [None, "bytes=70000-"]
+    assert host.ranges(URL) == [None, "bytes=70000-"]
 
 
-def test_download_progress_only_to_a_sink_and_only_when_asked(host: Host, tmp_path: Path,
+def test_download_progress_only_to_a_sink_and_only_when_asked(host: FakeApi, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     with client(host, progress=None) as c:  # no sink installed (the library alone): silent
         c.download(URL, tmp_path / "a.mp4")

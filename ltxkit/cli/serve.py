@@ -32,7 +32,9 @@ Fault SPEC (also the per-request header X-Emulator-Faults):
   reset        reset the TCP connection before answering
   429 / 503    answer 429 / 503 with Retry-After
   drop-create  create the job, then close without answering
+  hold-create  create the job, answer nothing until the client hangs up
   truncate     send Content-Length, close after half the bytes
+  stall        send Content-Length and half the bytes, then nothing until the client hangs up
   fail-job     the next job ends "failed" (refunded)
   odd-status   the next job reports "rendering", "finalizing"
   interp-2F / interp-2F+1 / interp-2F-1  the next video.generate interpolates that way

@@ -22,6 +22,7 @@ the header ``X-Emulator-Faults: SPEC``; full rules in :mod:`ltxkit.emulator.faul
     SPEC = NAME[=COUNT],...      COUNT a positive number or "*"; a bare NAME means 1
     reset        TCP reset before answering          429 / 503    error answer with Retry-After
     drop-create  job created, connection closed      truncate     download cut at half its Content-Length
+    hold-create  job created, no answer till hang-up stall        download stops at half until hang-up
     fail-job     next job ends "failed" (refunded)   odd-status   "rendering"/"finalizing" instead of "running"
     retry-after=SECONDS (default 1)                  tag=TEXT     ignored (makes a header value unique)
 

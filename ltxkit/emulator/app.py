@@ -12,6 +12,7 @@ conversion is skipped so overlap frames stay lossless) and replaced by that URL 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -21,7 +22,7 @@ import secrets
 import shutil
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from ltxkit._version import __version__
 from ltxkit.api_schema import TASKS, SchemaError, decode_inline, validate_task_input
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.faults import HEADER as FAULT_HEADER
-from ltxkit.emulator.faults import INTERPOLATION_FAULTS, FaultBook, FaultBudget, FaultPlan
+from ltxkit.emulator.faults import HOLD_SECONDS, INTERPOLATION_FAULTS, FaultBook, FaultBudget, FaultPlan
 from ltxkit.emulator.generate import plan_video, resolve_size
 from ltxkit.emulator.pricing import price_usd
 from ltxkit.emulator.providers import EmulatedProviders
@@ -68,6 +69,7 @@ _CONTENT_TYPES = {".obj": "model/obj", ".webp": "image/webp", ".opus": "audio/og
 
 
 MEDIA_JOBS = Dialect()  # the base words are media-jobs' own
+CREDENTIALS = frozenset({BEARER, X_API_KEY})  # headers a request record leaves out
 
 
 def problem(status: int, text: str, details: object = None) -> Problem:
@@ -80,11 +82,14 @@ def money(value: Decimal) -> float:
 
 
 class TruncatedFileResponse(FileResponse):
-    """A ``FileResponse`` (Range support included) cut off after half its announced Content-Length."""
+    """A ``FileResponse`` (Range support included) cut off after half its announced Content-Length;
+    ``stall``: then nothing more until the client hangs up (Starlette's own disconnect watch ends it),
+    closed after :data:`HOLD_SECONDS` at the most."""
 
-    def __init__(self, path: Path, connections: Connections, **kwargs: Any) -> None:
+    def __init__(self, path: Path, connections: Connections, *, stall: bool = False, **kwargs: Any) -> None:
         super().__init__(path, **kwargs)
         self._connections = connections
+        self._stall = stall
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         left = 0
@@ -106,6 +111,8 @@ class TruncatedFileResponse(FileResponse):
                 return
             await send({"type": "http.response.body", "body": body[:left], "more_body": True})
             done = True
+            if self._stall:
+                await asyncio.sleep(HOLD_SECONDS)
             if not await self._connections.hang_up(scope, reset=False):
                 raise ConnectionAbortedError("truncate fault: cannot reach the connection")
 
@@ -114,11 +121,14 @@ class TruncatedFileResponse(FileResponse):
 
 @dataclass
 class RequestRecord:
-    """One request as the emulator saw it; ``status`` stays ``None`` when it hung up without answering."""
+    """One request as the emulator saw it; ``status`` stays ``None`` when it hung up without answering.
+    ``headers`` are lower-cased and hold no credentials (``authorization``, ``x-api-key`` are left out)."""
 
     method: str
     path: str
     status: int | None = None
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Emulator:
@@ -284,10 +294,11 @@ class Emulator:
         return self.serve(request, path)
 
     def serve(self, request: Request, path: Path) -> Response:
-        """A stored file with Range support (and the ``truncate`` fault): every file URL's answer."""
+        """A stored file with Range support (and the ``truncate`` / ``stall`` faults): every file URL's answer."""
         media_type = _CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if request.method == "GET" and take_fault(request, "truncate"):
-            return TruncatedFileResponse(path, self.connections, media_type=media_type)
+        for fault in ("truncate", "stall"):
+            if request.method == "GET" and take_fault(request, fault):
+                return TruncatedFileResponse(path, self.connections, stall=fault == "stall", media_type=media_type)
         return FileResponse(path, media_type=media_type)
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -403,7 +414,8 @@ class FaultMiddleware:
             await dialect.problem(400, "invalid X-Emulator-Faults header", str(exc)).response()(scope, receive, send)
             return
         scope[FAULTS_SCOPE] = budget
-        record = RequestRecord(scope["method"], scope["path"])
+        record = RequestRecord(scope["method"], scope["path"], query=scope.get("query_string", b"").decode("latin-1"),
+                               headers={k: v for k, v in headers.items() if k not in CREDENTIALS})
         self.emulator.requests.append(record)
 
         async def recording_send(message: Message) -> None:

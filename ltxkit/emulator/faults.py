@@ -16,7 +16,11 @@ Fault names (each occurrence consumes one count):
                  the job exists, the API's read side has not caught up yet (eventual consistency).
 ``drop-create``  on a successful ``POST /api/v1/media/jobs`` (a new job or an idempotent replay), close
                  the connection without answering: the job exists and was charged.
+``hold-create``  on a successful create (new job or replay), hold the answer back until the client
+                 hangs up (at most :data:`HOLD_SECONDS`): the job exists, the client never hears so.
 ``truncate``     on a file download, send the full ``Content-Length`` but close after half the bytes.
+``stall``        on a file download, send the full ``Content-Length`` and half the bytes, then nothing
+                 until the client hangs up (at most :data:`HOLD_SECONDS`, then close).
 ``fail-job``     the next created job ends ``failed`` (and is refunded) instead of ``completed``.
 ``odd-status``   the next created job reports the undocumented words ``rendering`` then ``finalizing``
                  instead of ``running``.
@@ -43,10 +47,12 @@ from ltxkit.errors import InputError
 
 # interp-*: the job interpolates in that convention instead of the server's (ltxkit.timing.CONVENTIONS)
 INTERPOLATION_FAULTS = {"interp-2F-1": "2F-1", "interp-2F": "2F", "interp-2F+1": "2F+1"}
-FAULTS = ("reset", "429", "503", "404", "drop-create", "truncate", "fail-job", "odd-status", *INTERPOLATION_FAULTS)
+FAULTS = ("reset", "429", "503", "404", "drop-create", "hold-create", "truncate", "stall", "fail-job", "odd-status",
+          *INTERPOLATION_FAULTS)
 HEADER = "x-emulator-faults"
 DEFAULT_RETRY_AFTER = 1
 MAX_HEADER_BUDGETS = 1024
+HOLD_SECONDS = 60.0  # how long hold-create / stall keep a client waiting at most
 
 
 @dataclass(frozen=True)

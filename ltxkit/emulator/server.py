@@ -113,7 +113,8 @@ class EmulatorHandle:
         self._stopped = False
 
     def requests(self) -> list[RequestRecord]:
-        """Every request served so far (the last 1000), oldest first, as ``(method, path, status)``."""
+        """Every request served so far (the last 1000), oldest first: method, path, status, query and
+        headers (without credentials)."""
         return list(self.emulator.requests)
 
     def stop(self) -> None:

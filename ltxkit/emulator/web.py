@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ltxkit.emulator.faults import FaultBudget
+from ltxkit.emulator.faults import HOLD_SECONDS, FaultBudget
 from ltxkit.emulator.store import account_id
 
 MAX_IMAGE_PIXELS = 40_000_000  # above 8K UHD (33 Mpx); a decoded RGB frame of this size is 120 MB
@@ -237,6 +237,17 @@ class Connections:
         return True
 
 
+async def hung_up(receive: Receive, seconds: float = HOLD_SECONDS) -> bool:
+    """Wait (the request's body read) until the client closes its connection: True, or False after ``seconds``."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        return False
+    return True
+
+
 class NoResponse(Response):
     """What an endpoint returns after hanging up: nothing is sent."""
 
@@ -299,7 +310,10 @@ class Http:
         return body
 
     async def dropped(self, request: Request) -> Response | None:
-        """The ``drop-create`` fault: the job exists, the answer never comes (an empty response to return)."""
+        """The create faults, once the job exists: ``drop-create`` (the answer never comes) and
+        ``hold-create`` (none until the client hangs up); an empty response to return, else None."""
         if take_fault(request, "drop-create") and await self.connections.hang_up(request.scope, reset=False):
+            return NoResponse()
+        if take_fault(request, "hold-create") and await hung_up(request.receive):
             return NoResponse()
         return None
