@@ -2,11 +2,12 @@
 
 Clips are synthetic (frame code burned in, x264 veryfast, 2 s GOP, AAC tone), generated once into
 ``benchmarks/.cache/`` (git-ignored). B is 10 s; its first 5 frames are the overlap. For each A the
-join is rendered smart (video GOPs copied, audio re-encoded), smart without audio, full (every frame
+join is rendered smart (video GOPs and A's AAC packets copied), smart without audio, full (every frame
 re-encoded) and, when ``ffmpeg`` is on PATH, by ffmpeg's own re-encode of the same join; the copied
-part of A is checked bit-identical to a decode of A (the first and last copied GOP).
+part of A is checked bit-identical to a decode of A (the first and last copied GOP, and every copied
+AAC packet byte for byte).
 
-    .venv/bin/python benchmarks/splice.py            # 320x180, plus a 1080p 10 s case
+    .venv/bin/python benchmarks/splice.py [LONG_SECONDS [WIDTHxHEIGHT]]   # 600, 320x180; + 1080p 10 s
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
 from ltxkit.frames.render import render
-from ltxkit.frames.smart import smart_render
+from ltxkit.frames.smart import SmartRenderResult, smart_render
 from ltxkit.frames.synth import Tone, write_clip
 from ltxkit.frames.timeline import Timeline
 
@@ -66,12 +67,19 @@ def frames_at(path: Path, indices: set[int]) -> dict[int, np.ndarray]:
         return {i: f.to_ndarray() for i, f in enumerate(c.decode(video=0)) if i in indices}
 
 
-def measure(a: Path, b: Path, tmp: Path) -> dict[str, float]:
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(audio=0) if p.size]
+
+
+def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> dict[str, float]:
     tl = plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(OVERLAP, FPS)], audio=True).timeline
     silent = Timeline(tl.fps, tl.width, tl.height, tl.video)
-    times = {"smart": timed(lambda: smart_render(tl, tmp / "smart.mp4")),
-             "smart, no audio": timed(lambda: smart_render(silent, tmp / "silent.mp4")),
-             "full": timed(lambda: render(tl, tmp / "full.mp4"))}
+    results: list[SmartRenderResult] = []
+    times = {"smart": timed(lambda: results.append(smart_render(tl, tmp / "smart.mp4"))),
+             "smart, no audio": timed(lambda: smart_render(silent, tmp / "silent.mp4"))}
+    if full:
+        times["full"] = timed(lambda: render(tl, tmp / "full.mp4"))
     if shutil.which("ffmpeg"):
         times["ffmpeg re-encode"] = timed(lambda: ffmpeg_join(a, b, tmp / "ffmpeg.mp4"))
     n = probe(a).frame_count
@@ -79,22 +87,32 @@ def measure(a: Path, b: Path, tmp: Path) -> dict[str, float]:
     ours, theirs = frames_at(tmp / "smart.mp4", check), frames_at(a, check)
     if not all(np.array_equal(ours[i], theirs[i]) for i in check):
         raise SystemExit(f"{a.name}: the copied frames are not bit-identical")
+    sound = results[0].sound or {}
+    copied = sound.get("copied_packets", 0)
+    if not copied or audio_packets(tmp / "smart.mp4")[:copied] != audio_packets(a)[:copied]:
+        raise SystemExit(f"{a.name}: its sound was not copied bit-identical ({sound})")
+    print(f"{a.name}: {results[0].copied_frames} frames and {copied} AAC packets copied, bit-identical",
+          file=sys.stderr)
     return times
 
 
 def main() -> None:
-    b = clip(10, 320, 180, "B")
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 600
+    width, height = (int(n) for n in (sys.argv[2] if len(sys.argv) > 2 else "320x180").split("x"))
+    b = clip(10, width, height, "B")
+    label = f"A {seconds // 60} min" if seconds % 60 == 0 else f"A {seconds} s"
     with tempfile.TemporaryDirectory() as tmp:
-        short = measure(clip(10, 320, 180, "A"), b, Path(tmp))
-        long = measure(clip(600, 320, 180, "A"), b, Path(tmp))
-        print(f"trim-b join, B 10 s, 320x180 @ {FPS} fps, GOP {GOP}; copied A frames bit-identical")
-        print(f"  {'':18}{'A 10 s':>10}{'A 10 min':>10}{'10min/10s':>11}")
-        for key in short:
+        short = measure(clip(10, width, height, "A"), b, Path(tmp))
+        long = measure(clip(seconds, width, height, "A"), b, Path(tmp), full=seconds <= 600)
+        print(f"trim-b join, B 10 s, {width}x{height} @ {FPS} fps, GOP {GOP}; copied A frames and sound "
+              "bit-identical")
+        print(f"  {'':18}{'A 10 s':>10}{label:>10}{'long/10s':>11}")
+        for key in long:
             print(f"  {key:18}{short[key]:9.2f}s{long[key]:9.2f}s{long[key] / short[key]:10.2f}×")
-        for key in short:
+        for key in long:
             if key != "smart":
                 print(f"  smart / {key}: {short['smart'] / short[key]:.2f}× (10 s), "
-                      f"{long['smart'] / long[key]:.3f}× (10 min)")
+                      f"{long['smart'] / long[key]:.3f}× ({label})")
         hd = measure(clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B"), Path(tmp))
         print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v:.2f} s" for k, v in hd.items()))
 

@@ -489,9 +489,11 @@ def frame_to_sample(frame: int, fps: Fraction, sample_rate: int) -> int:
     """Sample index where frame ``frame`` starts: every span boundary is rounded once from exact time.
 
     Spans between boundaries therefore tile the audio with no gap or double however they are summed
-    (30000/1001 fps at 48 kHz is 1601.6 samples a frame: spans alternate 1601/1602).
+    (30000/1001 fps at 48 kHz is 1601.6 samples a frame: spans alternate 1601/1602). Integer arithmetic,
+    the same as ``seconds_to_sample(frame / fps, sample_rate)``: a render asks once a frame.
     """
-    return seconds_to_sample(Fraction(frame) / fps, sample_rate)
+    num, den = fps.numerator, fps.denominator
+    return (2 * frame * sample_rate * den + num) // (2 * num)
 
 
 def overlap_pairs(grid_a: SampleGrid, overlap: int, fps_b: Fraction) -> list[tuple[int, int]]:

@@ -11,11 +11,12 @@ import av
 import numpy as np
 import pytest
 
+from ltxkit.frames.aac import window
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
-from ltxkit.frames.render import render
+from ltxkit.frames.render import AudioCursor, Readers, render
 from ltxkit.frames.smart import AvcConfig, SmartRenderResult, smart_render
-from ltxkit.frames.synth import read_frame_code, render_frame, write_clip
+from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
 from ltxkit.frames.timeline import Piece, Timeline
 
 ClipFactory = Callable[..., Path]
@@ -42,16 +43,43 @@ def _trim_b(a: Path, b: Path, frames: int, *, audio: bool, b_tail: int = 0) -> T
                        trim_tail_frames=[0, b_tail]).timeline
 
 
+def _pcm(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+
+
 def _same_as_full(result: SmartRenderResult, tl: Timeline, tmp_path: Path) -> None:
-    """Same frame count, duration and samples as the full render, as PyAV reads and decodes them; the
-    audio (re-encoded in full by both) is the full render's, packet for packet."""
+    """Same frame count, duration and samples as the full render, as PyAV reads and decodes them. Sound
+    re-encoded whole is the full render's, packet for packet; copied sound is the first clip's packets
+    up to where the re-encode takes over, whose first block (the joint) is as close to the timeline's
+    samples as the full render's re-encode is (no click)."""
     full = render(tl, tmp_path / "full.mp4")
     info = probe(result.render.output)
     assert (info.frame_count, info.duration_seconds) == (full.frame_count, full.duration_seconds)
     assert len(_yuv(result.render.output)) == full.frame_count == tl.frame_count
     assert result.render.audio_samples == full.audio_samples
-    if tl.audio is not None:
-        assert _packets(result.render.output, "audio") == _packets(full.output, "audio")
+    if tl.audio is None:
+        return
+    sound = result.sound
+    assert sound is not None
+    ours = _packets(result.render.output, "audio")
+    if not sound["copied_packets"]:
+        assert ours == _packets(full.output, "audio")
+        return
+    n, source = sound["copied_packets"], tl.audio[0].source
+    assert ours[:n] == _packets(source, "audio")[:n]
+    resume = round(sound["reencoded_from_seconds"] * tl.sample_rate)
+    assert resume == (n - 1) * 1024  # packets from the priming one (pts -1024) on, 1024 samples each
+    pcm, a_pcm, full_pcm = _pcm(result.render.output), _pcm(source), _pcm(full.output)
+    assert pcm.shape == full_pcm.shape
+    assert np.array_equal(pcm[:, :resume], a_pcm[:, :resume])  # A's own decode, bit for bit
+    planned = AudioCursor(tl, Readers(sample_rate=tl.sample_rate, layout=tl.layout)).read(tl.sample_count)
+    joint = slice(resume - 1024, resume + 2048)
+    error, full_error = (np.abs(x[:, joint] - planned[:, joint]).max() for x in (pcm, full_pcm))
+    assert error <= max(2 * full_error, 0.02)
+    for k, packet in ((n - 1, ours[n - 1]), (n, ours[n])):  # the joint's two halves are long windows
+        seen = window(packet)
+        assert seen is not None and seen[0] in ((0, 3) if k < n else (0, 1)), (k, seen)
 
 
 def test_trim_b_copies_every_whole_gop_and_reencodes_only_bs_first(make_clip: ClipFactory,
@@ -71,6 +99,28 @@ def test_trim_b_copies_every_whole_gop_and_reencodes_only_bs_first(make_clip: Cl
     assert packets[:60] == _packets(a)  # A's and B's parameter sets are the same: no in-band prefix
     assert packets[80:] == _packets(b)[25:]
     assert all(p not in _packets(b) for p in packets[60:80])
+    _same_as_full(result, tl, tmp_path)
+
+
+def test_the_sound_is_copied_up_to_the_seam_and_says_so(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """A's 2.4 s of AAC: every packet whose next block is still A's is copied (112: the priming packet and
+    blocks up to 113664 + 1024 <= 115200 samples), the rest re-encoded; the note says how much."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    result = smart_render(_trim_b(a, b, 5, audio=True), tmp_path / "smart.mp4")
+    assert result.sound == {"clip": a.name, "copied_packets": 112, "reencoded_from_seconds": 113664 / 48000,
+                            "reason": None}
+    assert result.notes[-1] == f"sound: {a.name}'s first 112 AAC packets copied bit-for-bit, re-encoded from 2.368 s on"
+    assert result.to_json()["audio"] == result.sound
+
+
+def test_a_transient_at_the_seam_moves_the_sound_copy_back(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """A tone starting 2.36 s into A: the encoder switches to short windows there, which cannot overlap
+    with a long one, so the copy stops earlier, where both sides of the joint are long windows."""
+    a = make_clip(frames=60, audio=True, tone=Tone(onset=Fraction(236, 100)))
+    b = make_clip(frames=70, audio=True)
+    tl = _trim_b(a, b, 5, audio=True)
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert result.sound is not None and 100 < result.sound["copied_packets"] < 112
     _same_as_full(result, tl, tmp_path)
 
 
@@ -135,6 +185,8 @@ def test_real_footage_copies_a_bit_identical(real_clip: Path, tmp_path: Path) ->
     with av.open(str(real_clip)) as c:
         original = AvcConfig.parse(bytes(c.streams.video[0].codec_context.extradata or b""))
     assert config.sps[0] == original.sps[0] and len(config.sps) == 2  # plus the re-encode's (own id)
+    assert result.sound == {"copied_packets": 0,
+                            "reason": f"{real_clip.name}'s sound is not mono or stereo AAC at 48000 Hz"}
     _same_as_full(result, tl, tmp_path)
 
 

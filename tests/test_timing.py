@@ -398,6 +398,14 @@ def test_frame_to_sample_tiles_ntsc_audio_without_drift() -> None:
     assert frame_to_sample(7, Fraction(60), 48000) == 5600
 
 
+@pytest.mark.parametrize("fps", [Fraction(25), Fraction(30000, 1001), Fraction(24000, 1001), Fraction(15, 2)])
+def test_frame_to_sample_is_the_exact_instant_rounded_half_up(fps: Fraction) -> None:
+    """The integer form (a render asks once a frame) is the time model's exact rule, ties and negatives too."""
+    for rate in (8000, 44100, 48000):
+        for frame in [*range(-60, 600), 10**7 + 1]:
+            assert frame_to_sample(frame, fps, rate) == seconds_to_sample(Fraction(frame) / fps, rate)
+
+
 # --- samples and the reference-audio window -------------------------------------------------------
 
 

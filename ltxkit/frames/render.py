@@ -118,13 +118,16 @@ def video_frames(tl: Timeline, readers: Readers) -> Iterator[av.VideoFrame]:
 class AudioCursor:
     """Reads the timeline's audio pieces in order, any number of samples at a time."""
 
-    def __init__(self, tl: Timeline, readers: Readers) -> None:
+    def __init__(self, tl: Timeline, readers: Readers, start: int = 0) -> None:
         assert tl.audio is not None
         self._pieces = [p for p in tl.audio if p.count > 0]
         self._readers = readers
         self._equal_power = tl.audio_fade == "equal-power"
         self._i = 0
-        self._offset = 0
+        self._offset = start  # output sample ``start`` first (a smart render's re-encode after copied audio)
+        while self._i < len(self._pieces) and self._offset >= self._pieces[self._i].count:
+            self._offset -= self._pieces[self._i].count
+            self._i += 1
         self._channels = av.AudioLayout(tl.layout).nb_channels
 
     def read(self, n: int) -> np.ndarray:
@@ -178,15 +181,45 @@ class RenderResult:
                    warnings=warnings, seeks=sum(r.seeks for r in readers.all()))
 
 
-def write_audio(out: Any, aus: AudioStream, cursor: AudioCursor, written: int, target: int, tl: Timeline) -> int:
-    """Encode and mux the timeline's audio from sample ``written`` up to ``target``; returns ``target``."""
-    while written < target:
-        count = min(target - written, 4096)
-        frame = av.AudioFrame.from_ndarray(cursor.read(count), format="fltp", layout=tl.layout)
-        frame.sample_rate, frame.pts, frame.time_base = tl.sample_rate, written, Fraction(1, tl.sample_rate)
-        out.mux(aus.encode(frame))
-        written += count
-    return written
+class AudioEncode:
+    """The timeline's audio from output sample ``start`` on, through ``encoder`` into ``stream``.
+
+    Packets are stamped in output samples; those before ``keep_from`` are the encoder's warm-up (a smart
+    render re-encodes from where copied AAC packets stop, so the first kept packet overlap-adds with the
+    last copied one as the encoder meant it to) and are dropped.
+    """
+
+    def __init__(self, tl: Timeline, readers: Readers, encoder: Any, start: int = 0,
+                 keep_from: int | None = None) -> None:
+        self.tl, self.encoder, self.keep_from = tl, encoder, keep_from
+        self.fed = start
+        self._cursor = AudioCursor(tl, readers, start)
+        self.pending: list[av.Packet[Any]] = []
+        self._flushed = False
+
+    def _take(self, packets: list[av.Packet[Any]]) -> None:
+        self.pending += [p for p in packets if self.keep_from is None or (p.pts or 0) >= self.keep_from]
+
+    def feed(self, target: int, chunk: int = 4096) -> None:
+        """Encode the samples up to output sample ``target`` (their packets go to :attr:`pending`)."""
+        while self.fed < target:
+            count = min(target - self.fed, chunk)
+            frame = av.AudioFrame.from_ndarray(self._cursor.read(count), format="fltp", layout=self.tl.layout)
+            frame.sample_rate, frame.pts = self.tl.sample_rate, self.fed
+            frame.time_base = Fraction(1, self.tl.sample_rate)
+            self._take(self.encoder.encode(frame))
+            self.fed += count
+
+    def mux_until(self, out: Any, stream: AudioStream, target: int) -> None:
+        """Mux the audio up to output sample ``target`` (all of it, encoder flushed, at the end)."""
+        self.feed(min(target, self.tl.sample_count))
+        if target >= self.tl.sample_count and not self._flushed:
+            self._take(self.encoder.encode(None))
+            self._flushed = True
+        for packet in self.pending:
+            packet.stream = stream
+            out.mux(packet)
+        self.pending = []
 
 
 def _audio_sample_count(path: Path) -> int | None:
@@ -234,13 +267,12 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
         vs.codec_context.time_base = 1 / tl.fps
         vs.options = {**profile.options, **(video_options or {})}
         aus: AudioStream | None = None
-        cursor = None
+        sound = None
         if tl.audio is not None:
             aus = cast(AudioStream, out.add_stream(profile.audio_codec, rate=tl.sample_rate))
             aus.layout = tl.layout
             aus.format = profile.audio_format
-            cursor = AudioCursor(tl, readers)
-        written = 0
+            sound = AudioEncode(tl, readers, aus.codec_context)
         for k, decoded in enumerate(video_frames(tl, readers)):
             frame = conform(decoded, tl.width, tl.height)  # an API output on a padded canvas: cropped back
             if (frame.width, frame.height) != (tl.width, tl.height):
@@ -252,13 +284,12 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             frame.pict_type = av.video.frame.PictureType.NONE  # do not inherit the source's GOP
             out.mux(vs.encode(frame))
             report(task, "rendering", k + 1, tl.frame_count, "frames")
-            if aus is None or cursor is None:
-                continue
-            # interleave: the audio up to the end of this frame goes in right after it
-            written = write_audio(out, aus, cursor, written, frame_to_sample(k + 1, tl.fps, tl.sample_rate), tl)
+            if aus is not None and sound is not None:
+                # interleave: the audio up to the end of this frame goes in right after it
+                sound.mux_until(out, aus, frame_to_sample(k + 1, tl.fps, tl.sample_rate))
         out.mux(vs.encode(None))
-        if aus is not None:
-            out.mux(aus.encode(None))
+        if aus is not None and sound is not None:
+            sound.mux_until(out, aus, tl.sample_count)
 
 
 def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: dict[str, str] | None = None,

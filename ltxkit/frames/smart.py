@@ -11,10 +11,8 @@ re-encoded, by x264 with the copied stream's profile, level, pixel format, colou
 Parameter sets: the re-encoded runs use their own SPS/PPS id (x264 ``sps-id``), stored next to the
 first clip's in the mp4 ``avcC`` and repeated in-band at their IDRs, so copied packets keep decoding
 with their own parameter sets; a copied clip whose parameter sets differ from the ones in force gets
-them prepended in-band to its first packet. Audio is re-encoded in full from the timeline, packet for
-packet what the full render writes: copying AAC frames was tried, but the frame after the last copied
-one overlap-adds (MDCT) with a frame of another encoder whose window sequence need not fit, a click of
-0.1-0.3 on a 0.5 tone; a cut needs the copied frame's ``window_sequence`` checked (not done yet).
+them prepended in-band to its first packet. The first clip's AAC packets are copied up to the seam
+and the sound re-encoded from there (:mod:`ltxkit.frames.aac`), or re-encoded whole, saying why.
 Anything that cannot be matched (another codec, size, rate, pixel format, rotation, h264 profile,
 edit-list discards) falls back to :func:`ltxkit.frames.render.render`, and the result says why.
 """
@@ -29,12 +27,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import av
-from av.audio.stream import AudioStream
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.aac import AacCopy, plan_copy
 from ltxkit.frames.codecs import RENDER_MODES, codec_profile
 from ltxkit.frames.probe import ProbeResult, open_media
-from ltxkit.frames.render import AudioCursor, Readers, RenderResult, verify_written, video_frames, write_audio
+from ltxkit.frames.render import AudioEncode, Readers, RenderResult, verify_written, video_frames
 from ltxkit.frames.render import render as render_full
 from ltxkit.frames.timeline import Piece, Timeline
 from ltxkit.fsutil import atomic_path, final_name
@@ -288,8 +286,8 @@ class _Tally:
     total: int
     done: int = 0
 
-    def step(self) -> None:
-        self.done += 1
+    def step(self, frames: int = 1) -> None:
+        self.done += frames
         report(self.task, "rendering", self.done, self.total, "frames")
 
 
@@ -348,12 +346,14 @@ class SmartRenderResult:
     copied_frames: int
     encoded_frames: int
     copied: tuple[CopiedRun, ...] = ()
+    sound: dict[str, Any] | None = None  # AAC packets copied, or why the sound is re-encoded (smart only)
 
     def to_json(self) -> dict[str, Any]:
+        audio = self.sound or ({"copied_packets": 0, "reason": self.reason}
+                               if self.render.audio_samples is not None else None)
         return {"mode": self.mode, "reason": self.reason, "copied_frames": self.copied_frames,
                 "encoded_frames": self.encoded_frames, "copied": [c.to_json() for c in self.copied],
-                "audio": "re-encoded" if self.render.audio_samples is not None else None,
-                "summary": self.summary, "notes": self.notes}
+                "audio": audio, "summary": self.summary, "notes": self.notes}
 
     @property
     def summary(self) -> str:
@@ -364,9 +364,15 @@ class SmartRenderResult:
 
     @property
     def notes(self) -> list[str]:
-        return [f"{c.clip}: {c.gops} GOP{'s' if c.gops != 1 else ''} (frames {c.first}-{c.last}) copied without "
-                "decoding: passed through bit-for-bit, as good (or as damaged) as the source"
-                for c in self.copied]
+        notes = [f"{c.clip}: {c.gops} GOP{'s' if c.gops != 1 else ''} (frames {c.first}-{c.last}) copied without "
+                 "decoding: passed through bit-for-bit, as good (or as damaged) as the source"
+                 for c in self.copied]
+        if self.sound is not None and self.sound["copied_packets"]:
+            notes.append(f"sound: {self.sound['clip']}'s first {self.sound['copied_packets']} AAC packets copied "
+                         f"bit-for-bit, re-encoded from {self.sound['reencoded_from_seconds']:.3f} s on")
+        elif self.sound is not None:
+            notes.append(f"sound re-encoded: {self.sound['reason']}")
+        return notes
 
 
 def _delay(frames: Sequence[int]) -> int:
@@ -374,8 +380,8 @@ def _delay(frames: Sequence[int]) -> int:
     return max(0, max(k - f for k, f in enumerate(frames)))
 
 
-def _copy_packets(run: _Copy) -> Iterator[bytes]:
-    """The run's packets as stored, found by seeking to its first keyframe and demuxing forward."""
+def _copy_packets(run: _Copy, prefix: bytes) -> Iterator[av.Packet[Any]]:
+    """The run's packets as stored (``prefix`` before the first), by seeking to its first keyframe."""
     src = run.source
     with open_media(src.info.path) as container:
         stream = container.streams.video[0]
@@ -386,61 +392,84 @@ def _copy_packets(run: _Copy) -> Iterator[bytes]:
         for packet in container.demux(stream):
             if packet.dts is None or packet.size == 0 or (sent == 0 and packet.dts != wanted):
                 continue
-            yield bytes(packet)
+            yield av.Packet(prefix + bytes(packet)) if sent == 0 and prefix else packet
             sent += 1
             if sent == run.count:
                 return
     raise MediaError(f"{src.info.path.name}: {run.count - sent} packets missing after the seek")
 
 
+class _Sound:
+    """The output's audio: the first clip's copied AAC packets (when it has them), then the re-encode."""
+
+    def __init__(self, tl: Timeline, readers: Readers, out: Any, copy: AacCopy | str) -> None:
+        self.copy = copy
+        if isinstance(copy, AacCopy):
+            with open_media(copy.source) as template:
+                self.stream = out.add_stream_from_template(template.streams.audio[0])
+            self.sound = copy.sound
+            self._copied: Iterator[av.Packet[Any]] | None = copy.packets()
+        else:
+            self.stream = out.add_stream("aac", rate=tl.sample_rate)
+            self.stream.layout, self.stream.format = tl.layout, "fltp"
+            self.sound = AudioEncode(tl, readers, self.stream.codec_context)
+            self._copied = None
+        self._held: av.Packet[Any] | None = None
+
+    def mux_until(self, out: Any, target: int) -> None:
+        """Mux the sound up to output sample ``target``: copied packets first, re-encoded ones after them."""
+        if self._copied is not None:
+            packet = self._held if self._held is not None else next(self._copied, None)
+            while packet is not None and int(packet.pts or 0) < target:
+                packet.stream = self.stream
+                out.mux(packet)
+                packet = next(self._copied, None)
+            self._held = packet
+            if packet is not None:
+                return
+            self._copied = None
+        self.sound.mux_until(out, self.stream, target)
+
+
 def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], base: _Source,
-           config: AvcConfig, readers: Readers, tally: _Tally) -> None:
+           config: AvcConfig, readers: Readers, tally: _Tally, copy: AacCopy | str | None) -> None:
     timescale = math.lcm(tl.sample_rate, tl.fps.numerator) if tl.audio is not None else tl.fps.numerator
     with open_media(base.info.path) as template, \
             av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
                     options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
         vs = out.add_stream_from_template(template.streams.video[0])
         vs.codec_context.extradata = config.to_bytes()
-        aus: AudioStream | None = None
-        cursor = None
-        if tl.audio is not None:
-            aus = out.add_stream("aac", rate=tl.sample_rate)
-            aus.layout, aus.format = tl.layout, "fltp"
-            cursor = AudioCursor(tl, readers)
+        sound = _Sound(tl, readers, out, copy) if copy is not None else None
         per_run = _encoded_per_run(runs, encoded)
         shown = [run.shown if isinstance(run, _Copy) else cast(_Packets, enc).frames
                  for run, enc in zip(runs, per_run, strict=True)]
         # one dts shift for all runs (the largest reorder delay), so dts rises and never passes pts
         shift = max(_delay(frames) for frames in shown)
         active = config.sets()
-        written = 0
         n = 0  # output decode position
         start = 0  # output frame of the run
+        tb = 1 / tl.fps
         for run, enc, frames in zip(runs, per_run, shown, strict=True):
             if isinstance(run, _Copy):
+                packets: Iterator[Any] = _copy_packets(run, _stale(run.source.config, active))
                 keys = [k == 0 for k in range(run.count)]
-                data: Iterator[bytes] = _copy_packets(run)
-                prefix = _stale(run.source.config, active)
             else:
                 assert enc is not None
-                keys, data, prefix = enc.keys, iter(enc.data), b""
-            for k, (frame, key, payload) in enumerate(zip(frames, keys, data, strict=True)):
-                packet = av.Packet((prefix if k == 0 else b"") + payload)
+                packets, keys = (av.Packet(data) for data in enc.data), enc.keys
+            for frame, key, packet in zip(frames, keys, packets, strict=True):
+                packet.time_base = tb
                 packet.pts, packet.dts, packet.duration = start + frame, n - shift, 1
-                packet.time_base = 1 / tl.fps
                 packet.is_keyframe = key
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
-                if isinstance(run, _Copy):
-                    tally.step()
-                if aus is not None and cursor is not None:
-                    written = write_audio(out, aus, cursor, written, frame_to_sample(max(0, n - shift), tl.fps,
-                                                                                   tl.sample_rate), tl)
+                if sound is not None:
+                    sound.mux_until(out, frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate))
+            if isinstance(run, _Copy):
+                tally.step(run.count)
             start += len(frames)
-        if aus is not None and cursor is not None:
-            write_audio(out, aus, cursor, written, tl.sample_count, tl)
-            out.mux(aus.encode(None))
+        if sound is not None:
+            sound.mux_until(out, tl.sample_count)
 
 
 def _encoded_per_run(runs: list[_Copy | _Encode], encoded: list[_Packets]) -> list[_Packets | None]:
@@ -513,6 +542,7 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
         return SmartRenderResult(full, "full", reason, 0, full.frame_count)
     base = sources[tl.video[0].source] if tl.video[0].source in sources else next(iter(sources.values()))
     try:
+        copy = plan_copy(tl, readers) if tl.audio is not None else None
         with open_media(base.info.path) as template:
             ref = template.streams.video[0].codec_context
             # x264 gives a PPS the id of its SPS, so one number free in both serves
@@ -525,7 +555,7 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
         if encoded and encoded[0].config is not None:
             config = replace(config, sps=config.sps + encoded[0].config.sps, pps=config.pps + encoded[0].config.pps)
         with atomic_path(output) as tmp:
-            _write(tl, tmp, runs, encoded, base, config, readers, tally)
+            _write(tl, tmp, runs, encoded, base, config, readers, tally, copy)
             info = verify_written(tmp, tl) if verify else readers.info(tmp)
         report(tally.task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
@@ -533,4 +563,14 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
     finally:
         readers.close()
     return SmartRenderResult(RenderResult.written(output, info, tl, readers), "smart",
-                             "; ".join([_describe(runs), *notes]), copied, tl.frame_count - copied, _copied(runs))
+                             "; ".join([_describe(runs), *notes]), copied, tl.frame_count - copied, _copied(runs),
+                             _sound(copy, tl))
+
+
+def _sound(copy: AacCopy | str | None, tl: Timeline) -> dict[str, Any] | None:
+    if copy is None:
+        return None
+    if isinstance(copy, str):
+        return {"copied_packets": 0, "reason": copy}
+    return {"clip": copy.source.name, "copied_packets": copy.count,
+            "reencoded_from_seconds": float(Fraction(copy.resume, tl.sample_rate)), "reason": None}
