@@ -12,22 +12,26 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError, LtxkitError
-from ltxkit.frames.synth import Tone, write_clip
+from ltxkit.frames.synth import Tone, render_frame, write_clip
 from ltxkit.jobs.models import JobRequest
 from ltxkit.jobs.pricebook import Price, PriceBook, PriceKey, server_of
 from ltxkit.jobs.providers import get_provider
 from ltxkit.workflow.extend import ExtendOptions, extend
 from ltxkit.workflow.inputs import build_spec
+from ltxkit.workflow.plan import make_plan
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
 TONE = Tone(hz=330.0, amplitude=0.4)
@@ -58,6 +62,11 @@ def balance(handle: EmulatorHandle) -> Decimal:
 def server_jobs(handle: EmulatorHandle) -> int:
     with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
         return int(db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+def server_tasks(handle: EmulatorHandle) -> list[tuple[str, str]]:
+    with sqlite3.connect(handle.data_dir / "emulator.sqlite3") as db:
+        return [(t, s) for t, s in db.execute("SELECT task, status FROM jobs ORDER BY rowid")]
 
 
 def journaled(run: Path) -> int:
@@ -210,7 +219,59 @@ def test_zooop_is_quoted_before_any_submit_and_charged_the_quote(tmp_path: Path)
         assert credits() == start
         result = extend(spec, tmp_path / "yes", config, ExtendOptions(confirm=lambda q: True))
         assert posts().count("/zooop/v1/tasks") == 2 and credits() == start - 2 * 8
+        # a token's daily credit cap is what it can spend today (/v1/me key.creditsRemainingToday)
+        handle.emulator.providers.zooop.limits.daily_credit_cap = 16 + 15
+        with pytest.raises(LtxkitError) as capped:
+            extend(spec, tmp_path / "cap", config, ExtendOptions(yes=True))
+        assert str(capped.value) == ("stopped: the balance (15 credits) cannot cover the estimate for the rest of "
+                                     "the run (about 16 credits, from segment 1); top up or lower --candidates; "
+                                     "nothing was submitted; --resume continues")
+        assert posts().count("/zooop/v1/tasks") == 2
     assert [c["charged"] for c in result["segments"][0]["candidates"]] == [8, 8]
+
+
+def test_the_combine_on_the_server_is_agreed_to_and_capped_like_a_candidate(media: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    """``--combine remote`` submits a paid ``video.combine`` ($0.005 a clip, two at least): it is in the
+    rest-of-run estimate, asked about when not agreed yet, and refused past --max-usd."""
+    image = tmp_path / "opening.png"
+    Image.fromarray(render_frame(0, 128, 64)).save(image)
+    plan = make_plan(media["track"], Fraction(25), 2, image=image, max_frames=65)  # two segments of 65
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    run = tmp_path / "run"
+    with emulator() as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size=(128, 64),
+                                  plan_path=tmp_path / "plan.json", candidates=1, combine="remote",
+                                  env=env_for(handle))
+        questions: list[str] = []
+
+        def ask(answer: bool) -> ExtendOptions:
+            return ExtendOptions(resume=True, confirm_usd=0, max_usd=0.02,
+                                 confirm=lambda q: questions.append(q) or answer)
+
+        # learn, then agree to segment 2 with the combine in the total: the cap refuses the combine itself
+        with pytest.raises(LtxkitError) as capped:
+            extend(spec, run, config, ask(True))
+        assert questions[1].startswith("Submit 1 candidate(s) for segment 2 at about $0.01 each (billed for the "
+                                       "same job on ")  # the emulator's stand-in price of 65 frames at 128x64
+        assert questions[1].endswith("; about $0.02 for the rest of the run; --max-usd $0.02 stops the run before "
+                                     "it crosses that?")
+        assert str(capped.value) == (
+            "stopped: --max-usd $0.02: the combine (about $0.01) would take the run past it ($0.02 billed or under "
+            "way); submitted before stopping: segment 1 candidate 1, segment 2 candidate 1 (billed $0.02); "
+            "--resume continues")
+        assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2
+        # without the cap, the combine is asked about on its own: "n" submits nothing, "y" combines
+        questions.clear()
+        with pytest.raises(LtxkitError) as declined:
+            extend(spec, run, config, replace(ask(False), max_usd=None))
+        assert questions == ["Submit the combine of 2 clips on the server at $0.01 (media-jobs's documented price)?"]
+        assert str(declined.value) == ("stopped: you declined; nothing was submitted; earlier runs of this "
+                                       "directory were billed $0.02; --resume continues")
+        start = balance(handle)
+        result = extend(spec, run, config, replace(ask(True), max_usd=None))
+        assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2 + ["video.combine"]
+        assert balance(handle) == start - Decimal("0.01") and result["combine_job"]
 
 
 # --- the price book and each provider's money ------------------------------------------------------
@@ -273,6 +334,10 @@ def test_each_provider_reads_its_own_money() -> None:
     assert zooop.funds({"user": {"creditBalance": 900}}) == Price(Decimal(900), "credits")
     assert zooop.funds({"user": {"creditBalance": 900}, "team": {"creditBalance": 50}}) == Price(Decimal(50),
                                                                                                  "credits")
+    capped = {"key": {"dailyCreditCap": 1000, "creditsRemainingToday": 958}, "user": {"creditBalance": 84495}}
+    assert zooop.funds(capped) == Price(Decimal(958), "credits")  # the document's /v1/me example
+    assert zooop.funds({"key": {"creditsRemainingToday": None}, "user": {"creditBalance": 30}}) == \
+        Price(Decimal(30), "credits")
     assert zooop.charged({"taskId": "t", "creditsCharged": 40}) == Price(Decimal(40), "credits")
     assert apex.funds({"data": {"credits": 4500}}) == Price(Decimal(4500), "credits")
     assert apex.documented_price(apex.native_request("video", {"script": "x"}, None)) == Price(Decimal(250), "credits")

@@ -105,12 +105,13 @@ class Budget:
             return submission, PriceEstimate(documented, f"{provider.name}'s documented price", fixed=True)
         return submission, self.book.estimate(key)
 
-    def later(self, each: PriceEstimate, key: PriceKey, frames: list[int]) -> Price | None:
+    def later(self, each: PriceEstimate, key: PriceKey, frames: list[int], extra: Price | None = None) -> Price | None:
         """The later segments' candidates (``frames`` each, one entry per candidate): the same price for
-        the same job, else the book's, else ``each`` scaled by the frames; None while ``each`` is unknown."""
+        the same job, else the book's, else ``each`` scaled by the frames; plus ``extra`` (the combine on
+        the server); None while ``each`` is unknown."""
         if each.price is None:
             return None
-        total = Decimal(0)
+        total = Decimal(0) if extra is None or extra.unit != each.price.unit else extra.amount
         for n in frames:
             if n == key.frames or key.frames is None:
                 total += each.price.amount
@@ -170,18 +171,22 @@ class Budget:
         said = (f"{offer.count} candidate(s) for segment {segment} at about {each.price} each ({each.basis})"
                 + (f"; about {total} for the rest of the run" if total is not None and total != offer.now else "")
                 + ("" if total is not None else "; the later segments' price is not known yet"))
-        over = self.cap is not None and self.spent + shown.amount > self.cap
-        if over:
-            said += f"; --max-usd {self.money(self.cap or Decimal(0))} stops the run before it crosses that"
+        self.agree(said, shown, f"segment {segment}: ")
+        return offer.count
+
+    def agree(self, said: str, shown: Price, where: str = "") -> None:
+        """Ask to spend ``shown`` (``said`` in words) unless ``--yes``, within ``--confirm-usd``, or covered
+        by what the user already agreed to in this invocation; raises :meth:`stopped` on a no."""
+        if self.cap is not None and self.spent + shown.amount > self.cap:
+            said += f"; --max-usd {self.money(self.cap)} stops the run before it crosses that"
         within = shown.unit == USD and shown.amount <= self.confirm_at
         granted = self.granted is not None and self.spent_here + shown.amount <= self.granted
         if self.yes or within or granted:
-            self.log(f"segment {segment}: {said}")
-        else:
-            if not self.confirm(f"Submit {said}?"):
-                raise self.stopped("you declined")
-            self.granted = self.spent_here + shown.amount
-        return offer.count
+            self.log(f"{where}{said}")
+            return
+        if not self.confirm(f"Submit {said}?"):
+            raise self.stopped("you declined")
+        self.granted = self.spent_here + shown.amount
 
     def stopped(self, reason: str) -> LtxkitError:
         """The one line a money decision ends the run with: why, and what was submitted before it."""

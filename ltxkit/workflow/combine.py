@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ltxkit.errors import PaymentRequiredError
 from ltxkit.frames.probe import probe
-from ltxkit.jobs import ClientConfig, Journal, VideoCombine
+from ltxkit.jobs import Client, ClientConfig, JobRequest, Journal, VideoCombine
 from ltxkit.jobs.journal import JournalEntry
+from ltxkit.jobs.pricebook import PriceEstimate, PriceKey, server_of
 from ltxkit.timing import format_fps, sample_grid, splice_layout
+from ltxkit.workflow.budget import Budget, NotSubmitted
 
 
 def overlap_warning(overlap: int, sampled_fps: Fraction, frame_rate: Fraction) -> str | None:
@@ -71,13 +74,33 @@ def combine_layout(clips: Sequence[Path], overlap: int, sampled_fps: Fraction,
     return CombineLayout(infos[0].fps, Counter(seams).most_common(1)[0][0], seams, total, total - sum(seams))
 
 
+def paid_combine(client: Client, request: JobRequest, journal: Journal, download_dir: Path,
+                 budget: Budget) -> JournalEntry:
+    """One ``video.combine``, agreed to and guarded like a candidate (a job the journal has is only waited
+    for): a paid job ($0.005 a clip) the user must have agreed to, inside ``--max-usd``."""
+    from ltxkit.jobs import submit_and_collect
+
+    provider = client.provider
+    each = PriceEstimate(provider.documented_price(request), f"{provider.name}'s documented price", fixed=True)
+    entry = journal.find(key=request.key, provider=client.context.scope)
+    if (entry is None or entry.job_id is None) and each.price is not None:
+        clips = len(request.input["videoUrls"])
+        budget.agree(f"the combine of {clips} clips on the server at {each.price} ({each.basis})", each.price)
+    key = PriceKey(request.task, None, None, False, False, provider.name, server_of(client.config.base_url))
+    try:
+        return submit_and_collect(client, request, journal=journal, download_dir=download_dir,
+                                  guard=budget.guard("the combine", key, each))
+    except NotSubmitted as exc:
+        raise budget.stopped(str(exc)) from None
+    except PaymentRequiredError as exc:
+        raise budget.stopped(f"the server refused the combine for payment ({exc}); top up") from None
+
+
 def combine_remote(run_path: Path, urls: Sequence[str], clips: Sequence[Path], overlap: int, sampled_fps: Fraction,
-                   samples: Sequence[int | None], config: ClientConfig,
+                   samples: Sequence[int | None], config: ClientConfig, budget: Budget,
                    log: Callable[[str], None]) -> tuple[JournalEntry, list[str]]:
     """``video.combine`` of ``urls`` (whose local copies are ``clips``) into ``run_path/combined``, checked
     against the clips' layout; returns the job kept and the warnings (also logged)."""
-    from ltxkit.jobs import Client, submit_and_collect
-
     layout = combine_layout(clips, overlap, sampled_fps, samples)
     seams = len(layout.seams)
     warnings: list[str] = []
@@ -93,9 +116,9 @@ def combine_remote(run_path: Path, urls: Sequence[str], clips: Sequence[Path], o
     answers: list[tuple[JournalEntry, int]] = []
     with Journal.in_dir(run_path) as journal, Client(config) as client:
         for count, expected, slack in readings:
-            job = submit_and_collect(client, VideoCombine(video_urls=list(urls), overlap_frames=count,
-                                                          frame_rate=layout.frame_rate),
-                                     journal=journal, download_dir=run_path / "combined")
+            request = JobRequest.build(VideoCombine(video_urls=list(urls), overlap_frames=count,
+                                                    frame_rate=layout.frame_rate))
+            job = paid_combine(client, request, journal, run_path / "combined", budget)
             got = probe(job.files[0]).frame_count
             answers.append((job, got))
             if abs(got - expected) <= slack:

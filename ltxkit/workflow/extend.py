@@ -179,7 +179,7 @@ def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, opti
             condition = best.file
             assert condition is not None  # a candidate is chosen only with its output (see _choose)
             clips.append(condition)
-        run.manifest.result = _assemble(run, spec, chosen, clips, config, opts)
+        run.manifest.result = _assemble(run, spec, chosen, clips, config, opts, budget)
         run.save()
     return {"run_dir": str(run.path), "manifest": str(run.manifest_path), **run.manifest.result.to_json(),
             "segments": [s.to_json() for s in run.manifest.segments],
@@ -363,13 +363,14 @@ async def _generate(run: RunDir, spec: ExtendSpec, index: int, requests: list[Su
             if new:
                 requests[new[0]], each = await budget.estimate(client, requests[new[0]], key)
                 later = [seg.frames for seg in spec.segments[index + 1:] for _ in range(spec.candidates)]
-                offer = Offer(index + 1, len(new), each, budget.later(each, key, later))
+                combine = client.provider.combine_price(len(spec.segments)) if spec.combine == "remote" else None
+                offer = Offer(index + 1, len(new), each, budget.later(each, key, later, combine))
                 await budget.check_funds(client, offer)
                 if budget.authorize(offer) < len(new):  # the price is unknown: one candidate learns it
                     first = new.pop(0)
                     await _submit(client, requests[first], journal, run, index, first, budget, key, each, wait=False)
                     each = budget.book.estimate(key)
-                    offer = Offer(index + 1, len(new), each, budget.later(each, key, later))
+                    offer = Offer(index + 1, len(new), each, budget.later(each, key, later, combine))
                     await budget.check_funds(client, offer)
                     budget.authorize(offer, learned=True)
                 _record_estimate(run.manifest.segments[index], offer, spec.candidates)
@@ -468,7 +469,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clips: list[Path],
-              config: ClientConfig, opts: ExtendOptions) -> RunResult:
+              config: ClientConfig, opts: ExtendOptions, budget: Budget) -> RunResult:
     """Join the opening clip and the chosen clips (``clips``) into ``extended.mp4`` with the seam report."""
     output = run.path / OUTPUT
     report_dir = run.path / REPORT
@@ -484,7 +485,8 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
         from ltxkit.workflow.combine import combine_remote
 
         job, warnings = combine_remote(run.path, [c.url for c in chosen if c.url is not None], clips, spec.overlap,
-                                       spec.sampled_fps, [s.frames for s in spec.segments], config, opts.log)
+                                       spec.sampled_fps, [s.frames for s in spec.segments], config, budget,
+                                       opts.log)
         _copy(job.files[0], output)
         seams = [review_seam(a, b, overlap=spec.overlap, sampled_fps=spec.sampled_fps, scale=True)
                  for a, b in itertools.pairwise(clips)]

@@ -20,7 +20,6 @@ import importlib
 import pkgutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -37,7 +36,6 @@ from ltxkit.jobs.retry import is_retryable_status, parse_retry_after
 from ltxkit.jobs.wire import Job, JobState, RequestSpec, dig, first
 
 T = TypeVar("T")
-COMBINE_USD_PER_CLIP = Decimal("0.005")
 
 
 def frozen(d: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -274,9 +272,6 @@ class Provider:
 
     def documented_price(self, request: JobRequest) -> Price | None:
         """The price the API's document fixes for this request (a flat price), else None."""
-        if request.task == "video.combine":  # \"$0.005 per input clip with a two-clip minimum\"
-            urls = request.input.get("videoUrls")
-            return Price(COMBINE_USD_PER_CLIP * max(2, len(urls) if isinstance(urls, list) else 0))
         return None
 
     def quoted(self, payload: Mapping[str, Any]) -> Price | None:
@@ -380,6 +375,10 @@ class Provider:
     def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
         """A server-side join of clips."""
+        raise self.unsupported("combine")
+
+    def combine_price(self, clips: int) -> Price:
+        """What joining ``clips`` clips on the server costs (asked before the clips exist)."""
         raise self.unsupported("combine")
 
 

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from ltxkit.api_schema import validate_task_input
 from ltxkit.jobs.models import JobRequest, VideoCombine, audio_value, image_value
+from ltxkit.jobs.pricebook import Price
 from ltxkit.jobs.providers.base import Built, Provider
 from ltxkit.jobs.providers.capabilities import Capabilities
 from ltxkit.jobs.providers.request import ExtendRequest, MediaArg, is_url
 from ltxkit.timing import fps_number
+
+# video.combine "is billed as a utility operation at $0.005 per input clip with a two-clip minimum"
+COMBINE_USD_PER_CLIP = Decimal("0.005")
 
 
 def _media(value: MediaArg, field_name: str, audio: bool = False) -> Any:
@@ -56,6 +61,17 @@ class MediaJobsProvider(Provider):
     def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
         return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
+
+    def combine_price(self, clips: int) -> Price:
+        return Price(COMBINE_USD_PER_CLIP * max(2, clips))
+
+    def documented_price(self, request: JobRequest) -> Price | None:
+        """``video.combine`` only: the document gives no rates for ``video.generate`` (its price "scales from
+        sampled frame count, final output resolution, and whether reference audio is included")."""
+        if request.task != "video.combine":
+            return None
+        urls = request.input.get("videoUrls")
+        return self.combine_price(len(urls) if isinstance(urls, list) else 0)
 
 
 MEDIA_JOBS = PROVIDER = MediaJobsProvider()

@@ -41,7 +41,7 @@ from ltxkit.jobs.providers.request import (
     media_upload,
 )
 from ltxkit.jobs.retry import poll_delay
-from ltxkit.jobs.wire import RequestSpec
+from ltxkit.jobs.wire import RequestSpec, dig
 
 FRAME_PARAM_TYPES = ("first_frame", "image_url")
 VIDEO_PARAM_TYPES = ("video_url",)
@@ -255,6 +255,13 @@ class ZooopProvider(RestProvider):
     def quoted(self, payload: Mapping[str, Any]) -> Price | None:
         """``credits``: "authoritative cost for this exact payload" (the submit charges it)."""
         return Price.parse(payload.get("credits"), self.money_unit)
+
+    def funds(self, payload: object) -> Price | None:
+        """``/v1/me``'s wallet, or less when the token's daily credit cap leaves less today
+        (``key.creditsRemainingToday``, null without a cap): what a submit can still be charged."""
+        known = [p for p in (super().funds(payload), Price.parse(dig(payload, "key.creditsRemainingToday"),
+                                                                 self.money_unit)) if p is not None]
+        return min(known, key=lambda p: p.amount) if known else None
 
     def _cap_reached(self, status: int, payload: object) -> bool:
         return status == 429 and self.error_code(payload) == "token_daily_cap_reached"
