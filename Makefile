@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 SYNC := $(UV) sync --locked --python $(PYTHON)
 BIN := .venv/bin
+# The suite runs on every core (pytest-xdist; at most 4 workers): tests marked with the same
+# xdist_group share one worker and its session fixtures (the demo run, the browser).
+PYTEST_ARGS := -q -n auto --maxprocesses 4 --dist loadgroup --nbmake tests notebooks
 
 .PHONY: demo test lint bench lock test-latest
 
@@ -19,7 +22,7 @@ demo: $(UV)
 
 test: $(UV)
 	$(SYNC) --quiet --extra dev
-	$(BIN)/python -m pytest -q --nbmake tests notebooks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/ruff check ltxkit tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
@@ -38,4 +41,4 @@ test-latest: $(UV)
 	rm -rf .venv-latest
 	$(UV) venv --quiet --python $(PYTHON) .venv-latest
 	VIRTUAL_ENV=.venv-latest $(UV) pip install --quiet --upgrade -e '.[dev]'
-	.venv-latest/bin/python -m pytest -q --nbmake tests notebooks
+	.venv-latest/bin/python -m pytest $(PYTEST_ARGS)

@@ -50,10 +50,16 @@ LEVEL_INDEX = {"ok": 0, "check": 1, "bad": 2}
 
 @dataclass
 class RunDir:
-    """The run as review reads it: ``run.json`` as plain JSON (its on-disk format is the contract)."""
+    """One reading of the run: ``run.json`` as plain JSON (its on-disk format is the contract).
+
+    Each request works on a reading of its own (:func:`reload`), never on one shared with other
+    requests: the page polls while a pick splices, and a reading swapped in under the pick would be
+    what the pick saves. ``version`` is the mtime of the file that was read, not of whatever is there later.
+    """
 
     path: Path
     data: dict[str, Any]
+    version: int = 0
 
     @property
     def manifest(self) -> Path:
@@ -72,24 +78,20 @@ def open_review(path: Path) -> RunDir:
     if not path.is_dir() or not manifest.is_file():
         raise InputError(f"{path} is not an extend run directory (no {MANIFEST}); "
                          "give the -o directory of 'ltxkit extend' or 'ltxkit demo -o'")
-    run = RunDir(path.resolve(), {})
-    return reload(run)
+    return reload(RunDir(path.resolve(), {}))
 
 
 def reload(run: RunDir) -> RunDir:
-    """Re-read ``run.json``: ``extend`` may have saved since (a run that is still going)."""
-    run.data = _load(run)
-    return run
-
-
-def _load(run: RunDir) -> dict[str, Any]:
+    """A new reading of ``run.json``: ``extend`` or a pick may have saved since (a run that is still going)."""
     try:
-        data = json.loads(run.manifest.read_text(encoding="utf-8"))
+        with run.manifest.open("rb") as fh:  # saves replace the file: its fstat is of the bytes read here
+            version = os.fstat(fh.fileno()).st_mtime_ns
+            data = json.loads(fh.read().decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{run.manifest}: unreadable manifest ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict) or "segments" not in data:
         raise InputError(f"{run.manifest} is not an extend run manifest")
-    return data
+    return RunDir(run.path, data, version)
 
 
 def findings(levels: dict[str, str], found: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
@@ -180,7 +182,7 @@ def describe(run: RunDir) -> dict[str, Any]:
             "extended": "/media/extended.mp4" if output.exists() else None,
             "report": "/report" if result.get("report") else None,
         },
-        "version": run.manifest.stat().st_mtime_ns,
+        "version": run.version,
     }
 
 
@@ -281,7 +283,8 @@ _pick_lock = threading.Lock()
 def pick(run: RunDir, segment: int, candidate: int, *, log: Any = lambda _m: None) -> PickResult:
     """Choose ``candidate`` for ``segment`` (1-based), re-splice, and set aside what no longer follows."""
     with _pick_lock:
-        data = reload(run).data
+        run = reload(run)
+        data = run.data
         if not (finished(data) or idle_after_pick(data)):
             raise LtxkitError("the run is still going (or stopped before its splice): pick when "
                               "'ltxkit extend --resume' has finished it")
