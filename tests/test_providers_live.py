@@ -55,6 +55,7 @@ from ltxkit.jobs.providers import (
     build_request,
     combine_request,
     get_provider,
+    prepare_extend,
     prepare_submission,
     purge,
     quote,
@@ -349,6 +350,76 @@ def test_zsky_503_on_a_create_is_not_sent_again(emu: EmulatorHandle, apis: Emula
     assert info.value.exit_code == 1
     assert posts(emu, "/zsky/v1/videos/generate") == before + 1
     assert sum(c["video"] for c in apis.zsky.used.values()) == used + int(queued)
+
+
+# ---- every provider: a job just created may not be visible yet (eventual consistency) ------------------------
+
+
+def not_found_polls(emu: EmulatorHandle) -> int:
+    return sum(1 for r in emu.requests() if r.method == "GET" and r.status == 404)
+
+
+def lagging(name: str, words: str) -> ExtendRequest:
+    if name == "media-jobs":
+        return ExtendRequest(f"{PROMPT} {words}", frames=9, fps=24, size=(256, 256), extra={"interpolationFps": 0})
+    return ExtendRequest(f"{PROMPT} {words}", frames=9)
+
+
+@pytest.mark.parametrize("name", ["media-jobs", "zsky"])
+def test_a_404_right_after_the_create_is_polled_through(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                       tmp_path: Path, name: str) -> None:
+    before = not_found_polls(emu)
+    with client(emu, name, http_client=faulty(f"404=2,tag=lag-{name}")) as c, Journal.in_dir(tmp_path) as journal:
+        record = submit_extend(c, lagging(name, "lagging"), journal=journal)
+    assert record.state == "done" and len(record.files) == 0 and len(record.outputs) == 1
+    assert not_found_polls(emu) == before + 2
+
+
+@pytest.mark.parametrize("name", ["media-jobs", "zsky"])
+def test_a_job_that_stays_unknown_fails_after_the_grace(emu: EmulatorHandle, apis: EmulatedProviders,
+                                                        tmp_path: Path, name: str) -> None:
+    with client(emu, name, http_client=faulty(f"404=*,tag=lost-{name}"), not_found_grace=0.2) as c, \
+            Journal.in_dir(tmp_path) as journal:
+        started = time.monotonic()
+        with pytest.raises(NotFoundError, match=rf"^job \S+ was created, but {name} still answers 404 for it after "
+                                                r"0\.\d s \(the not_found_grace limit of 0\.2 s, "
+                                                r"LTXKIT_NOT_FOUND_GRACE\): .*job not found"):
+            submit_extend(c, lagging(name, "lost"), journal=journal)
+        assert time.monotonic() - started >= 0.2
+        (row,) = journal.records()
+        before = not_found_polls(emu)
+        with pytest.raises(NotFoundError, match="HTTP 404"):  # its grace is over: no second one
+            c.wait(str(row.job_id))
+        assert not_found_polls(emu) == before + 1
+
+
+def test_client_submit_then_wait_polls_through_a_404_right_after_the_create(emu: EmulatorHandle,
+                                                                            apis: EmulatedProviders) -> None:
+    """The grace holds for the Python API's own submit → wait too (the client remembers the jobs it
+    created), in both faces; a client that did not create the job gets no grace."""
+    with client(emu, "media-jobs", http_client=faulty("404=2,tag=api-lag")) as c:
+        job = c.submit(build_request(c, lagging("media-jobs", "submitted, then waited")))
+        before = not_found_polls(emu)
+        assert c.wait(job.id).state == "done"
+        assert not_found_polls(emu) == before + 2
+    with client(emu, "media-jobs", http_client=faulty("404=1,tag=api-other")) as other, \
+            pytest.raises(NotFoundError, match="HTTP 404"):
+        other.wait(job.id)
+    assert not_found_polls(emu) == before + 3
+
+    async def async_face() -> str:
+        options = {"base_url": base(emu, "media-jobs"), "api_key": KEY, "max_retries": 4, "retry_base_delay": 0.001,
+                   "poll_interval": 0.005, "poll_max_interval": 0.02, "progress": False}
+        http = httpx.AsyncClient(headers={"X-Emulator-Faults": "404=2,tag=api-lag-async"}, timeout=30.0)
+        async with http, AsyncClient(provider=get_provider("media-jobs"), http_client=http, **options) as a:
+            ready = prepare_extend("media-jobs", lagging("media-jobs", "async face")).ready
+            assert ready is not None  # media-jobs builds without a request
+            created = await a.submit(ready)
+            return (await a.wait(created.id)).state
+
+    before = not_found_polls(emu)
+    assert asyncio.run(async_face()) == "done"
+    assert not_found_polls(emu) == before + 2
 
 
 def test_zsky_503_on_a_poll_is_retried(emu: EmulatorHandle, apis: EmulatedProviders) -> None:

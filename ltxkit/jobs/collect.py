@@ -42,8 +42,7 @@ def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, downloa
                  wait: bool = True, details: bool = False, guard: SubmitGuard | None = None) -> Plan[JournalEntry]:
     check_download_dir(download_dir)
     record = journal.begin(request.key, request.task, request.input_hash, ctx.scope)
-    just_created = record.job_id is None
-    if just_created:
+    if record.job_id is None:
         # Killed before the answer last time (or never sent): the same key makes this the same job.
         if guard is not None:
             guard.before_submit(request)
@@ -51,8 +50,7 @@ def collect_plan(ctx: Context, request: JobRequest, journal: Journal, *, downloa
         record = journal.record_job(record.row, job)
         if guard is not None:
             guard.after_submit(request, job)
-    return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details,
-                                   just_created=just_created))
+    return (yield from finish_plan(ctx, journal, record, download_dir=download_dir, wait=wait, details=details))
 
 
 def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Path | None = None,
@@ -64,7 +62,7 @@ def adopt_plan(ctx: Context, job_id: str, journal: Journal, *, download_dir: Pat
 
 
 def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, download_dir: Path | None, wait: bool,
-                details: bool, just_created: bool = False) -> Plan[JournalEntry]:
+                details: bool) -> Plan[JournalEntry]:
     assert record.job_id is not None
     if record.state == "failed":
         raise JobFailedError(f"job {record.job_id} {record.raw_status or 'failed'}: {record.error or 'no error text'}"
@@ -82,7 +80,7 @@ def finish_plan(ctx: Context, journal: Journal, record: JournalEntry, *, downloa
 
     # a create answered "done" without outputs (ZOOOP's idempotent replay: {taskId, status}) is asked once
     if wait and (record.state != "done" or not record.outputs):
-        yield from wait_plan(ctx, record.job_id, details=details, just_created=just_created, on_update=on_update)
+        yield from wait_plan(ctx, record.job_id, details=details, on_update=on_update)
     elif download_dir is not None and record.state == "done" and _missing_downloads(record, download_dir):
         # Output URLs may be signed and short-lived: refresh them once before downloading again.
         # (on NotFoundError keep the recorded URLs; the download itself will say if they are gone)

@@ -215,6 +215,9 @@ class Context:
     scope: str = "media-jobs"
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     pacer: Pacer | None = None
+    # the jobs this client created (id → clock at the create), however they were submitted: a wait soon
+    # after polls through their 404s (eventual consistency); forgotten once seen, or after the grace
+    created: dict[str, float] = field(default_factory=dict, compare=False)
     rand: Callable[[], float] = random.random
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
@@ -383,10 +386,15 @@ def submit_plan(ctx: Context, task: str, input_: Mapping[str, Any], key: str) ->
     spec = ctx.provider.submit_request(task, input_, key)
     payload = yield from json_plan(ctx, spec)
     try:
-        return _clean(ctx, ctx.provider.parse_job(payload))
+        job = _clean(ctx, ctx.provider.parse_job(payload))
     except ValueError:
         raise ApiError(f"{spec.label}: the answer has no job id ({', '.join(ctx.provider.job_id_fields)}): "
                        f"{_short(ctx, payload)}") from None
+    now = ctx.clock()
+    for old in [j for j, at in ctx.created.items() if now - at > ctx.poll.not_found_grace]:
+        ctx.created.pop(old, None)
+    ctx.created[job.id] = now
+    return job
 
 
 def status_plan(ctx: Context, job_id: str, details: bool = False) -> Plan[Job]:
@@ -411,25 +419,27 @@ def failed_error(ctx: Context, job: Job) -> JobFailedError:
                           error=error, details=details)
 
 
-def wait_plan(ctx: Context, job_id: str, *, details: bool = False, just_created: bool = False,
+def wait_plan(ctx: Context, job_id: str, *, details: bool = False,
               on_update: Callable[[Job], None] | None = None) -> Plan[Job]:
     """Poll until the job is done (→ the :class:`Job`), failed (→ :class:`JobFailedError`) or the
     total wait passes ``ctx.poll.timeout`` (→ :class:`JobTimeoutError`). Unknown words keep polling.
 
-    ``just_created``: this client created the job a moment ago, so a 404 before the status endpoint
-    has ever known it is polled through for ``ctx.poll.not_found_grace`` seconds; a 404 after that, or
-    once the job was seen, is a :class:`NotFoundError`."""
+    A job this client created (``ctx.created``: by :func:`submit_plan`, whichever face or helper sent
+    it) that the status endpoint has never known is polled through its 404s for
+    ``ctx.poll.not_found_grace`` seconds from the create; a 404 after that, once the job was seen, or
+    for a job created elsewhere is a :class:`NotFoundError`."""
     started = ctx.clock()
     polls = 0
-    seen = not just_created
     while True:
         try:
             job = yield from status_plan(ctx, job_id, details)
         except NotFoundError as exc:
-            waited = ctx.clock() - started
-            if seen:
+            created = ctx.created.get(job_id)
+            if created is None:
                 raise
+            waited = ctx.clock() - created
             if waited >= ctx.poll.not_found_grace:
+                ctx.created.pop(job_id, None)
                 raise NotFoundError(
                     f"job {job_id} was created, but {ctx.provider.name} still answers 404 for it after "
                     f"{waited:.1f} s (the not_found_grace limit of {ctx.poll.not_found_grace:g} s, "
@@ -439,7 +449,7 @@ def wait_plan(ctx: Context, job_id: str, *, details: bool = False, just_created:
             yield Sleep(min(poll_delay(polls, ctx.poll), ctx.poll.not_found_grace - waited))
             polls += 1
             continue
-        seen = True
+        ctx.created.pop(job_id, None)  # seen: a 404 from now on means it is gone
         percent = server_percent(job.payload)
         report(f"job {job_id}", shown_state(job), percent, None if percent is None else 100, "%")
         if on_update is not None:
