@@ -20,8 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from ltxkit.cli import main
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import EmulatorHandle, run_in_thread
 from ltxkit.errors import InputError, LtxkitError
@@ -272,6 +274,26 @@ def test_the_combine_on_the_server_is_agreed_to_and_capped_like_a_candidate(medi
         result = extend(spec, run, config, replace(ask(True), max_usd=None))
         assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2 + ["video.combine"]
         assert balance(handle) == start - Decimal("0.01") and result["combine_job"]
+
+
+def test_a_job_sent_with_jobs_submit_prices_the_next_extend(clip: Path, tmp_path: Path, price_book: Path) -> None:
+    """Every billing answer goes into the price book, ``ltxkit jobs submit``'s too: the extend after it
+    knows the price before submitting anything."""
+    with emulator() as handle:
+        job = {"prompt": PROMPT, "durationFrames": 17, "width": 160, "height": 96}
+        sent = CliRunner().invoke(main, ["jobs", "submit", "video.generate", "--input", json.dumps(job), "--state",
+                                         str(tmp_path / "state"), "--json"], env=env_for(handle))
+        assert sent.exit_code == 0, sent.stderr
+        key = PriceKey("video.generate", 17, 160 * 96, False, False, "media-jobs", server_of(handle.base_url))
+        assert PriceBook(price_book).records() == [(key, Price(CANDIDATE_USD), json.loads(sent.stdout)["jobId"])]
+        spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=17, candidates=2, env=env_for(handle))
+        questions: list[str] = []
+        with pytest.raises(LtxkitError, match="you declined; nothing was submitted"):
+            extend(spec, tmp_path / "run", config, ExtendOptions(confirm_usd=0,
+                                                                 confirm=lambda q: questions.append(q) or False))
+        assert questions[0].startswith("Submit 2 candidate(s) for segment 1 at about $0.01 each (billed for the "
+                                       "same job on ")
+        assert server_jobs(handle) == 1
 
 
 # --- the price book and each provider's money ------------------------------------------------------

@@ -477,8 +477,9 @@ def test_ranking_prefers_verdict_then_score() -> None:
     assert [c.candidate for c in rank(cands)] == [3, 2, 1, 6]  # set aside: last, whatever its score
 
 
-def test_demo_runs_offline(tmp_path: Path) -> None:
+def test_demo_runs_offline(tmp_path: Path, price_book: Path) -> None:
     result = run_demo(tmp_path / "demo")
+    assert not price_book.exists()  # the emulator's stand-in prices stay out of the user's price book
     assert (result["run_dir"], result["output"]) == (str(tmp_path / "demo"), str(tmp_path / "demo" / "extended.mp4"))
     info = probe(Path(result["output"]))
     assert (info.frame_count, info.fps) == (150, Fraction(25))  # 2 s opening + two segments cover 6 s

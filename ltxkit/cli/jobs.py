@@ -72,6 +72,7 @@ def submit(task: str, input_text: str, start_frame: str | None, final_frame: str
     with a media-jobs input, translated (or refused by name when that API cannot do it)."""
     from ltxkit.jobs import Client, Journal
     from ltxkit.jobs.models import add_media, load_input
+    from ltxkit.jobs.pricebook import BillingRecorder, PriceBook
     from ltxkit.jobs.providers import get_provider, prepare_submission, run_submission
 
     provider = get_provider(provider_name)
@@ -83,9 +84,10 @@ def submit(task: str, input_text: str, start_frame: str | None, final_frame: str
     submission = prepare_submission(provider, task, raw, key)  # validates before any file or request is made
     with Client(provider=provider) as client:
         client.config.require_key()
-        with Journal.in_dir(state_dir) as journal, show_progress(as_json):
+        with Journal.in_dir(state_dir) as journal, PriceBook() as book, show_progress(as_json):
+            recorder = BillingRecorder(book, provider.name, client.config.base_url, provider.charged)
             record = run_submission(client, submission, journal=journal, download_dir=download_dir,
-                                    wait=wait or download_dir is not None, details=details)
+                                    wait=wait or download_dir is not None, details=details, guard=recorder)
     emit(record.to_json(), as_json, _record_text)
 
 

@@ -18,17 +18,21 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ltxkit.errors import InputError
 from ltxkit.fsutil import StrPath
+
+if TYPE_CHECKING:
+    from ltxkit.jobs.models import JobRequest
+    from ltxkit.jobs.wire import Job
 
 ENV = "LTXKIT_PRICE_BOOK"
 USD = "USD"
@@ -227,3 +231,23 @@ class PriceBook:
 def _volume(frames: int | None, pixels: int | None) -> int | None:
     """Sampled frames × output pixels: what a video's price scales with."""
     return frames * pixels if frames and pixels else None
+
+
+@dataclass(frozen=True)
+class BillingRecorder:
+    """A :class:`~ltxkit.jobs.collect.SubmitGuard` that only remembers what each submit was billed, so a
+    job sent with ``ltxkit jobs submit`` prices the next ``extend`` as one of its own candidates would."""
+
+    book: PriceBook
+    provider: str
+    base_url: str
+    charged: Callable[[object], Price | None]  # the provider's reading of a submit answer
+
+    def before_submit(self, request: JobRequest) -> None:
+        """Nothing to refuse: the user asked for this one job."""
+
+    def after_submit(self, request: JobRequest, job: Job) -> None:
+        price = self.charged(job.payload)
+        if price is not None:
+            self.book.record(PriceKey.for_input(self.provider, self.base_url, request.task, request.input), price,
+                             job.id)

@@ -11,6 +11,7 @@ back with a visible defect, and the ranking sets them aside, saying why.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -97,5 +98,8 @@ def run_demo(out_dir: Path, *, log: Callable[[str], None] = lambda _m: None) -> 
                                   plan_path=out_dir / "plan.json", candidates=CANDIDATES, seed=7,
                                   env={"LTXKIT_API_BASE": emulator.base_url, "LTXKIT_API_KEY": emulator.api_key})
         config = config.with_options(poll_interval=0.1, poll_max_interval=0.5)
-        result = extend(spec, out_dir, config, ExtendOptions(yes=True, log=log))
+        # the emulator's stand-in prices are not the user's: they go to a throwaway price book
+        with tempfile.TemporaryDirectory(prefix="ltxkit-demo-prices-") as prices:
+            result = extend(spec, out_dir, config, ExtendOptions(yes=True, log=log,
+                                                                 price_book=Path(prices) / "prices.sqlite"))
     return result
