@@ -93,7 +93,7 @@ def test_split_synthetic_clip_splices_back_to_the_original_frames_and_tone(synth
     result = splice([synthetic["a"], synthetic["b"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
     assert codes(out) == list(range(150))
     assert (result.frame_count, result.duration_seconds, result.audio_samples) == (150, 6, 150 * 1920)
-    assert result.warnings == [] and result.overlap_frames == 3
+    assert result.warnings == [] and result.overlap_at_clip_fps == 3
     assert (result.joints[0].cut_frame, result.joints[0].audio_switch_frame) == (100, 97)
     audio = samples(out, 150 * 1920)
     for start in (97 * 1920 - 4800, 97 * 1920, 100 * 1920 - 4800, 100 * 1920, 145 * 1920):
@@ -117,7 +117,7 @@ def test_b_at_60_fps_sampled_at_25_lands_at_its_sample_and_its_audio_continues_t
     result = splice([synthetic["a60"], synthetic["b60"]], out, overlap=3, sampled_fps=Fraction(25), otio=False)
     # B's frame 0 is A's sample 39 = 93.6 frames: the picture goes to frame 94 (6.67 ms late), A shows up to
     # its last sample (98.4 → frame 98), B from its frame 5; its audio is placed at the exact instant
-    assert result.overlap_frames == 5 and "placed at frame 94 (+6.67 ms)" in result.warnings[0]
+    assert result.overlap_at_clip_fps == 5 and "placed at frame 94 (+6.67 ms)" in result.warnings[0]
     assert codes(out) == [5 * k for k in range(99)] + [5 * k - 2 for k in range(99, 154)]
     assert (result.frame_count, result.audio_samples) == (154, 154 * 800)
     assert result.joints[0].audio_switch_seconds == Fraction(39, 25)

@@ -297,7 +297,7 @@ def test_models_refuse_bad_local_files_before_any_request(server: FakeApi, tmp_p
         with pytest.raises(InputError, match=r"referenceAudio: .*notes\.txt is not a supported audio"):
             c.submit(VideoGenerate("p", start_frame="https://x/a.png", reference_audio=tmp_path / "notes.txt"))
         with pytest.raises(InputError, match=r"overlapFrameImages: .* has no frames\.json"):
-            c.submit(VideoGenerate("p", overlap_frames=tmp_path))
+            c.submit(VideoGenerate("p", overlap_images=tmp_path))
         with pytest.raises(SchemaError, match=r"input\.videoUrls"):
             c.submit(VideoCombine(["https://x/a.mp4"]))
     assert server.requests == []

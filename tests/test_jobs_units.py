@@ -225,20 +225,20 @@ def test_video_generate_model_builds_the_documented_fields(tmp_path: Path) -> No
     for i, fmt in enumerate(("WEBP", "PNG")):
         (frames / f"{i}.img").write_bytes(_image_bytes(fmt))
     (frames / "frames.json").write_text(json.dumps({"frames": [{"file": "1.img"}, {"file": "0.img"}]}))
-    inp = VideoGenerate("go on", overlap_frames=frames, duration_frames=257, width=1280, height=1280,
+    inp = VideoGenerate("go on", overlap_images=frames, duration_frames=257, width=1280, height=1280,
                         sampled_fps=25, interpolation_fps=60, seed=424242, extra={"aspectRatio": "1:1"}).to_input()
     assert [f["mimeType"] for f in inp["overlapFrameImages"]] == ["image/png", "image/webp"]  # manifest order
     assert {k: v for k, v in inp.items() if k != "overlapFrameImages"} == {
         "prompt": "go on", "durationFrames": 257, "width": 1280, "height": 1280, "sampledFps": 25,
         "interpolationFps": 60, "seed": 424242, "aspectRatio": "1:1"}
-    urls = VideoGenerate("x", overlap_frames=["https://c/1.webp", "https://c/2.webp"]).to_input()
+    urls = VideoGenerate("x", overlap_images=["https://c/1.webp", "https://c/2.webp"]).to_input()
     assert urls["overlapFrameImageUrls"] == ["https://c/1.webp", "https://c/2.webp"]
-    request = JobRequest.build(VideoGenerate("go on", overlap_frames=frames, duration_frames=257, sampled_fps=25))
+    request = JobRequest.build(VideoGenerate("go on", overlap_images=frames, duration_frames=257, sampled_fps=25))
     assert request.validated.effective["durationFrames"] == 257
 
 
 def test_video_combine_model() -> None:
-    model = VideoCombine(["https://c/a.mp4", "https://c/b.mp4"], overlap_frames=3, frame_rate=60)
+    model = VideoCombine(["https://c/a.mp4", "https://c/b.mp4"], overlap_at_clip_fps=3, frame_rate=60)
     assert model.to_input() == {"videoUrls": ["https://c/a.mp4", "https://c/b.mp4"], "overlapFrames": 3,
                                 "frameRate": 60}
     assert JobRequest.build(model).task == "video.combine"
@@ -318,7 +318,7 @@ def test_overlap_frames_from_a_frames_tail_directory(make_clip: Any, tmp_path: P
     from ltxkit.frames.tail import extract_tail
 
     manifest = extract_tail(make_clip(fps=25, frames=40), 3, tmp_path / "tail")
-    inp = VideoGenerate("continue", overlap_frames=tmp_path / "tail", duration_frames=49, sampled_fps=25).to_input()
+    inp = VideoGenerate("continue", overlap_images=tmp_path / "tail", duration_frames=49, sampled_fps=25).to_input()
     frames = inp["overlapFrameImages"]
     assert [f["mimeType"] for f in frames] == ["image/webp"] * 3
     decoded = [np.asarray(Image.open(io.BytesIO(base64.b64decode(f["dataBase64"]))).convert("RGB")) for f in frames]

@@ -53,7 +53,7 @@ def offline(name: str) -> Client:
 # ---- the capability table matches behaviour: every "no" is an honest InputError, nothing sent ----------------
 
 NO_CASES: dict[str, Any] = {
-    "overlap_frames": lambda name: prepare_extend(name, ExtendRequest(PROMPT, overlap_frames=["a.png", "b.png"])),
+    "overlap_frames": lambda name: prepare_extend(name, ExtendRequest(PROMPT, overlap_images=["a.png", "b.png"])),
     "last_frame": lambda name: prepare_extend(name, ExtendRequest(PROMPT, last_frame="missing.png")),
     "server_extend": lambda name: prepare_extend(name, ExtendRequest(PROMPT, source_job_id="job-1")),
     "reference_audio": lambda name: prepare_extend(name, ExtendRequest(PROMPT, reference_audio="missing.wav")),
@@ -85,7 +85,7 @@ def test_the_table_has_every_provider_and_both_kinds_of_cell() -> None:
 def test_the_errors_say_what_to_do_instead() -> None:
     with pytest.raises(InputError, match=r"provider zooop conditions on one last frame only; pass --overlap 1 or use "
                                          r"media-jobs$"):
-        prepare_extend("zooop", ExtendRequest(PROMPT, overlap_frames=["a.png", "b.png"]))
+        prepare_extend("zooop", ExtendRequest(PROMPT, overlap_images=["a.png", "b.png"]))
     with pytest.raises(InputError, match=r"provider zsky cannot start from a frame \(image-to-video is promised for "
                                          r"v2\); use media-jobs or zooop or kubeez$"):
         prepare_extend("zsky", ExtendRequest(PROMPT, last_frame="a.png"))
@@ -288,7 +288,7 @@ def test_apex_maps_length_and_size_or_refuses() -> None:
 def test_media_jobs_builds_video_generate_with_the_shared_schema(tmp_path: Path) -> None:
     frame = tmp_path / "f.png"
     frame.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
-    sub = prepare_extend(MEDIA_JOBS, ExtendRequest(PROMPT, overlap_frames=[frame, "https://x/f2.png"], frames=49,
+    sub = prepare_extend(MEDIA_JOBS, ExtendRequest(PROMPT, overlap_images=[frame, "https://x/f2.png"], frames=49,
                                                    fps=Fraction(30000, 1001), size=(256, 256), seed=7,
                                                    extra={"interpolationFps": 0}))
     assert sub.ready is not None and sub.ready.task == "video.generate"

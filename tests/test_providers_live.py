@@ -153,7 +153,7 @@ def audio_source(emu: EmulatorHandle, job_id: str) -> str:
 
 def media_overlap(emu: EmulatorHandle, tmp_path: Path) -> None:
     frames = coded_frames(tmp_path / "tail", 40, 3, (256, 256))
-    _, video = extend(emu, "media-jobs", ExtendRequest(PROMPT, overlap_frames=frames, frames=25, fps=24,
+    _, video = extend(emu, "media-jobs", ExtendRequest(PROMPT, overlap_images=frames, frames=25, fps=24,
                                                        size=(256, 256), extra={"interpolationFps": 0}), tmp_path)
     info = probe(video)
     assert (info.frame_count, info.fps, info.width) == (25, Fraction(24), 256)
@@ -182,7 +182,7 @@ def media_combine(emu: EmulatorHandle, tmp_path: Path) -> None:
             job = c.submit(build_request(c, ExtendRequest(PROMPT, last_frame=frame, frames=17, fps=24,
                                                           size=(256, 256), extra={"interpolationFps": 0})))
             urls.append(c.wait(job.id).outputs[0])
-        combined = c.wait(c.submit(combine_request("media-jobs", urls, overlap_frames=1)).id)
+        combined = c.wait(c.submit(combine_request("media-jobs", urls, overlap_at_clip_fps=1)).id)
         (video,) = c.download_outputs(combined, tmp_path / "combined")
     assert probe(video).frame_count == 17 + 16
     assert codes(video, 18)[15:] == [15, 16, 17]  # the second clip's repeated first frame was trimmed

@@ -103,7 +103,7 @@ class SplicePlan:
         return list(self.layout.overlaps)
 
     @property
-    def overlap_frames(self) -> int:
+    def overlap_at_clip_fps(self) -> int:
         """The first joint's overlap at the clips' fps (every joint's with integer ratios)."""
         return self.layout.overlaps[0]
 

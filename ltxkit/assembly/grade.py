@@ -65,7 +65,7 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
         raise InputError(f"--color-ref must be one of {', '.join(COLOR_REFS)}, got {ref!r}")
     if method == "none":
         return plan, []
-    r = plan.overlap_frames
+    r = plan.overlap_at_clip_fps
     grades: list[Grade] = [_identity]
     corrections: list[Correction] = []
     for i in range(1, len(plan.infos)):

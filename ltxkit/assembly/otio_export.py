@@ -102,7 +102,7 @@ def build_timeline(plan: SplicePlan, name: str, otio_dir: Path | None = None) ->
         timeline.tracks.append(track(otio.schema.TrackKind.Audio, plan.sounds))
     timeline.metadata["ltxkit"] = {
         "mode": plan.mode.name, "audio_from": plan.audio_from, "overlap": plan.overlap,
-        "sampled_fps": str(plan.sampled_fps), "overlap_frames": plan.overlap_frames,
+        "sampled_fps": str(plan.sampled_fps), "overlap_frames": plan.overlap_at_clip_fps,
         "cuts": [j.cut_frame for j in plan.joints],
     }
     return timeline

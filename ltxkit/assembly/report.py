@@ -210,7 +210,7 @@ def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, 
         _check_report_dir(report_dir, [a, b], 1)
     plan, cut_choices = choose_cuts(plan, cut)
     summary = {"a": str(a), "b": str(b), "mode": plan.mode.name, "overlap": overlap,
-               "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_frames,
+               "sampled_fps": format_fps(sampled_fps), "overlap_frames_at_clip_fps": plan.overlap_at_clip_fps,
                "cut": cut, "curve": curve}
     seams, page = _review(plan, report_dir, plan.timeline, f"Seam review: {Path(a).name} → {Path(b).name}",
                           summary, cut_choices=cut_choices, render=render)

@@ -163,7 +163,7 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
     through each clip's colour correction (what the viewer sees)."""
     a_info, b_info = plan.infos[0], plan.infos[1]
     joint = plan.joints[0]
-    r = plan.overlap_frames
+    r = plan.overlap_at_clip_fps
     pairs = overlap_pairs(plan.grids[0], plan.overlap, b_info.fps) if plan.overlap > 0 else []
     pairs = [(a, b) for a, b in pairs if b < b_info.frame_count]
     shown = preview if preview is not None else max(1, min(len(pairs), 8))
@@ -198,7 +198,7 @@ def _load_audio(plan: SplicePlan, joint: Joint, rate: int, layout: str) -> SeamS
     b_origin = seconds_to_sample(plan.layout.origins[1], rate)  # output sample of B's sample 0 (exact)
     switch = seconds_to_sample(joint.audio_switch_seconds, rate)
     a_end = frame_to_sample(plan.infos[0].frame_count, fps, rate)
-    ov1 = frame_to_sample(joint.overlap_start + plan.overlap_frames, fps, rate)
+    ov1 = frame_to_sample(joint.overlap_start + plan.overlap_at_clip_fps, fps, rate)
     origin = max(0, min(b_origin, switch) - 2 * win)
     with AudioReader(plan.infos[0].path, rate, layout, plan.infos[0]) as a_reader, \
             AudioReader(plan.infos[1].path, rate, layout, plan.infos[1]) as b_reader:

@@ -32,7 +32,7 @@ class SpliceResult:
     audio_from: str
     overlap: int
     sampled_fps: Fraction
-    overlap_frames: int
+    overlap_at_clip_fps: int
     clips: list[dict[str, Any]]
     joints: list[Joint]
     audio_samples: int | None
@@ -51,7 +51,7 @@ class SpliceResult:
             "audio_from": self.audio_from,
             "overlap": {"frames": self.overlap, "sampled_fps": format_fps(self.sampled_fps),
                         "seconds": float(overlap_seconds(self.overlap, self.sampled_fps)),
-                        "frames_at_clip_fps": self.overlap_frames},
+                        "frames_at_clip_fps": self.overlap_at_clip_fps},
             "clips": self.clips,
             "joints": [j.to_json(self.fps) for j in self.joints],
             "audio_samples": self.audio_samples,
@@ -134,7 +134,8 @@ def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: 
                    "kept": list(plan.kept[i])} for i, info in enumerate(plan.infos)]
     return SpliceResult(output=output, frame_count=rendered.frame_count, fps=rendered.fps,
                         duration_seconds=rendered.duration_seconds, mode=plan.mode.name, audio_from=plan.audio_from,
-                        overlap=plan.overlap, sampled_fps=plan.sampled_fps, overlap_frames=plan.overlap_frames,
-                        clips=clips_json, joints=plan.joints, audio_samples=rendered.audio_samples,
+                        overlap=plan.overlap, sampled_fps=plan.sampled_fps,
+                        overlap_at_clip_fps=plan.overlap_at_clip_fps, clips=clips_json, joints=plan.joints,
+                        audio_samples=rendered.audio_samples,
                         sample_rate=rendered.sample_rate, warnings=plan.warnings + rendered.warnings,
                         notes=notes, otio=otio_path, curve=plan.curve, render=smart.to_json())

@@ -53,7 +53,7 @@ def jobs() -> None:
 @click.option("--input", "input_text", required=True, help="The task input: a JSON object, or @file.json.")
 @click.option("--start-frame", help="Start frame: an image file (webp/png/jpg) or URL.")
 @click.option("--final-frame", help="Final frame: an image file or URL.")
-@click.option("--overlap-frames", multiple=True,
+@click.option("--overlap-frames", "overlap_images", multiple=True,
               help="Overlap frames oldest first: repeat per file/URL, or one `ltxkit frames tail` directory.")
 @click.option("--reference-audio", help="Reference audio: a wav/flac/ogg/opus/mp3/aac/m4a/webm file or URL.")
 @click.option("--wait", is_flag=True, help="Wait until the job has finished.")
@@ -64,7 +64,7 @@ def jobs() -> None:
 @provider_option
 @json_option
 def submit(task: str, input_text: str, start_frame: str | None, final_frame: str | None,
-           overlap_frames: tuple[str, ...], reference_audio: str | None, wait: bool, download_dir: Path | None,
+           overlap_images: tuple[str, ...], reference_audio: str | None, wait: bool, download_dir: Path | None,
            key: str | None, details: bool, state_dir: Path | None, provider_name: str, as_json: bool) -> None:
     """Submit TASK once (a re-run with the same input resumes the same job), optionally wait and download.
 
@@ -77,10 +77,10 @@ def submit(task: str, input_text: str, start_frame: str | None, final_frame: str
 
     provider = get_provider(provider_name)
     raw = load_input(input_text)
-    if start_frame or final_frame or overlap_frames or reference_audio:
+    if start_frame or final_frame or overlap_images or reference_audio:
         raw = add_media(raw, start_frame=start_frame, final_frame=final_frame,
-                        overlap_frames=(overlap_frames[0] if len(overlap_frames) == 1 else list(overlap_frames))
-                        if overlap_frames else None, reference_audio=reference_audio)
+                        overlap_images=(overlap_images[0] if len(overlap_images) == 1 else list(overlap_images))
+                        if overlap_images else None, reference_audio=reference_audio)
     submission = prepare_submission(provider, task, raw, key)  # validates before any file or request is made
     with Client(provider=provider) as client:
         client.config.require_key()

@@ -145,7 +145,7 @@ class VideoGenerate:
     prompt: str
     start_frame: str | Path | None = None
     final_frame: str | Path | None = None
-    overlap_frames: str | Path | Sequence[str | Path] | None = None
+    overlap_images: str | Path | Sequence[str | Path] | None = None
     reference_audio: str | Path | None = None
     duration_frames: int | None = None
     duration_seconds: float | None = None
@@ -160,7 +160,7 @@ class VideoGenerate:
 
     def to_input(self) -> dict[str, Any]:
         inp = add_media({"prompt": self.prompt}, start_frame=self.start_frame, final_frame=self.final_frame,
-                        overlap_frames=self.overlap_frames, reference_audio=self.reference_audio)
+                        overlap_images=self.overlap_images, reference_audio=self.reference_audio)
         fps = self.sampled_fps
         scalars = {
             "durationFrames": self.duration_frames, "durationSeconds": self.duration_seconds,
@@ -175,25 +175,25 @@ class VideoGenerate:
 
 @dataclass
 class VideoCombine:
-    """``video.combine``: stitch clip URLs in playback order, trimming ``overlap_frames`` from the head
+    """``video.combine``: stitch clip URLs in playback order, trimming ``overlap_at_clip_fps`` from the head
     of every clip after the first.
 
     The API document does not state the units; ltxkit reads them as its example does (``frameRate`` 60,
     the rate its generate example interpolates to): ``frame_rate`` is the clips' rate as delivered (the
-    interpolated rate when interpolation is on, else the sampled rate) and ``overlap_frames`` counts
+    interpolated rate when interpolation is on, else the sampled rate) and ``overlap_at_clip_fps`` counts
     frames at that rate. ``ltxkit extend --combine remote`` works the count out from the clips and checks
     the answer (:mod:`ltxkit.workflow.combine`)."""
 
     video_urls: Sequence[str]
-    overlap_frames: int | None = None
+    overlap_at_clip_fps: int | None = None
     frame_rate: int | Fraction | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     task: str = field(default="video.combine", init=False)
 
     def to_input(self) -> dict[str, Any]:
         inp: dict[str, Any] = {"videoUrls": list(self.video_urls)}
-        if self.overlap_frames is not None:
-            inp["overlapFrames"] = self.overlap_frames
+        if self.overlap_at_clip_fps is not None:
+            inp["overlapFrames"] = self.overlap_at_clip_fps
         if self.frame_rate is not None:
             rate = self.frame_rate
             inp["frameRate"] = rate if isinstance(rate, int) else fps_number(Fraction(rate))
@@ -251,7 +251,7 @@ def load_input(text: str, option: str = "--input") -> dict[str, Any]:
 
 def add_media(input_: Mapping[str, Any], *, start_frame: str | Path | None = None,
               final_frame: str | Path | None = None,
-              overlap_frames: str | Path | Sequence[str | Path] | None = None,
+              overlap_images: str | Path | Sequence[str | Path] | None = None,
               reference_audio: str | Path | None = None) -> dict[str, Any]:
     """Merge media given as local files or URLs into a raw ``video.generate`` input.
 
@@ -263,8 +263,8 @@ def add_media(input_: Mapping[str, Any], *, start_frame: str | Path | None = Non
         inp["startFrameImage"] = image_value(start_frame, "startFrameImage")
     if final_frame is not None:
         inp["finalFrameImage"] = image_value(final_frame, "finalFrameImage")
-    if overlap_frames is not None:
-        frames = overlap_frame_files(overlap_frames)
+    if overlap_images is not None:
+        frames = overlap_frame_files(overlap_images)
         if frames and all(isinstance(f, str) and _is_url(f) for f in frames):
             inp["overlapFrameImageUrls"] = list(frames)
         else:

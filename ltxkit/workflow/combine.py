@@ -45,19 +45,19 @@ def overlap_warning(overlap: int, sampled_fps: Fraction, frame_rate: Fraction) -
 
 @dataclass(frozen=True)
 class CombineLayout:
-    """What the combine request says and what its answer must be: ``overlap_frames`` at ``frame_rate``
+    """What the combine request says and what its answer must be: ``overlap_at_clip_fps`` at ``frame_rate``
     (the most common of the per-seam counts ``seams``), the frame count of the combined clip under
     ltxkit's reading (``expected``) and under the sampled-frames one (``expected_sampled``)."""
 
     frame_rate: Fraction
-    overlap_frames: int
+    overlap_at_clip_fps: int
     seams: tuple[int, ...]
     total: int
     expected_sampled: int
 
     @property
     def expected(self) -> int:
-        return self.total - len(self.seams) * self.overlap_frames
+        return self.total - len(self.seams) * self.overlap_at_clip_fps
 
 
 def combine_layout(clips: Sequence[Path], overlap: int, sampled_fps: Fraction,
@@ -107,23 +107,23 @@ def combine_remote(run_path: Path, urls: Sequence[str], clips: Sequence[Path], o
     if len(set(layout.seams)) > 1:
         warnings.append(f"video.combine takes one overlapFrames for every seam; these need "
                         f"{', '.join(map(str, layout.seams))} frames at {format_fps(layout.frame_rate)} fps: "
-                        f"sent {layout.overlap_frames}")
+                        f"sent {layout.overlap_at_clip_fps}")
     # (overlapFrames, the frame count that answer must have, how near): ltxkit's reading exactly, then the
     # sampled-frames one, whose server lays out the interpolated frames its own way (a frame a seam)
-    readings = [(layout.overlap_frames, layout.expected, 0)]
-    if overlap != layout.overlap_frames:
+    readings = [(layout.overlap_at_clip_fps, layout.expected, 0)]
+    if overlap != layout.overlap_at_clip_fps:
         readings.append((overlap, layout.expected_sampled, seams))
     answers: list[tuple[JournalEntry, int]] = []
     with Journal.in_dir(run_path) as journal, Client(config) as client:
         for count, expected, slack in readings:
-            request = JobRequest.build(VideoCombine(video_urls=list(urls), overlap_frames=count,
+            request = JobRequest.build(VideoCombine(video_urls=list(urls), overlap_at_clip_fps=count,
                                                     frame_rate=layout.frame_rate))
             job = paid_combine(client, request, journal, run_path / "combined", budget)
             got = probe(job.files[0]).frame_count
             answers.append((job, got))
             if abs(got - expected) <= slack:
                 kept = job
-                if count != layout.overlap_frames:
+                if count != layout.overlap_at_clip_fps:
                     warnings.append(f"video.combine counted overlapFrames in sampled frames: sent again with "
                                     f"overlapFrames {count}, which it trimmed as meant")
                 break

@@ -262,7 +262,7 @@ def _requests(spec: ExtendSpec, segment: SegmentSpec, from_image: bool, overlap_
     if spec.provider == MEDIA_JOBS:
         return [prepare_submission(adapter, "video.generate", VideoGenerate(
             prompt=spec.prompt, start_frame=spec.image if from_image else None,
-            overlap_frames=overlap_files or None, reference_audio=audio_src,
+            overlap_images=overlap_files or None, reference_audio=audio_src,
             duration_frames=segment.frames, width=spec.width, height=spec.height,
             sampled_fps=spec.sampled_fps, interpolation_fps=spec.interpolation_fps, seed=spec.seed + k,
             extreme_quality=spec.extreme_quality or None,
@@ -421,7 +421,7 @@ def _neutral(spec: ExtendSpec, segment: SegmentSpec, seed: int, overlap: Sequenc
     """The provider-neutral request for one candidate (another provider's adapter translates or refuses it)."""
     from ltxkit.jobs.providers import ExtendRequest
 
-    return ExtendRequest(prompt=spec.prompt, overlap_frames=tuple(overlap), last_frame=first, reference_audio=audio,
+    return ExtendRequest(prompt=spec.prompt, overlap_images=tuple(overlap), last_frame=first, reference_audio=audio,
                          frames=segment.frames, fps=spec.sampled_fps, size=(spec.width, spec.height), seed=seed)
 
 

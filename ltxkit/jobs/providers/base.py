@@ -372,7 +372,7 @@ class Provider:
         """Delete a finished job's outputs from the provider's storage now."""
         raise self.unsupported("purge")
 
-    def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
+    def combine_request(self, video_urls: Sequence[str], overlap_at_clip_fps: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
         """A server-side join of clips."""
         raise self.unsupported("combine")

@@ -58,9 +58,9 @@ class MediaJobsProvider(Provider):
         validated = validate_task_input("video.generate", dict(inp))  # SchemaError names the field
         return Built("video.generate", inp, tuple(validated.adjustments))
 
-    def combine_request(self, video_urls: Sequence[str], overlap_frames: int | None = None,
+    def combine_request(self, video_urls: Sequence[str], overlap_at_clip_fps: int | None = None,
                         fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
-        return JobRequest.build(VideoCombine(video_urls, overlap_frames, fps), key=key)
+        return JobRequest.build(VideoCombine(video_urls, overlap_at_clip_fps, fps), key=key)
 
     def combine_price(self, clips: int) -> Price:
         return Price(COMBINE_USD_PER_CLIP * max(2, clips))

@@ -43,7 +43,7 @@ def is_url(value: object) -> bool:
 class ExtendRequest:
     """The next clip, in no provider's terms.
 
-    ``overlap_frames`` are the source clip's last frames, oldest first (``overlap_frame_files(dir)``
+    ``overlap_images`` are the source clip's last frames, oldest first (``overlap_frame_files(dir)``
     reads a ``ltxkit frames tail`` directory); ``last_frame`` is the one-frame form of the same thing.
     ``frames`` at ``fps`` is the new clip's length (default fps: the media-jobs default, 30).
     ``source_job_id`` asks for a server-side extend of that earlier job of the same provider.
@@ -52,7 +52,7 @@ class ExtendRequest:
     """
 
     prompt: str
-    overlap_frames: Sequence[MediaArg] = ()
+    overlap_images: Sequence[MediaArg] = ()
     last_frame: MediaArg | None = None
     reference_audio: MediaArg | None = None
     frames: int | None = None
@@ -64,10 +64,10 @@ class ExtendRequest:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "overlap_frames", tuple(self.overlap_frames))
+        object.__setattr__(self, "overlap_images", tuple(self.overlap_images))
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise InputError("prompt: a non-empty prompt is required")
-        if self.overlap_frames and self.last_frame is not None:
+        if self.overlap_images and self.last_frame is not None:
             raise InputError("give overlap frames or a last frame, not both (one overlap frame is the last frame)")
         if self.frames is not None and (isinstance(self.frames, bool) or self.frames < 1):
             raise InputError(f"frames must be a positive whole number, got {self.frames!r}")
@@ -81,7 +81,7 @@ class ExtendRequest:
     @property
     def conditioning(self) -> tuple[MediaArg, ...]:
         """The frames the new clip must start from, oldest first (the last frame alone counts as one)."""
-        return tuple(self.overlap_frames) if self.overlap_frames else \
+        return tuple(self.overlap_images) if self.overlap_images else \
             ((self.last_frame,) if self.last_frame is not None else ())
 
     @property
@@ -212,7 +212,7 @@ def neutral_digest(provider: str, request: ExtendRequest) -> str:
         "fps": None if request.fps is None else format_fps(Fraction(request.fps)),
         "size": list(request.size) if request.size else None, "seed": request.seed,
         "sourceJobId": request.source_job_id, "model": request.model, "extra": dict(request.extra),
-        "overlap": [_fingerprint(f, f"overlap_frames[{i}]") for i, f in enumerate(request.overlap_frames)],
+        "overlap": [_fingerprint(f, f"overlap_images[{i}]") for i, f in enumerate(request.overlap_images)],
         "lastFrame": _fingerprint(request.last_frame, "last_frame"),
         "referenceAudio": _fingerprint(request.reference_audio, "reference_audio"),
     }
@@ -262,7 +262,7 @@ def from_media_input(provider: str, input_: Mapping[str, Any], sizes: SizeRule |
     if overlap and start is not None:
         raise InputError(f"provider {provider}: give a start frame or overlap frames, not both")
     return ExtendRequest(
-        prompt=str(effective["prompt"]), overlap_frames=list(overlap), last_frame=start,
+        prompt=str(effective["prompt"]), overlap_images=list(overlap), last_frame=start,
         reference_audio=effective.get("referenceAudio") or effective.get("referenceAudioUrl"),
         frames=int(effective["durationFrames"]), fps=parse_fps(effective["sampledFps"]), size=size,
         seed=effective.get("seed"),

@@ -153,7 +153,7 @@ def purge(client: Client, job_id: str) -> None:
     client.run(request_plan(client.context, client.provider.purge_request(job_id)))
 
 
-def combine_request(provider: Provider | str, video_urls: Sequence[str], overlap_frames: int | None = None,
+def combine_request(provider: Provider | str, video_urls: Sequence[str], overlap_at_clip_fps: int | None = None,
                     fps: Fraction | int | None = None, key: str | None = None) -> JobRequest:
     """A server-side join of clips (media-jobs ``video.combine``); refused where the API has none."""
-    return resolve(provider).combine_request(video_urls, overlap_frames, fps, key)
+    return resolve(provider).combine_request(video_urls, overlap_at_clip_fps, fps, key)
