@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +12,7 @@ import av
 import numpy as np
 import pytest
 
+from ltxkit.frames import aac, smart
 from ltxkit.frames.aac import window
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
@@ -122,6 +124,53 @@ def test_a_transient_at_the_seam_moves_the_sound_copy_back(make_clip: ClipFactor
     result = smart_render(tl, tmp_path / "smart.mp4")
     assert result.sound is not None and 100 < result.sound["copied_packets"] < 112
     _same_as_full(result, tl, tmp_path)
+
+
+class _Counting:
+    """An open container whose demux counts the packets it yields, per (file, stream type)."""
+
+    def __init__(self, container: av.container.InputContainer, counts: Counter[tuple[str, str]]) -> None:
+        self._container, self._counts = container, counts
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._container, name)
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._container.close()
+
+    def demux(self, *streams: av.stream.Stream) -> Iterator[av.Packet]:
+        for packet in self._container.demux(*streams):
+            if packet.size:
+                self._counts[Path(self._container.name).name, packet.stream.type] += 1
+            yield packet
+
+
+def test_the_copy_is_planned_from_the_index_and_reads_a_once(make_clip: ClipFactory, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """mp4 sample index + the keyframes' bytes plan the cut points: the only packets demuxed are the ones
+    copied (A's 60 and B's 45 frames and A's copied sound), so a long A is read once, not scanned first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    opened = smart.open_media
+    monkeypatch.setattr(smart, "open_media", lambda path: _Counting(opened(path), counts))
+    monkeypatch.setattr(aac, "open_media", lambda path: _Counting(opened(path), counts))
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    result = smart_render(_trim_b(a, b, 5, audio=True), tmp_path / "smart.mp4")
+    assert result.copied_frames == 105 and result.sound is not None
+    assert counts == {(a.name, "video"): 60, (b.name, "video"): 45, (a.name, "audio"): result.sound["copied_packets"]}
+
+
+def test_a_matroska_source_is_planned_by_demuxing(make_clip: ClipFactory, remux: Callable[..., Path],
+                                                  tmp_path: Path) -> None:
+    """No sample index in Matroska: the cut points come from a demux, with the same copy as the mp4's."""
+    a, b = make_clip(frames=60), make_clip(frames=70)
+    mkv = remux(b, tmp_path / "b.mkv")
+    result = smart_render(_trim_b(a, mkv, 5, audio=False), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 105, 20)
+    assert _codes(result.render.output) == [*range(60), *range(5, 70)]
+    assert _packets(result.render.output)[80:] == _packets(b)[25:]
 
 
 def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory, tmp_path: Path) -> None:

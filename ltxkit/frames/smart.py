@@ -19,6 +19,7 @@ edit-list discards) falls back to :func:`ltxkit.frames.render.render`, and the r
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ from ltxkit.timing import frame_to_sample, round_half_up
 
 _X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main", "High": "high"}
 _NAL_IDR, _NAL_SPS, _NAL_PPS = 5, 7, 8
+_COPY_REPORT = 250  # copied packets between progress reports (one a packet costs more than the copy)
 
 
 # --- h264 bitstream helpers ----------------------------------------------------------------------------
@@ -126,52 +128,96 @@ def _nal_types(data: bytes, nal_size: int) -> Iterator[int]:
 
 @dataclass(frozen=True)
 class _Source:
-    """A source's packets in decode order (display frame index and dts) and its clean cut points."""
+    """A source's clean cut points, its reorder delay and its time stamps in frames."""
 
     info: ProbeResult
     config: AvcConfig
-    frames: list[int]
-    dts: list[int]
-    cuts: dict[int, int]  # frame index -> decode position; frame_count -> len(frames) (the end)
+    cuts: dict[int, int]  # frame index -> decode position (the same number); frame_count -> packets
     open_gop: bool  # keyframes that are not IDR (recovery points): not cut points
     profile: str
+    delay: int  # frames decoding runs ahead of display
+    ticks: int  # time-base ticks a frame
+    start_pts: int  # frame 0's
+
+    def frame_of(self, pts: int) -> int:
+        return (pts - self.start_pts) // self.ticks
+
+
+def _is_idr(data: bytes, config: AvcConfig) -> bool:
+    return _NAL_IDR in _nal_types(data, config.nal_size)
+
+
+_Found = tuple[int, int, list[int], int]  # packets, keyframes, IDR keyframes' decode positions, delay
+
+
+def _indexed(info: ProbeResult, stream: Any, config: AvcConfig, ticks: int, start_pts: int) -> _Found | str | None:
+    """From an mp4/mov sample index, reading only the keyframes' bytes (an IDR shows every frame before
+    it first, so its decode position is its frame); None without a full index (Matroska) or with
+    samples an edit list discards."""
+    entries = stream.index_entries
+    if not stream.frames or len(entries) != stream.frames or any(e.is_discard for e in entries):
+        return None
+    dts = [int(e.timestamp) for e in entries]
+    delay = Fraction(start_pts - dts[0], ticks)
+    if delay.denominator != 1 or delay < 0 or any(b - a != ticks for a, b in itertools.pairwise(dts)):
+        return f"{info.path.name}: its decode timestamps are not one frame apart"
+    keys = [(j, int(e.pos), int(e.size)) for j, e in enumerate(entries) if e.is_keyframe]
+    idr = []
+    with info.path.open("rb") as f:
+        for j, pos, size in keys:
+            f.seek(pos)
+            if _is_idr(f.read(size), config):
+                idr.append(j)
+    return len(dts), len(keys), idr, int(delay)
+
+
+def _demuxed(container: Any, stream: Any, info: ProbeResult, config: AvcConfig) -> _Found | str:
+    """By demuxing every packet (no sample index): an IDR is a cut point where it shows every frame before it."""
+    frames: list[int] = []
+    keys = 0
+    idr: list[int] = []
+    top = -1
+    for packet in container.demux(stream):
+        if packet.pts is None or packet.size == 0:
+            continue
+        frame = round_half_up((Fraction(packet.pts) * info.time_base - info.start_seconds) * info.fps)
+        j = len(frames)
+        frames.append(frame)
+        if packet.is_keyframe:
+            keys += 1
+            if top == j - 1 == frame - 1 and _is_idr(bytes(packet), config):
+                idr.append(j)
+        top = max(top, frame)
+    if sorted(frames) != list(range(info.frame_count)):
+        return f"{info.path.name}: its packets do not show frames 0..{info.frame_count - 1} once each " \
+               "(an edit list discards some)"
+    return len(frames), keys, idr, _delay(frames)
 
 
 def _scan(info: ProbeResult) -> _Source | str:
-    """Demux (no decoding) one source; a string says why it cannot be copied at all."""
+    """Where one source can be cut, from its sample index, else by demuxing; a string says why it cannot
+    be copied at all."""
+    name = info.path.name
+    ticks = int(1 / (info.fps * info.time_base))  # whole: checked by _mismatch
+    start_pts = round_half_up(info.start_seconds / info.time_base)
     with open_media(info.path) as container:
         stream = container.streams.video[0]
         profile = str(stream.codec_context.profile)
         if profile not in _X264_PROFILES:
-            return f"{info.path.name}: x264 cannot match h264 profile {profile}"
+            return f"{name}: x264 cannot match h264 profile {profile}"
         try:
             config = AvcConfig.parse(bytes(stream.codec_context.extradata or b""))
         except ValueError as exc:
-            return f"{info.path.name}: {exc}"
-        frames: list[int] = []
-        dts: list[int] = []
-        keys: list[int] = []
-        idr: set[int] = set()
-        for packet in container.demux(stream):
-            if packet.pts is None or packet.dts is None or packet.size == 0:
-                continue
-            seconds = Fraction(packet.pts) * info.time_base - info.start_seconds
-            frames.append(round_half_up(seconds * info.fps))
-            dts.append(int(packet.dts))
-            if packet.is_keyframe:
-                keys.append(len(frames) - 1)
-                if _NAL_IDR in _nal_types(bytes(packet), config.nal_size):
-                    idr.add(len(frames) - 1)
-    if sorted(frames) != list(range(info.frame_count)):
-        return f"{info.path.name}: its packets do not show frames 0..{info.frame_count - 1} once each " \
-               "(an edit list discards some)"
-    cuts = {info.frame_count: len(frames)}
-    top = -1
-    for j, frame in enumerate(frames):
-        if j in idr and top == j - 1 == frame - 1:
-            cuts[frame] = j
-        top = max(top, frame)
-    return _Source(info, config, frames, dts, cuts, len(idr) < len(keys), profile)
+            return f"{name}: {exc}"
+        indexed = _indexed(info, stream, config, ticks, start_pts)
+        found = indexed if indexed is not None else _demuxed(container, stream, info, config)
+    if isinstance(found, str):
+        return found
+    packets, keys, idr, delay = found
+    if packets != info.frame_count:
+        return f"{name}: its {packets} packets are not its {info.frame_count} frames"
+    cuts = {info.frame_count: packets} | {j: j for j in idr}
+    return _Source(info, config, cuts, len(idr) < keys, profile, delay, ticks, start_pts)
 
 
 # --- the plan: copied and re-encoded runs -----------------------------------------------------------------
@@ -184,10 +230,6 @@ class _Copy:
     count: int  # packets (= frames)
     frame: int  # the source frame the run starts with
 
-    @property
-    def shown(self) -> list[int]:
-        """Display index within the run of each packet, in decode order."""
-        return [f - self.frame for f in self.source.frames[self.first:self.first + self.count]]
 
 
 @dataclass(frozen=True)
@@ -381,18 +423,26 @@ def _delay(frames: Sequence[int]) -> int:
 
 
 def _copy_packets(run: _Copy, prefix: bytes) -> Iterator[av.Packet[Any]]:
-    """The run's packets as stored (``prefix`` before the first), by seeking to its first keyframe."""
+    """The run's packets as stored (``prefix`` before the first), seeking to its first keyframe by its pts."""
     src = run.source
+    wanted = src.start_pts + run.frame * src.ticks
     with open_media(src.info.path) as container:
         stream = container.streams.video[0]
+        for other in container.streams:
+            if other.index != stream.index:
+                other.discard = av.stream.Discard.all  # mp4: their bytes are not even read
         if run.first > 0:
-            container.seek(src.dts[run.first], stream=stream, backward=True)
-        wanted = src.dts[run.first]
+            container.seek(wanted, stream=stream, backward=True)
         sent = 0
         for packet in container.demux(stream):
-            if packet.dts is None or packet.size == 0 or (sent == 0 and packet.dts != wanted):
+            if packet.pts is None or packet.size == 0 or (sent == 0 and packet.pts != wanted):
                 continue
-            yield av.Packet(prefix + bytes(packet)) if sent == 0 and prefix else packet
+            if sent == 0 and prefix:
+                first: av.Packet[Any] = av.Packet(prefix + bytes(packet))
+                first.pts = packet.pts
+                yield first
+            else:
+                yield packet
             sent += 1
             if sent == run.count:
                 return
@@ -441,33 +491,36 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
         vs.codec_context.extradata = config.to_bytes()
         sound = _Sound(tl, readers, out, copy) if copy is not None else None
         per_run = _encoded_per_run(runs, encoded)
-        shown = [run.shown if isinstance(run, _Copy) else cast(_Packets, enc).frames
-                 for run, enc in zip(runs, per_run, strict=True)]
         # one dts shift for all runs (the largest reorder delay), so dts rises and never passes pts
-        shift = max(_delay(frames) for frames in shown)
+        shift = max(run.source.delay if isinstance(run, _Copy) else _delay(cast(_Packets, enc).frames)
+                    for run, enc in zip(runs, per_run, strict=True))
         active = config.sets()
         n = 0  # output decode position
         start = 0  # output frame of the run
         tb = 1 / tl.fps
-        for run, enc, frames in zip(runs, per_run, shown, strict=True):
+        for run, enc in zip(runs, per_run, strict=True):
             if isinstance(run, _Copy):
-                packets: Iterator[Any] = _copy_packets(run, _stale(run.source.config, active))
-                keys = [k == 0 for k in range(run.count)]
+                src, first = run.source, run.frame
+                packets: Iterator[Any] = _copy_packets(run, _stale(src.config, active))
             else:
                 assert enc is not None
-                packets, keys = (av.Packet(data) for data in enc.data), enc.keys
-            for frame, key, packet in zip(frames, keys, packets, strict=True):
+                src, first, packets = None, 0, (av.Packet(data) for data in enc.data)
+            for k, packet in enumerate(packets):
+                frame = src.frame_of(int(packet.pts)) - first if src is not None else cast(_Packets, enc).frames[k]
+                if not 0 <= frame < run.count or n - shift > start + frame:
+                    raise MediaError(f"{src.info.path.name if src else 'the encoder'}: a packet shows frame "
+                                     f"{frame} of a run of {run.count} at decode position {n}")
                 packet.time_base = tb
                 packet.pts, packet.dts, packet.duration = start + frame, n - shift, 1
-                packet.is_keyframe = key
+                packet.is_keyframe = k == 0 if src is not None else cast(_Packets, enc).keys[k]
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
                 if sound is not None:
                     sound.mux_until(out, frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate))
-            if isinstance(run, _Copy):
-                tally.step(run.count)
-            start += len(frames)
+                if src is not None and (k + 1 == run.count or (k + 1) % _COPY_REPORT == 0):
+                    tally.step(k % _COPY_REPORT + 1)
+            start += run.count
         if sound is not None:
             sound.mux_until(out, tl.sample_count)
 
