@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -171,6 +175,80 @@ def test_a_matroska_source_is_planned_by_demuxing(make_clip: ClipFactory, remux:
     assert (result.mode, result.copied_frames, result.encoded_frames) == ("smart", 105, 20)
     assert _codes(result.render.output) == [*range(60), *range(5, 70)]
     assert _packets(result.render.output)[80:] == _packets(b)[25:]
+
+
+def test_x264_runs_frame_threaded_in_both_renders(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """x264 states its settings in its first packet's SEI: frame threads, not FFmpeg's default slices."""
+    a, b = make_clip(frames=60), make_clip(frames=70)
+    tl = _trim_b(a, b, 5, audio=False)
+    full = _packets(render(tl, tmp_path / "full.mp4").output)[0]
+    seam = _packets(smart_render(tl, tmp_path / "smart.mp4").render.output)[60]  # B's re-encoded IDR
+    for packet in (full, seam):
+        assert b"sliced_threads=0" in packet and b"slices=" not in packet
+
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
+
+
+def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = int.from_bytes(data[pos:pos + 4]), data[pos + 4:pos + 8]
+        yield kind, data[pos + 8:pos + size]
+        pos += size
+
+
+def _tracks(path: Path) -> dict[bytes, dict[str, int | list[tuple[int, int]]]]:
+    """Per track handler (b'vide', b'soun'): what a player reads from the mp4 boxes themselves —
+    movie timescale, mdhd timescale, stts (count, delta) runs and the edit list's duration and media time."""
+    moov = dict(_boxes(path.read_bytes()))[b"moov"]
+    movie = dict(_boxes(moov))[b"mvhd"]
+    movie_scale = int.from_bytes(movie[12:16])  # version 0
+    out: dict[bytes, dict[str, int | list[tuple[int, int]]]] = {}
+    for kind, trak in _boxes(moov):
+        if kind != b"trak":
+            continue
+        boxes = dict(_boxes(trak))
+        mdia = dict(_boxes(boxes[b"mdia"]))
+        handler = mdia[b"hdlr"][8:12]
+        stbl = dict(_boxes(dict(_boxes(mdia[b"minf"]))[b"stbl"]))
+        stts = stbl[b"stts"]
+        runs = [(int.from_bytes(stts[8 + 8 * i:12 + 8 * i]), int.from_bytes(stts[12 + 8 * i:16 + 8 * i]))
+                for i in range(int.from_bytes(stts[4:8]))]
+        elst = dict(_boxes(boxes[b"edts"]))[b"elst"]
+        assert elst[0] == 0 and int.from_bytes(elst[4:8]) == 1, "one version-0 edit"
+        out[handler] = {"movie_scale": movie_scale, "scale": int.from_bytes(mdia[b"mdhd"][12:16]), "stts": runs,
+                        "edit_duration": int.from_bytes(elst[8:12]),
+                        "media_time": int.from_bytes(elst[12:16], signed=True)}
+    return out
+
+
+def test_players_read_the_frame_count_and_duration_pyav_reads(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """The smart output's stts has a sample a frame, one frame long, and its edit lists show exactly the
+    planned frames and samples (the sound's edit skips A's 1024-sample priming): what PyAV reads, and
+    ffprobe when it is installed."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    tl = _trim_b(a, b, 5, audio=True)
+    out = smart_render(tl, tmp_path / "smart.mp4").render.output
+    info, tracks = probe(out), _tracks(out)
+    video, sound = tracks[b"vide"], tracks[b"soun"]
+    frames = sum(count for count, _ in cast(list[tuple[int, int]], video["stts"]))
+    assert frames == info.frame_count == tl.frame_count == 125
+    assert {delta for _, delta in cast(list[tuple[int, int]], video["stts"])} == {cast(int, video["scale"]) // 25}
+    assert Fraction(cast(int, video["edit_duration"]), cast(int, video["movie_scale"])) == info.duration_seconds \
+        == Fraction(125, 25)
+    assert Fraction(cast(int, sound["edit_duration"]), cast(int, sound["movie_scale"])) == Fraction(tl.sample_count,
+                                                                                                     48000)
+    assert sound["media_time"] == 1024 and sound["scale"] == 48000
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].duration == tl.sample_count
+        assert Fraction(c.streams.video[0].duration or 0) * c.streams.video[0].time_base == Fraction(5)
+    if shutil.which("ffprobe"):
+        shown = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                                "stream=nb_read_frames,duration", "-of", "json", str(out)],
+                               check=True, capture_output=True, text=True).stdout
+        stream = json.loads(shown)["streams"][0]
+        assert (int(stream["nb_read_frames"]), Fraction(stream["duration"])) == (125, Fraction(5))
 
 
 def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory, tmp_path: Path) -> None:

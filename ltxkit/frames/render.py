@@ -265,6 +265,8 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
         vs = cast(VideoStream, out.add_stream(profile.video_codec, rate=tl.fps))
         vs.width, vs.height, vs.pix_fmt = tl.width, tl.height, profile.pix_fmt
         vs.codec_context.time_base = 1 / tl.fps
+        if profile.frame_threads:
+            vs.codec_context.thread_type = "FRAME"
         vs.options = {**profile.options, **(video_options or {})}
         aus: AudioStream | None = None
         sound = None

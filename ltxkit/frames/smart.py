@@ -314,7 +314,7 @@ def _encoder(ref: Any, tl: Timeline, sps_id: int, options: dict[str, str]) -> An
     for name in ("color_range", "colorspace", "color_primaries", "color_trc", "sample_aspect_ratio"):
         if getattr(ref, name) is not None:
             setattr(ctx, name, getattr(ref, name))
-    ctx.thread_type = "FRAME"  # slice threads make x264 run sliced_threads=1 slices=2: slower
+    ctx.thread_type = "FRAME"  # as the full render's (CodecProfile.frame_threads)
     ctx.options = {**options, "profile": _X264_PROFILES[ref.profile], "level": str(ref.level),
                    "x264-params": f"sps-id={sps_id}"}
     return ctx
