@@ -36,6 +36,7 @@ from ltxkit.emulator.web import (
     image_problem,
     json_depth_exceeds,
 )
+from ltxkit.errors import InputError
 
 KEYS = [f"key-http-{i:03d}" for i in range(200)]  # one per request: no rate window fills up
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -135,6 +136,24 @@ def test_a_deeply_nested_body_is_a_400_in_the_api_s_own_shape(emu: EmulatorHandl
         assert f"the body nests deeper than {MAX_JSON_DEPTH} levels" in r.text
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR], "a traceback was logged"
     assert emu.requests()[-1].status == 400
+
+
+def test_the_request_log_keeps_its_configured_length_and_counts_what_it_dropped() -> None:
+    """Tests count requests in the log: past its limit it must say it is short, never just hold fewer."""
+    with run_in_thread(EmulatorConfig(api_keys=[KEYS[0]], request_log=3)) as small:
+        first = small.requests().total
+        for n in range(5):
+            httpx.get(f"{small.base_url}/api/v1/health", params={"n": str(n)})
+        log = small.requests()
+        assert (first, log.dropped, len(log), log.total, log.limit) == (0, 2, 3, 5, 3)
+        assert [r.query for r in log] == ["n=2", "n=3", "n=4"]
+        assert [r.query for r in log.since(3)] == ["n=3", "n=4"] and log.since(5) == []
+        with pytest.raises(LookupError, match=r"^1 of the requests since then were dropped: the emulator keeps the "
+                                              r"last 3 \(EmulatorConfig.request_log\)$"):
+            log.since(1)
+    with pytest.raises(InputError, match="request_log must be ≥ 1, got 0"):
+        EmulatorConfig(request_log=0).validate()
+    assert EmulatorConfig().request_log == 10_000
 
 
 def test_the_depth_limit_is_exact() -> None:

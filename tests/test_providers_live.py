@@ -434,14 +434,14 @@ def test_zsky_client_paces_every_request_to_the_burst_window(emu: EmulatorHandle
     the window, so the server never has to answer 429."""
     apis.zsky.limits.burst = Window(4, 0.5)
     paced = dataclasses.replace(get_provider("zsky"), request_window=(4, 0.5))
-    seen = len(emu.requests())
+    seen = emu.requests().total
     with Client(provider=paced, base_url=base(emu, "zsky"), api_key=KEY, max_retries=0, poll_interval=0.005,
                 poll_max_interval=0.01, progress=False) as c:
         started = time.monotonic()
         job = c.submit(build_request(c, ExtendRequest(PROMPT, frames=49, seed=5)))
         assert c.wait(job.id).state == "done"
         elapsed = time.monotonic() - started
-    answered = [r.status for r in emu.requests()[seen:] if r.path.startswith("/zsky/")]
+    answered = [r.status for r in emu.requests().since(seen) if r.path.startswith("/zsky/")]
     assert 429 not in answered and len(answered) >= 2
     assert elapsed >= 0.5 * ((len(answered) - 1) // 4)  # 4 starts per 0.5 s at most
 

@@ -20,8 +20,9 @@ import logging
 import mimetypes
 import secrets
 import shutil
+import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -131,11 +132,34 @@ class RequestRecord:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class RequestLog(list[RequestRecord]):
+    """The requests an emulator still holds, oldest first: the last ``EmulatorConfig.request_log``.
+    ``dropped`` counts the earlier ones no longer held, so a count over the log can tell it came up short:
+    read ``total`` before, then take :meth:`since` it."""
+
+    def __init__(self, records: Iterable[RequestRecord], dropped: int, limit: int) -> None:
+        super().__init__(records)
+        self.dropped, self.limit = dropped, limit
+
+    @property
+    def total(self) -> int:
+        """Every request served so far, dropped or held."""
+        return self.dropped + len(self)
+
+    def since(self, total: int) -> list[RequestRecord]:
+        """The requests served after the first ``total`` (a :attr:`total` read earlier); refused when some
+        of them were dropped already."""
+        if total < self.dropped:
+            raise LookupError(f"{self.dropped - total} of the requests since then were dropped: the emulator "
+                              f"keeps the last {self.limit} (EmulatorConfig.request_log)")
+        return self[total - self.dropped:]
+
+
 class Emulator:
     """One emulator instance: configuration, state and the Starlette app serving it.
 
-    ``requests`` keeps the last 1000 requests so that tests can count what a client really sent
-    (retries, resumed downloads) without instrumenting the client.
+    It keeps the last ``config.request_log`` requests (and counts the ones it dropped) so that tests can
+    count what a client really sent (retries, resumed downloads) without instrumenting the client.
     """
 
     def __init__(self, config: EmulatorConfig, data_dir: Path) -> None:
@@ -146,7 +170,9 @@ class Emulator:
         self.faults = FaultBook(config.faults)
         self.connections = Connections()
         self.http = Http(config.resolve_keys(), config.max_body_bytes, self.connections)
-        self.requests: deque[RequestRecord] = deque(maxlen=1000)
+        self._requests: deque[RequestRecord] = deque(maxlen=config.request_log)
+        self._dropped = 0
+        self._requests_lock = threading.Lock()
         self.runner: Runner | None = None
         # the seeds' other APIs, each under /<name>, on the same jobs, files and request steps
         self.providers = EmulatedProviders(Backend(config, self.store, self.files, self.http, self.start,
@@ -162,6 +188,16 @@ class Emulator:
         starlette = Starlette(routes=routes, lifespan=self._lifespan, exception_handlers={
             Problem: self._problem, HTTPException: self._http_problem, Exception: self._crash})
         self.app: ASGIApp = FaultMiddleware(starlette, self)
+
+    def record(self, request: RequestRecord) -> None:
+        with self._requests_lock:  # the log is read from the tests' thread
+            if len(self._requests) == self._requests.maxlen:
+                self._dropped += 1
+            self._requests.append(request)
+
+    def requests(self) -> RequestLog:
+        with self._requests_lock:
+            return RequestLog(self._requests.copy(), self._dropped, self.config.request_log)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -416,7 +452,7 @@ class FaultMiddleware:
         scope[FAULTS_SCOPE] = budget
         record = RequestRecord(scope["method"], scope["path"], query=scope.get("query_string", b"").decode("latin-1"),
                                headers={k: v for k, v in headers.items() if k not in CREDENTIALS})
-        self.emulator.requests.append(record)
+        self.emulator.record(record)
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -57,6 +57,8 @@ class EmulatorConfig:
     # some seeds' video.generate outputs come back with a visible defect (off: rate 0); see emulator.defects
     defects: DefectModel = field(default_factory=DefectModel)
     workers: int = 2
+    # how many requests the emulator keeps for EmulatorHandle.requests() (older ones are dropped and counted)
+    request_log: int = 10_000
     fetch_timeout_seconds: float = 30.0
     log_level: str = "warning"
     generated_key: str | None = field(default=None, init=False)
@@ -72,6 +74,8 @@ class EmulatorConfig:
             raise InputError(f"starting balance must be ≥ 0, got {self.starting_balance}")
         if self.max_body_bytes <= 0:
             raise InputError(f"body limit must be positive, got {self.max_body_bytes}")
+        if self.request_log < 1:
+            raise InputError(f"request_log must be ≥ 1, got {self.request_log}")
         if not 0 <= self.crf <= 51 or self.workers < 1:
             raise InputError("crf must be 0..51 and workers ≥ 1")
         if self.interpolation not in CONVENTIONS:

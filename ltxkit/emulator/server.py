@@ -29,11 +29,11 @@ from typing import Any
 import uvicorn
 import uvicorn.config
 
-from ltxkit.emulator.app import Emulator, RequestRecord
+from ltxkit.emulator.app import Emulator, RequestLog, RequestRecord
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.errors import InputError, LtxkitError
 
-__all__ = ["EmulatorConfig", "EmulatorHandle", "RequestRecord", "run_in_thread", "serve"]
+__all__ = ["EmulatorConfig", "EmulatorHandle", "RequestLog", "RequestRecord", "run_in_thread", "serve"]
 
 STARTUP_TIMEOUT_SECONDS = 15.0
 
@@ -112,10 +112,10 @@ class EmulatorHandle:
         self.emulator = prepared.emulator
         self._stopped = False
 
-    def requests(self) -> list[RequestRecord]:
-        """Every request served so far (the last 1000), oldest first: method, path, status, query and
-        headers (without credentials)."""
-        return list(self.emulator.requests)
+    def requests(self) -> RequestLog:
+        """The requests served so far, oldest first (the last ``EmulatorConfig.request_log``; ``dropped``
+        counts the others): method, path, status, query and headers (without credentials)."""
+        return self.emulator.requests()
 
     def stop(self) -> None:
         """Stop serving, wait for the server thread (unfinished jobs stay resumable), release everything."""
