@@ -6,6 +6,7 @@ flash case below always has advice; the colour-matched one is rated as delivered
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,23 @@ from ltxkit.emulator.server import run_in_thread
 from ltxkit.workflow.demo import make_source
 from ltxkit.workflow.extend import ExtendOptions, extend
 from ltxkit.workflow.inputs import build_spec
+from ltxkit.workflow.review import open_review, pick
 
 WARMER = "B is warmer than A by ΔE "
 
 
-def run_extend(root: Path, model: DefectModel, color_match: str = "none") -> dict[str, Any]:
+def run_extend(root: Path, model: DefectModel, color_match: str = "none", *, resume: bool = False
+               ) -> dict[str, Any]:
     """One segment of two candidates continuing the demo's panning clip; returns report.json."""
-    clip, track = make_source(root)
+    clip, track = root / "clip-a.mp4", root / "reference.wav"
+    if not resume:
+        clip, track = make_source(root)
     with run_in_thread(EmulatorConfig(queued_seconds=0.05, running_seconds=0.05, defects=model)) as handle:
         spec, config = build_spec(clip=clip, prompt="the pan goes on", overlap=3, frames=25, audio=track,
                                   candidates=2, seed=1, env={"LTXKIT_API_BASE": handle.base_url,
                                                              "LTXKIT_API_KEY": handle.api_key,
                                                              "LTXKIT_POLL_INTERVAL": "0.05"})
-        extend(spec, root / "run", config, ExtendOptions(yes=True, color_match=color_match))
+        extend(spec, root / "run", config, ExtendOptions(yes=True, resume=resume, color_match=color_match))
     report: dict[str, Any] = json.loads((root / "run" / "report" / "report.json").read_text())
     return report
 
@@ -110,3 +115,25 @@ def test_advice_for_each_kind_of_verdict() -> None:
     assert advice(seam("bad", [], {"overlap_psnr": "bad"})) == (
         "B drifts from the frames it continues: regenerate this segment (another seed), or check --overlap and "
         "--sampled-fps.")
+
+
+def test_a_review_pick_and_a_resume_keep_the_runs_colour_match(warm: tuple[Path, dict[str, Any]],
+                                                               tmp_path: Path) -> None:
+    """A pick re-splices with the run's --color-match (kept in run.json's result); a resume with another
+    --color-match splices again with it instead of keeping the old output."""
+    root = tmp_path / "copy"
+    shutil.copytree(warm[0].parent.parent, root)
+    for manifest in root.rglob("*.json"):  # every path in the run's manifests, rewritten to the copy
+        manifest.write_text(manifest.read_text().replace(str(warm[0].parent.parent), str(root)))
+    saved = json.loads((root / "run" / "run.json").read_text())
+    assert saved["result"]["settings"] == {"color_match": "mkl", "color_ref": "previous", "cut": "mode",
+                                         "render": "smart"}
+    assert pick(open_review(root / "run"), 1, 2).candidate == 2
+    after = json.loads((root / "run" / "run.json").read_text())
+    assert after["result"]["picks"] == [2] and after["result"]["settings"] == saved["result"]["settings"]
+    (seam,) = json.loads((root / "run" / "report" / "report.json").read_text())["seams"]
+    assert seam["colour_correction"]["method"] == "mkl" and seam["colour_correction"]["delta_e_after"] < 1.5
+    assert "colour" not in [f["kind"] for f in seam["findings"]]
+    (seam,) = run_extend(root, DefectModel(1.0, ("white_balance",)), "none", resume=True)["seams"]
+    assert "colour_correction" not in seam and seam["findings"][0]["words"].startswith(WARMER)
+    assert json.loads((root / "run" / "run.json").read_text())["result"]["settings"]["color_match"] == "none"

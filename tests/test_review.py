@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
+from ltxkit.assembly.seam import CLEAN_WORDS, LEVEL_WORDS
 from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import run_in_thread
 from ltxkit.frames.synth import read_frame_code
@@ -127,7 +128,12 @@ def test_api_run_lists_every_candidate_with_words_and_cost(server: ReviewServer,
                                                             record["candidates"]]
         for cand, saved_cand in zip(seg["candidates"], record["candidates"], strict=True):
             assert {f["metric"] for f in cand["findings"]} == set(saved_cand["levels"])
-            assert all(f["text"] for f in cand["findings"])
+            # the report's words: each finding's own, every other level's from the one table the report uses
+            assert sorted(f["text"] for f in cand["findings"] if f["metric"] in LEVEL_WORDS) == sorted(
+                LEVEL_WORDS[k][("ok", "check", "bad").index(v)] for k, v in saved_cand["levels"].items()
+                if k in LEVEL_WORDS)
+            assert [f["text"] for f in cand["findings"] if f["metric"] not in LEVEL_WORDS] == [
+                f["words"] for f in saved_cand.get("findings") or []]
             assert cand["rejected"] == saved_cand.get("rejected")
         flash = seg["candidates"][0]  # the demo's seed 7: set aside, the finding in its own words with its size
         assert flash["findings"][0]["text"].startswith("a 2-frame bright flash (+") and flash["rejected"]
@@ -287,6 +293,10 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
             tiles.nth(0).inner_text()
         chosen = page.locator(f"section[data-segment='{seg}'] .cand.chosen")
         assert chosen.get_attribute("data-candidate") == str(before["segments"][seg - 1]["chosen"])
+        for tile, cand in zip(tiles.all(), before["segments"][seg - 1]["candidates"], strict=True):
+            clean = set(cand["levels"].values()) == {"ok"}  # in the words the seam report uses
+            assert (CLEAN_WORDS in tile.inner_text()) == clean
+            assert all(f["words"] in tile.inner_text() for f in cand.get("findings") or [])
     page.locator("section[data-segment='1'] button.play").click()
     page.wait_for_function("document.querySelector(\"section[data-segment='1'] .cand video\").currentTime > 0.4")
     times = page.eval_on_selector_all("section[data-segment='1'] .cand video", "vs => vs.map(v => v.currentTime)")

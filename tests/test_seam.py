@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,7 +15,7 @@ from PIL import Image
 
 from ltxkit.assembly import review_seam, splice_with_report
 from ltxkit.assembly.review import file_timeline, review_clip
-from ltxkit.assembly.seam import THRESHOLDS, best_lag, psnr, ssim
+from ltxkit.assembly.seam import THRESHOLDS, best_lag, psnr, seam_words, ssim
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import VideoReader
@@ -100,6 +101,17 @@ def test_a_b_that_starts_late_is_bad_at_the_cut_not_motion(clips: dict[str, Path
     seam = result["seam"]
     assert result["verdict"] == "bad" and seam["levels"]["overlap_psnr"] == "bad"
     assert {f["frame"] for f in seam["findings"]} == {100} and seam["findings"][0]["level"] == "bad"
+
+
+def test_the_report_states_every_level_in_the_words_the_review_page_uses(clips: dict[str, Path],
+                                                                          tmp_path: Path) -> None:
+    result = review_seam(clips["a"], clips["b_late"], overlap=3, sampled_fps=Fraction(25), report_dir=tmp_path / "r")
+    seam = result["seam"]
+    words = seam_words(seam["levels"], seam["findings"])
+    assert {"metric": "overlap_psnr", "level": "bad", "text": "B's overlap does not match the frames it continues"} \
+        in words
+    page = html.unescape((tmp_path / "r" / "report.html").read_text())
+    assert all(w["text"] in page for w in words if w["level"] != "ok")
 
 
 def test_a_quieter_b_is_an_audio_level_jump(clips: dict[str, Path]) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ltxkit.assembly.grade import Correction
-from ltxkit.assembly.seam import SeamFrames, scaled_size
+from ltxkit.assembly.seam import CLEAN_WORDS, SeamFrames, scaled_size, seam_words
 from ltxkit.frames.checks import default_layout
 from ltxkit.frames.probe import ProbeResult
 from ltxkit.frames.smart import SmartRenderResult, smart_render
@@ -217,13 +217,14 @@ def html_report(title: str, seams: Sequence[dict[str, Any]], verdict: str, path:
         if choice := cut.get("choice"):
             parts.append(f"<p class='fix'>{html.escape(choice['words'][0].upper() + choice['words'][1:])}.</p>")
         found = seam.get("findings", [])
-        if found:
+        others = [w for w in seam_words(seam["levels"]) if w["level"] != "ok"]
+        if found or others:
             parts.append("<ul class='findings'>" + "".join(
                 f"<li class='{f['level']}'><b>{html.escape(f['words'])}</b> (at {f['seconds']:.2f} s) — "
-                f"{html.escape(f['advice'])}</li>" for f in found) + "</ul>")
-        else:
-            parts.append("<p>Nothing visible at the cut: no colour, exposure, flash, freeze, skipped frame, "
-                         "jump or audio level defect found.</p>")
+                f"{html.escape(f['advice'])}</li>" for f in found) + "".join(
+                f"<li class='{w['level']}'><b>{html.escape(w['text'])}</b></li>" for w in others) + "</ul>")
+        if not found:
+            parts.append(f"<p>{html.escape(CLEAN_WORDS)}</p>")
         if seam.get("candidates"):
             parts.append(_takes(f"The candidates this clip was chosen from ({Path(cut['b']).name})",
                                 seam["candidates"]))

@@ -18,6 +18,7 @@ Each metric and finding has a level (ok / check / bad); the verdict is the worst
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -47,6 +48,19 @@ THRESHOLDS: dict[str, Any] = {
     "av_offset_ms": {"ok_at_most": AV_OFFSET_MS[0], "bad_above": AV_OFFSET_MS[1],
                      "min_correlation": AV_MIN_CORRELATION},
 }
+
+# What each level that is not a finding means to someone watching the cut, ok / check / bad: the report
+# and the review page say these words (a finding says its own, with its size: :mod:`findings`).
+LEVEL_WORDS = {
+    "overlap_psnr": ("B's overlap repeats the frames it continues",
+                     "B's overlap drifts a little from the frames it continues",
+                     "B's overlap does not match the frames it continues"),
+    "overlap_ssim": ("detail holds through the overlap", "detail softens in the overlap",
+                     "detail breaks up in the overlap"),
+    "av_offset": ("lip sync holds", "lip sync may be slightly off", "lip sync is off"),
+}
+CLEAN_WORDS = ("Nothing visible at the cut: no colour, exposure, flash, freeze, skipped frame, jump or audio "
+               "level defect found.")
 
 ANALYSIS_MAX_WIDTH = 640  # metrics are computed on frames no wider than this (speed, codec noise)
 FINDINGS_MAX_WIDTH = 320  # the findings read more frames; their measures average over blocks anyway
@@ -208,6 +222,15 @@ def _load_audio(plan: SplicePlan, joint: Joint, rate: int, layout: str) -> SeamS
 
 
 # --- the measures ------------------------------------------------------------------------------------
+
+
+def seam_words(levels: dict[str, str], found: Sequence[dict[str, Any]] = ()) -> list[dict[str, str]]:
+    """A seam in words, worst first: each finding's own (``metric`` is its kind), then every other level's
+    from :data:`LEVEL_WORDS`; what the report lists and the review page shows for a candidate."""
+    words = [{"metric": f["kind"], "level": f["level"], "text": f["words"]} for f in found]
+    words += [{"metric": k, "level": v, "text": LEVEL_WORDS[k][LEVELS.index(v)]}
+              for k, v in levels.items() if k in LEVEL_WORDS and v in LEVELS]
+    return sorted(words, key=lambda w: -LEVELS.index(w["level"]))
 
 
 def finding_json(f: Finding, origin: int, fps: Fraction) -> dict[str, Any]:

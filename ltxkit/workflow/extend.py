@@ -131,6 +131,11 @@ class ExtendOptions:
     confirm: Callable[[str], bool] = lambda _question: False
     log: Callable[[str], None] = lambda _message: None
 
+    @property
+    def splice_settings(self) -> dict[str, str]:
+        """What the final local splice is made with (kept in ``run.json`` for a review pick)."""
+        return {"color_match": self.color_match, "color_ref": self.color_ref, "cut": self.cut, "render": self.render}
+
 
 def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, options: ExtendOptions | None = None,
            ) -> dict[str, Any]:
@@ -475,12 +480,14 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
     report_dir = run.path / REPORT
     picks = [c.candidate for c in chosen]
     previous = run.manifest.result
-    if previous is not None and previous.picks == picks and output.exists():
-        return previous
+    if previous is not None and previous.picks == picks and output.exists() and (
+            spec.combine == "remote" or previous.splice_settings == opts.splice_settings):
+        return previous  # a resume with other splice settings splices again
     output.unlink(missing_ok=True)
     if len(clips) == 1:
         _copy(clips[0], output)
-        return RunResult(output=output, picks=picks, verdict=chosen[0].verdict, report=None)
+        return RunResult(output=output, picks=picks, verdict=chosen[0].verdict, report=None,
+                         settings=opts.splice_settings)
     if spec.combine == "remote":
         from ltxkit.workflow.combine import combine_remote
 
@@ -505,7 +512,8 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
                                                    spec.clip is not None))
     opts.log(f"spliced {len(clips)} clips: {output} (seams: {report['verdict']})")
     return RunResult(output=output, picks=picks, verdict=report["verdict"], report=report["report"],
-                     frames=report["splice"].get("frame_count"), render=report["splice"]["render"])
+                     frames=report["splice"].get("frame_count"), render=report["splice"]["render"],
+                     settings=opts.splice_settings)
 
 
 def _copy(src: Path, dest: Path) -> None:

@@ -125,6 +125,10 @@ class SegmentRecord:
                    picked=data.get("picked"))
 
 
+# RunResult.settings when a run records none (an earlier version made it): the defaults
+SPLICE_DEFAULTS = {"color_match": "none", "color_ref": "previous", "cut": "mode", "render": "smart"}
+
+
 @dataclass
 class RunResult:
     """The assembled output: which candidates it joins, the worst seam verdict, the report."""
@@ -138,17 +142,26 @@ class RunResult:
     seams: list[dict[str, Any]] | None = None  # ... and the seams it was rated on
     render: dict[str, Any] | None = None  # a local splice's render: smart or full and why
     warnings: list[str] | None = None  # what assembling found (a server-side combine's answer checked)
+    # a local splice's settings (--color-match, --color-ref, --splice-cut, --render), which a review pick
+    # keeps; None in a run an earlier version made (it spliced with the defaults)
+    settings: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"output": str(self.output), "picks": list(self.picks), "verdict": self.verdict,
                 "report": self.report} | _optional(frames=self.frames, combine_job=self.combine_job, seams=self.seams,
-                                                   render=self.render, warnings=self.warnings)
+                                                   render=self.render, warnings=self.warnings,
+                                                   settings=self.settings)
+
+    @property
+    def splice_settings(self) -> dict[str, str]:
+        return {**SPLICE_DEFAULTS, **(self.settings or {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:
         return cls(output=Path(data["output"]), picks=[int(p) for p in data["picks"]], verdict=data["verdict"],
                    report=data.get("report"), frames=data.get("frames"), combine_job=data.get("combine_job"),
-                   seams=data.get("seams"), render=data.get("render"), warnings=data.get("warnings"))
+                   seams=data.get("seams"), render=data.get("render"), warnings=data.get("warnings"),
+                   settings=data.get("settings"))
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from ltxkit.assembly.measures import LEVELS, higher_is_better
-from ltxkit.assembly.seam import PSNR_DB, psnr
+from ltxkit.assembly.seam import LEVEL_WORDS, PSNR_DB, psnr
 from ltxkit.frames.probe import open_media
 from ltxkit.workflow.manifest import CandidateRecord
 
@@ -49,7 +49,7 @@ def rejection(review: dict[str, Any]) -> str | None:
     why = []
     if "bad" in (levels.get("overlap_psnr"), levels.get("overlap_ssim")):
         psnr_db = metrics["overlap_fidelity"]["psnr_db_mean"]
-        why.append(f"B's overlap does not match the frames it continues (PSNR {psnr_db:.1f} dB)")
+        why.append(f"{LEVEL_WORDS['overlap_psnr'][-1]} (PSNR {psnr_db:.1f} dB)")
     if levels.get("av_offset") == "bad":
         why.append(f"B's sound is {abs(metrics['av_offset']['offset_ms']):.0f} ms off its picture")
     return "; ".join(why) or None

@@ -22,30 +22,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ltxkit.assembly.seam import CLEAN_WORDS, seam_words
 from ltxkit.errors import InputError, LtxkitError
 from ltxkit.fsutil import atomic_path, write_json_atomic
 from ltxkit.timing import parse_fps, round_half_up
-from ltxkit.workflow.manifest import MANIFEST
+from ltxkit.workflow.manifest import MANIFEST, SPLICE_DEFAULTS
 from ltxkit.workflow.ranking import report_takes
 
 LEAD_IN_SECONDS = Fraction(1)  # how much of A the seam preview plays before B takes over
 
-# what each seam level means, in the words of someone watching the cut
-FINDINGS = {
-    "overlap_psnr": ("the overlap repeats the frames it continues", "the overlap drifts from the frames it continues",
-                     "the overlap does not match the frames it continues"),
-    "overlap_ssim": ("detail holds through the overlap", "detail softens in the overlap",
-                     "detail breaks up in the overlap"),
-    "seam_jump": ("no jump in the picture at the cut", "a small jump in the picture at the cut",
-                  "a visible jump in the picture at the cut"),
-    "brightness_flicker": ("no brightness flicker", "brightness changes a little at the cut",
-                           "brightness flickers at the cut"),
-    "colour_drift": ("colour holds", "colour shifts slightly", "colour shifts visibly"),
-    "audio_level_jump": ("sound level is continuous", "the sound level steps at the cut",
-                         "the sound level jumps at the cut"),
-    "av_offset": ("lip sync holds", "lip sync may be slightly off", "lip sync is off"),
-}
-LEVEL_INDEX = {"ok": 0, "check": 1, "bad": 2}
 
 
 @dataclass
@@ -92,14 +77,6 @@ def reload(run: RunDir) -> RunDir:
     if not isinstance(data, dict) or not isinstance(data.get("spec"), dict) or "segments" not in data:
         raise InputError(f"{run.manifest} is not an extend run manifest")
     return RunDir(run.path, data, version)
-
-
-def findings(levels: dict[str, str], found: list[dict[str, Any]] | None = None) -> list[dict[str, str]]:
-    """What the seam review found, in its own words with sizes, and the other seam levels in words, worst first."""
-    words = [{"metric": f["kind"], "level": f["level"], "text": f["words"]} for f in found or []]
-    words += [{"metric": k, "level": v, "text": FINDINGS[k][LEVEL_INDEX[v]]}
-              for k, v in levels.items() if k in FINDINGS and v in LEVEL_INDEX]
-    return sorted(words, key=lambda w: -LEVEL_INDEX[w["level"]])
 
 
 def generated_from(run: RunDir, index: int) -> Path | None:
@@ -161,7 +138,7 @@ def describe(run: RunDir) -> dict[str, Any]:
             "candidates": [{
                 "candidate": c["candidate"], "seed": c["seed"], "status": c["status"], "error": c.get("error"),
                 "verdict": c.get("verdict"), "score": c.get("score"), "rejected": c.get("rejected"),
-                "findings": findings(c.get("levels") or {}, c.get("findings")),
+                "findings": seam_words(c.get("levels") or {}, c.get("findings") or []),
                 "chosen": c["candidate"] == record.get("chosen"),
                 "preview": _preview_url(i + 1, c, source),
             } for c in cands],
@@ -170,6 +147,7 @@ def describe(run: RunDir) -> dict[str, Any]:
     output = run.path / "extended.mp4"
     return {
         "run_dir": str(run.path), "manifest": data, "segments": segments, "can_pick": can_pick,
+        "clean_words": CLEAN_WORDS,
         "finished": finished(data),
         "why_not": None if can_pick else "the run is still going (or stopped): picks open when "
                                           "'ltxkit extend --resume' has finished it",
@@ -306,7 +284,7 @@ def pick(run: RunDir, segment: int, candidate: int, *, log: Any = lambda _m: Non
         data["result"] = None  # a crash mid-splice leaves a run that extend --resume re-splices
         run.save()
         try:
-            result = _splice(run, chain, picks, log)
+            result = _splice(run, chain, picks, (previous or {}).get("settings"), log)
         except BaseException:
             data["result"] = previous
             run.save()
@@ -331,8 +309,10 @@ def pick(run: RunDir, segment: int, candidate: int, *, log: Any = lambda _m: Non
         return PickResult(segment, candidate, stale, result["output"], result.get("verdict"))
 
 
-def _splice(run: RunDir, chosen: list[Path], picks: list[int], log: Any) -> dict[str, Any]:
-    """``extended.mp4`` and the report from the opening clip and ``chosen``, as ``extend`` splices them."""
+def _splice(run: RunDir, chosen: list[Path], picks: list[int], settings: dict[str, str] | None,
+            log: Any) -> dict[str, Any]:
+    """``extended.mp4`` and the report from the opening clip and ``chosen``, as ``extend`` spliced them: with
+    the run's ``settings`` (``--color-match``, ``--color-ref``, ``--splice-cut``), kept in the new result."""
     from ltxkit.assembly import splice_with_report
     from ltxkit.frames.probe import probe
 
@@ -343,16 +323,19 @@ def _splice(run: RunDir, chosen: list[Path], picks: list[int], log: Any) -> dict
         with atomic_path(output) as tmp:
             shutil.copyfile(clips[0], tmp)
         return {"output": str(output), "picks": picks, "verdict": None, "report": None}
+    use = {**SPLICE_DEFAULTS, **(settings or {})}
     silent = [c.name for c in clips if not probe(c).audio]
     if silent:
         log(f"warning: {', '.join(silent)} has no audio: the extended clip is written without sound")
     report_dir = run.path / "report"
     report = splice_with_report(clips, output, overlap=spec["overlap"], sampled_fps=parse_fps(spec["sampled_fps"]),
                                 scale=True, audio=not silent, report_dir=report_dir,
+                                color_match=use["color_match"], color_ref=use["color_ref"], cut=use["cut"],
+                                render=use["render"],
                                 takes=report_takes(run.data["segments"], picks, bool(spec.get("clip"))))
     current = {"report.html", "report.json", *(Path(f).name for s in report["seams"] for f in s["files"].values())}
     for leftover in report_dir.iterdir():  # a shorter splice leaves the sheets of seams it no longer has
         if leftover.name not in current:
             leftover.unlink()
     return {"output": str(output), "picks": picks, "verdict": report["verdict"], "report": report["report"],
-            "frames": report["splice"].get("frame_count")}
+            "frames": report["splice"].get("frame_count")} | ({"settings": settings} if settings else {})

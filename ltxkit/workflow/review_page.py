@@ -146,8 +146,7 @@ function renderResult() {
 function findingsList(findings) {
   if (!findings.length) return el("ul", {class: "findings"});
   const issues = findings.filter(f => f.level !== "ok");
-  if (!issues.length) return el("ul", {class: "findings"}, el("li", {class: "ok"},
-    "Clean cut: picture, colour, brightness" + (findings.some(f => f.metric === "av_offset") ? ", sound and lip sync" : "") + " hold."));
+  if (!issues.length) return el("ul", {class: "findings"}, el("li", {class: "ok"}, run.clean_words));
   return el("ul", {class: "findings"}, issues.map(f => el("li", {class: f.level}, f.text)),
             el("li", {class: "ok"}, "everything else holds"));
 }
