@@ -17,7 +17,7 @@ from ltxkit.assembly.findings import (
     find_defects,
     verdict,
 )
-from ltxkit.frames.defects import through_codec
+from ltxkit.frames.defects import inject, through_codec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_cuts import A_FROM, B_FROM, B_START, CUT, NEW, cut_frames, decode
@@ -46,6 +46,11 @@ def test_clean_split_has_no_findings(footage: tuple[list[np.ndarray], list[np.nd
     ("flash", 3, 40, "flash", CUT, "a 2-frame bright flash"),
     ("frozen", 4, 0, "frozen", CUT + 1, "B freezes from its frame 4"),
     ("skipped", 3, 1, "skipped", CUT, "a frame seems skipped at the cut"),
+    ("repeated", 3, 1, "repeated", CUT, "a frame is shown twice at the cut"),
+    ("skipped", 0, 1, "skipped", CUT, "B runs one frame ahead of A: a frame is skipped at the cut"),
+    ("repeated", 0, 1, "repeated", CUT, "B runs one frame behind A: a frame is shown twice at the cut"),
+    ("contrast", 3, 0.7, "contrast", CUT, "% less contrast than A from its first new frame"),
+    ("desaturate", 3, 0.6, "saturation", CUT, "% less saturation than A from its first new frame"),
     ("shift", 3, 12, "geometry", CUT, "the picture jumps"),
     ("zoom", 3, 1.08, "geometry", CUT, "the picture zooms in 8 %"),
 ])
@@ -66,12 +71,35 @@ def test_white_balance_finding_states_size_and_advice(footage: tuple[list[np.nda
     assert f.advice == "use --color-match mkl (from B's first new frames)"
 
 
-def test_contrast_and_saturation_steps(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
-    kinds = {f.kind: f for f in find_defects(cut_frames(*footage, "contrast", 3, 0.7))}
-    assert kinds["contrast"].size < -20 and "less contrast" in kinds["contrast"].words
-    assert "exposure" not in kinds  # the mean is kept: not a brightness change
-    desat = {f.kind: f for f in find_defects(cut_frames(*footage, "desaturate", 3, 0.6))}
-    assert desat["saturation"].size < -25 and "less saturation" in desat["saturation"].words
+def test_each_grade_step_is_sized_in_its_own_measure(footage: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+    """A darker B is darker only (not also cooler), a flatter one has less contrast only (not also less
+    saturation), a greyer one less saturation only (not also a colour cast), each of about its size."""
+    (darker,) = find_defects(cut_frames(*footage, "darker", 3, 0.18))
+    assert darker.kind == "exposure" and -9.5 < darker.size < -6.5 and darker.words.startswith("B is ")
+    (flat,) = find_defects(cut_frames(*footage, "contrast", 3, 0.7))
+    assert flat.kind == "contrast" and -33 < flat.size < -25
+    (grey,) = find_defects(cut_frames(*footage, "desaturate", 3, 0.6))
+    assert grey.kind == "saturation" and -40 < grey.size < -24
+    both = through_codec(inject(inject(footage[0][B_FROM:B_FROM + 35], "darker", 3, 0.18), "white_balance", 3, 12))
+    found = find_defects(CutFrames(a=footage[1], b=both, b_start=B_START, cut=CUT))
+    assert sorted(f.kind for f in found) == ["colour", "exposure"]  # two defects: two findings
+
+
+@pytest.mark.parametrize(("clip", "cut", "defect", "start", "kind"), [
+    ("bbb", 75, "frozen", 4, "frozen"),  # a slow pan: the frozen frames "breathe" as much as A moves in one
+    ("bbb", 50, "skipped", 3, "skipped"),  # the pan slows down: a skip is less than two encodes differ by
+    ("carphone", 20, "skipped", 3, "skipped"),  # a face turning: two frames of change are hardly more than one
+    ("bbb", 75, "repeated", 3, "repeated"),
+    ("bbb", 75, "repeated", 0, "repeated"),  # B a frame behind in a slow pan
+])
+def test_temporal_defects_the_first_detectors_missed(real_clip: Path, real_clip_ntsc: Path, clip: str, cut: int,
+                                                      defect: str, start: int, kind: str) -> None:
+    frames = decode(real_clip, (320, 180)) if clip == "bbb" else decode(real_clip_ntsc, (176, 144))
+    a = through_codec(frames[cut - 16:cut])
+    clean = CutFrames(a=a, b=through_codec(frames[cut - 3:cut + 32]), b_start=13, cut=16)
+    assert find_defects(clean) == []
+    b = through_codec(inject(frames[cut - 3:cut + 32], defect, start, 1))
+    assert [f.kind for f in find_defects(CutFrames(a=a, b=b, b_start=13, cut=16))] == [kind]
 
 
 def test_cut_must_lie_within_both_clips() -> None:

@@ -32,16 +32,22 @@ SATURATION_PCT = (12.0, 25.0)  # relative change of the a*b* spread around the m
 STEP_RATIO = 3.0  # a step must also be this many times the measure's own step elsewhere in the window
 OVERLAP_DE = 2.5  # mean-colour ΔE between B's overlap and A's same frames above which all of B is shifted
 FLASH_L = (4.0, 8.0)  # L* of a 1–2 frame excursion that comes back
-FREEZE_FRACTION = 0.2  # B "moves" less than this share of A's motion …
-FREEZE_FRAMES = 4  # … for at least this many frame steps in a row
-FREEZE_LEVELS = 1.0  # … and changes less than this (luma levels): a repeated picture re-encoded keeps
-# "breathing" by up to ~0.6 levels a frame as the encoder refines it (measured on carphone, x264 mbtree off)
+FREEZE_FRAMES = 4  # B is frozen when this many frames after one stay as close to it …
+FREEZE_FRACTION = 0.35  # … as two encodes of one picture are, and closer than this share of A's drift over as many
+FREEZE_LEVELS = 0.5  # the encodes' difference when there is no overlap to measure it (block luma levels)
+FREEZE_BLOCK = 4  # the freeze is judged on luma averaged over blocks this wide (of the frames at MAX_WIDTH)
+# (a repeated picture re-encoded "breathes" by up to ~0.6 levels a frame, ~0.45 on blocks: bbb and carphone)
 FREEZE_WINDOW = 8  # frames after the cut in which a freeze starts to count as the seam's (A's motion: as many)
 MOTION_FLOOR = 0.15  # luma levels a frame: below this A is a still shot and a still B is fine
 COARSE_WIDTH = 40  # motion is compared on luma averaged down to about this many columns
 SAFE_MARGIN = 0.15  # the motion measure leaves out this share of the height at top and bottom
 SKIP_EXCESS = (0.45, 0.8)  # change at the cut beyond a clean cut's, in frames of the shot's motion
-REPEAT_EXCESS = 0.6  # … this much less than a clean cut: a frame shown twice
+PACE_EXCESS = (0.35, 0.7)  # B's own pace at the cut beyond its pace elsewhere (clean bbb/carphone: −0.4..0.22)
+OFFSET_RATIO = 0.75  # B's overlap is a frame off when A's next (previous) frames match it this much better
+PACE_TRIM = 0.2
+PACE_REGIONS = 3  # the pace is read in 3×3 regions: what moves most sets it, not a local event (a caption)
+PACE_SPAN = 10  # B's own pace at the cut is compared with its pace this many frames either side
+REPEAT_EXCESS = 0.5  # … this much less than a clean cut: a frame shown twice
 GEOMETRY_SHIFT = (0.015, 0.03)  # global shift jump, share of the frame width
 GEOMETRY_SCALE = (0.025, 0.05)  # global zoom jump
 SCALES = tuple(round(0.90 + 0.01 * i, 2) for i in range(21))
@@ -110,17 +116,21 @@ def _safe(frame: np.ndarray) -> np.ndarray:
 
 
 def frame_stats(frame: np.ndarray) -> np.ndarray:
-    """(L*, a*, b*, contrast, colourfulness) of one frame.
+    """(L*, cast a*, cast b*, contrast, colourfulness, chroma spread) of one frame, each blind to the others' defect.
 
-    Contrast and colourfulness are divided by L*+16, which scales with a pure exposure change, so
-    an 18 % darker B is one exposure finding rather than three. Read in the action-safe middle, as
-    the motion is (:func:`_safe`): a caption's black and white is not the picture's grade.
+    A grade step is read as one change of one kind. An exposure step scales L*+16 and every a*, b*
+    alike (CIELAB's cube root of a scaled light): contrast (the spread of L*) is divided by L*+16. A
+    contrast or saturation change scales the colours' spread about their mean *and* the mean colour
+    itself: the cast is the mean a*, b* divided by that spread (only a translation — a white-balance
+    shift — moves it), and colourfulness is the a*b* spread divided by the L* spread (a contrast change
+    scales both). The spread comes last, to turn a cast step back into ΔE. Read in the action-safe
+    middle, as the motion is (:func:`_safe`): a caption's black and white is not the picture's grade.
     """
     lab = rgb_to_lab(_small(_safe(frame))).reshape(-1, 3)
     m = lab.mean(0)
-    base = m[0] + 16.0
-    spread = math.sqrt(float(lab[:, 1].var() + lab[:, 2].var()))
-    return np.array([m[0], m[1], m[2], float(lab[:, 0].std()) / base, spread / base])
+    spread = max(math.sqrt(float(lab[:, 1].var() + lab[:, 2].var())), 1e-3)
+    tone = max(float(lab[:, 0].std()), 1e-3)
+    return np.array([m[0], m[1] / spread, m[2] / spread, tone / (m[0] + 16.0), spread / tone, spread])
 
 
 def _window_step(s: np.ndarray, p: int, skip: set[int]) -> float | None:
@@ -165,12 +175,14 @@ def _colour_findings(data: CutFrames, stats: np.ndarray, skip: set[int]) -> list
             continue
         dl, da, db, dc, ds = (float(v or 0.0) for v in steps)
         own = [_own_steps(stats[:, c], p, skip) for c in range(5)]
+        spread = float(np.mean(stats[max(0, p - WINDOW):p, 5]))  # the cast's steps in ΔE at A's colour spread
+        da, db = da * spread, db * spread
         chroma = math.hypot(da, db)
-        own_chroma = math.hypot(own[1], own[2])
+        own_chroma = spread * math.hypot(own[1], own[2])
         where = "over all of B (already in the overlap)" if whole_b else _where(p, data)
         advice_src = "estimated from the overlap" if whole_b else "from B's first new frames"
         if chroma > COLOUR_DE[0] and chroma > STEP_RATIO * own_chroma:
-            de = round(math.sqrt(dl * dl + chroma * chroma), 1)  # the size the words state
+            de = round(chroma, 1)  # the cast alone: an exposure step is its own finding
             out.append(Finding("colour", lower_is_better(chroma, COLOUR_DE), de, "ΔE76", p,
                                f"B is {_colour_words(da, db)} than A by ΔE {de:.1f} {where}",
                                f"use --color-match mkl ({advice_src})"))
@@ -221,18 +233,48 @@ def _motion(frames: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([float(np.mean(np.abs(y1 - y0))) for y0, y1 in itertools.pairwise(ys)])
 
 
+def _blocks(frame: np.ndarray) -> np.ndarray:
+    """Luma averaged over ``FREEZE_BLOCK``-wide blocks: the fine grain that two encodes of one picture
+    differ by averages out, a moving picture's change does not."""
+    y = luma(_small(frame))
+    k = FREEZE_BLOCK
+    h, w = y.shape[0] // k * k, y.shape[1] // k * k
+    out: np.ndarray = y[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+    return out
+
+
 def _frozen(data: CutFrames, shown: Sequence[np.ndarray]) -> Finding | None:
-    """B stops moving after the overlap while A was moving: the model's frozen output."""
+    """B stops moving after the overlap while A was moving: the model's frozen output.
+
+    Frozen frames are one picture encoded again and again, which "breathes" a little from frame to frame
+    as the encoder refines it, so they are compared with the first of them rather than with each other:
+    B is frozen from a frame when the next ``FREEZE_FRAMES`` all stay as close to it as two encodes of one
+    picture are (B's overlap against the A frames it repeats), and much closer than A drifts in as many.
+    """
     m = _motion(shown)  # m[i]: change from shown frame i to i+1
     a_motion = float(np.median(m[max(0, data.cut - 1 - FREEZE_WINDOW):data.cut - 1])) if data.cut > 1 else 0.0
-    if a_motion < MOTION_FLOOR:
+    if a_motion < MOTION_FLOOR or data.cut <= FREEZE_FRAMES:
         return None
-    still = (m < FREEZE_FRACTION * a_motion) & (m < FREEZE_LEVELS)
+    ys = [_blocks(f) for f in shown]
+
+    def change(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(np.abs(x - y)))
+
+    def matched(x: np.ndarray, y: np.ndarray) -> float:  # y at x's mean and spread: a grade is no motion
+        return change(x, (y - y.mean()) * (x.std() / max(float(y.std()), 1e-6)) + x.mean())
+
+    noise = float(np.median([matched(_blocks(a), _blocks(b)) for a, b in data.pairs])) if data.pairs \
+        else FREEZE_LEVELS
+    a_drift = float(np.median([change(ys[i], ys[i + FREEZE_FRAMES])
+                               for i in range(max(0, data.cut - FREEZE_WINDOW - FREEZE_FRAMES),
+                                              data.cut - FREEZE_FRAMES)]))
+    limit = min(noise, FREEZE_FRACTION * a_drift)
     first = max(data.cut, data.first_new - 1)
-    for start in range(first, min(len(m), first + FREEZE_WINDOW)):  # a stop much later is the shot's own
-        run = next((k for k in range(start, len(m)) if not still[k]), len(m)) - start
+    for start in range(first, min(len(ys) - FREEZE_FRAMES, first + FREEZE_WINDOW)):  # a stop much later is
+        run = next((j for j in range(1, len(ys) - start)                                 # the shot's own
+                    if change(ys[start], ys[start + j]) >= limit), len(ys) - start) - 1
         if run >= FREEZE_FRAMES:
-            k = start + 1 - data.b_start  # the first frame identical to its predecessor, as B's index
+            k = start + 1 - data.b_start  # the first frame that repeats its predecessor, as B's index
             return Finding("frozen", "bad", float(run), "frames", start + 1,
                            f"B freezes from its frame {k}: {run} frames without motion while A moves "
                            f"{a_motion:.1f} levels a frame",
@@ -329,13 +371,53 @@ def _coarse(frame: np.ndarray) -> np.ndarray:
     return out
 
 
-def _temporal(data: CutFrames, shown: Sequence[np.ndarray], skip: set[int]) -> Finding | None:
-    """A skipped or repeated frame: the picture change at the cut, net of what a clean cut changes.
+def _regions(x: np.ndarray) -> list[np.ndarray]:
+    return [c for row in np.array_split(x, PACE_REGIONS, axis=0) for c in np.array_split(row, PACE_REGIONS, axis=1)]
 
-    A's and B's copies of a frame were encoded apart, so even a perfect cut changes more than two
-    frames of one file do; switching from A's frame i−1 to B's frame i inside the overlap measures
-    that. What is left over is compared with one frame of the shot's own motion (a skip adds one,
-    a repeat takes one away).
+
+def _pace(frames: Sequence[np.ndarray], p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per region of the picture, the change into frame ``p`` against the two-frame changes either side
+    of it (about ½ where the motion runs on evenly, up to ~0.8 where a change saturates, twice that
+    where a frame is missing), and those two-frame changes (how much the region moves)."""
+    def change(i: int, j: int) -> np.ndarray:
+        return np.array([float(np.mean(np.abs(r))) for r in _regions(frames[i] - frames[j])])
+
+    span = (change(p - 3, p - 1) + change(p, p + 2)) / 2
+    return change(p - 1, p) / np.maximum(span, 1e-9), span
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    total = np.cumsum(weights[order])
+    return float(values[order][int(np.searchsorted(total, total[-1] / 2))]) if total[-1] > 0 else 0.0
+
+
+def _offset(coarse: dict[int, np.ndarray], b_coarse: dict[int, np.ndarray]) -> int:
+    """+1 when B's overlap (``b_coarse``, by output frame) shows A's *next* frames (B runs a frame ahead), −1
+    when A's previous ones, else 0."""
+    def cost(o: int) -> float | None:
+        steps = [float(np.mean(np.abs(coarse[i + o] - b_coarse[i]))) for i in b_coarse if i + o in coarse]
+        return float(np.median(steps)) if len(steps) >= 2 else None
+
+    aligned = cost(0)
+    if aligned is None:
+        return 0
+    off = {o: c for o in (-1, 1) if (c := cost(o)) is not None and c < OFFSET_RATIO * aligned}
+    return min(off, key=off.__getitem__) if off else 0
+
+
+def _temporal(data: CutFrames, shown: Sequence[np.ndarray], skip: set[int]) -> Finding | None:
+    """A skipped or repeated frame at the cut, against the shot's own motion: three readings, in turn.
+
+    * B off by a frame: its overlap matches A's frames one later (or earlier) much better than the
+      frames it is shown with (an ``--overlap`` or fps mistake); the cut then skips (repeats) a frame.
+    * B's own frames, where it has three before the cut (its overlap copies, then its new frames: one
+      encode): the change into the cut against the two-frame changes either side (:func:`_pace`),
+      relative to the same ratio elsewhere in B. A frame B skips after its conditioning frames doubles it.
+    * Else the shown sequence: the change from A's frame to B's at the cut, net of what a clean cut
+      changes. A's and B's copies of a frame were encoded apart, so even a perfect cut changes more than
+      two frames of one file do; switching from A's frame i−1 to B's frame i inside the overlap measures
+      that. What is left over is compared with one frame of the shot's own motion.
     """
     def change(x: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(np.abs(_coarse(x) - _coarse(y))))
@@ -350,16 +432,34 @@ def _temporal(data: CutFrames, shown: Sequence[np.ndarray], skip: set[int]) -> F
     motion = float(np.median(within))
     if motion * 50 < MOTION_FLOOR:  # ~50 levels a unit of normalised luma: a still shot shows neither
         return None
-    clean = [change(data.a[i - 1], data.b[i - data.b_start]) for i in range(max(1, data.b_start), data.first_new)
-             if i != p and i - data.b_start < len(data.b)]
-    at_cut = change(shown[p - 1], shown[p])
-    excess = (at_cut - (float(np.median(clean)) if clean else motion)) / motion
+    own = [_coarse(f) for f in (*data.a[:data.b_start], *data.b)]  # B's frames, A's before B starts
+    overlap = range(data.b_start, min(data.first_new, data.b_start + len(data.b)))
+    offset = _offset({i: _coarse(data.a[i]) for i in range(max(0, data.b_start - 1), len(data.a))},
+                     {i: own[i] for i in overlap})
+    if offset:
+        return Finding("skipped" if offset > 0 else "repeated", "bad", float(offset), "frames", p,
+                       f"B runs one frame {'ahead of' if offset > 0 else 'behind'} A: a frame is "
+                       f"{'skipped' if offset > 0 else 'shown twice'} at the cut",
+                       "check --overlap and --sampled-fps: B's overlap is off by one frame")
+    if p - 3 >= data.b_start and p + 2 < len(own) and not skip & set(range(p - 3, p + 3)):
+        span = range(max(data.b_start + 3, p - PACE_SPAN), min(len(own) - 2, p + PACE_SPAN + 1))
+        others = [_pace(own, i)[0] for i in span if i != p and not skip & set(range(i - 3, i + 3))]
+        if len(others) < 4:
+            return None
+        at, moves = _pace(own, p)
+        excess = _weighted_median(at / np.maximum(np.median(others, axis=0), 1e-9) - 1, moves)
+        limits = PACE_EXCESS
+    else:
+        clean = [change(data.a[i - 1], data.b[i - data.b_start]) for i in range(max(1, data.b_start), data.first_new)
+                 if i != p and i - data.b_start < len(data.b)]
+        excess = (change(shown[p - 1], shown[p]) - (float(np.median(clean)) if clean else motion)) / motion
+        limits = SKIP_EXCESS
     if excess < -REPEAT_EXCESS:
         return Finding("repeated", "check", round(excess, 2), "frames of motion", p,
                        "a frame is shown twice at the cut (the picture stops for one frame)",
                        "check --overlap: the cut is off by one frame")
-    if excess > SKIP_EXCESS[0]:
-        return Finding("skipped", lower_is_better(excess, SKIP_EXCESS), round(excess, 2), "frames of motion", p,
+    if excess > limits[0]:
+        return Finding("skipped", lower_is_better(excess, limits), round(excess, 2), "frames of motion", p,
                        f"a frame seems skipped at the cut: the picture moves {excess:.1f} frames' worth "
                        f"more than a clean cut", "check --overlap and the fps of B; or regenerate")
     return None

@@ -44,7 +44,8 @@ THRESHOLDS: dict[str, Any] = {
     "findings": {"colour_de76": findings.COLOUR_DE, "exposure_l": findings.EXPOSURE_L,
                  "contrast_pct": findings.CONTRAST_PCT, "saturation_pct": findings.SATURATION_PCT,
                  "flash_l": findings.FLASH_L, "audio_db": findings.AUDIO_DB, "geometry_shift": findings.GEOMETRY_SHIFT,
-                 "geometry_scale": findings.GEOMETRY_SCALE, "skip_excess_frames": findings.SKIP_EXCESS},
+                 "geometry_scale": findings.GEOMETRY_SCALE, "skip_excess_frames": findings.SKIP_EXCESS,
+                 "pace_excess_frames": findings.PACE_EXCESS},
     "av_offset_ms": {"ok_at_most": AV_OFFSET_MS[0], "bad_above": AV_OFFSET_MS[1],
                      "min_correlation": AV_MIN_CORRELATION},
 }

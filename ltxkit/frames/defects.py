@@ -16,7 +16,8 @@ import numpy as np
 from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.synth import write_clip
 
-KINDS = ("white_balance", "darker", "flash", "frozen", "skipped", "shift", "zoom", "contrast", "desaturate")
+KINDS = ("white_balance", "darker", "flash", "frozen", "skipped", "repeated", "shift", "zoom", "contrast",
+         "desaturate")
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
@@ -33,13 +34,15 @@ def _zoomed(frame: np.ndarray, scale: float) -> np.ndarray:
 
 
 def source_index(kind: str, i: int, start: int, size: float, count: int) -> int:
-    """Which of ``count`` frames is shown at ``i``: the temporal defects (frozen, skipped) pick another one."""
+    """Which of ``count`` frames is shown at ``i``: the temporal defects (frozen, skipped, repeated) pick another."""
     if i < start:
         return i
     if kind == "frozen":
         return start - 1
     if kind == "skipped":
         return min(i + int(size), count - 1)
+    if kind == "repeated":
+        return max(0, i - int(size))
     return i
 
 
@@ -47,11 +50,11 @@ def changes_picture(kind: str, i: int, start: int) -> bool:
     """Whether :func:`graded` alters the frame shown at ``i`` (the temporal defects only pick frames)."""
     if kind not in KINDS:
         raise ValueError(f"unknown defect {kind!r} (one of {', '.join(KINDS)})")
-    return start <= i and kind not in ("frozen", "skipped") and (kind != "flash" or i < start + 2)
+    return start <= i and kind not in ("frozen", "skipped", "repeated") and (kind != "flash" or i < start + 2)
 
 
 def graded(frame: np.ndarray, kind: str, i: int, start: int, size: float) -> np.ndarray:
-    """``frame`` (shown at ``i``) with the picture defects (all but frozen and skipped) of ``size`` from ``start``."""
+    """``frame`` (shown at ``i``) with the picture defects (all but the temporal ones) of ``size`` from ``start``."""
     if not changes_picture(kind, i, start):
         return frame.copy()
     f = frame.astype(np.float64)
@@ -76,7 +79,8 @@ def inject(frames: Sequence[np.ndarray], kind: str, start: int, size: float) -> 
 
     white_balance: R+size, B−size levels; darker: × (1 − size); flash: +size levels on 2 frames;
     frozen: frame ``start − 1`` repeated; skipped: ``size`` frames dropped (the last one repeated at the
-    end to keep the count); shift: ``size`` pixels right; zoom: × size about the centre; contrast: spread
+    end to keep the count); repeated: frame ``start − 1`` shown ``size`` more times, the rest that late
+    (``start`` 0: frame 0 repeated); shift: ``size`` pixels right; zoom: × size about the centre; contrast: spread
     about the mean × size; desaturate: chroma × size.
     """
     n = len(frames)
