@@ -8,6 +8,7 @@ import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,3 +94,26 @@ def test_a_shift_carried_down_the_chain_lands_on_the_first_clip(real_clip: Path,
         got, want = list(out.rgb(60, 72)), list(truth.rgb(60, 72))
     for span in (slice(0, 35), slice(35, 72)):  # B's and C's new frames
         assert delta_e76(mean_lab(got[span]), mean_lab(want[span])) <= 1.5
+
+
+@pytest.mark.parametrize("mode", ["trim-b", "crossfade"])
+def test_a_match_from_the_cut_leaves_bs_copies_of_a_as_generated(footage: dict[str, Path], tmp_path: Path,
+                                                                   mode: str) -> None:
+    """B is warmer from its first new frame: the match corrects B from there on, and B's copies of A's frames
+    (which came out right) stay as generated, so a dissolve across them holds A's colour and the seam rates
+    the overlap as the clean split's (no false overlap drift, no false repeated frame)."""
+    from ltxkit.assembly import splice_with_report
+
+    def splice(b: str, out: str, **extra: str) -> dict[str, Any]:
+        return splice_with_report([footage["a"], footage[b]], tmp_path / out, overlap=3, sampled_fps=Fraction(25),
+                                  mode=mode, audio=False, otio=False, **extra)
+
+    (clean,) = splice("clean", "clean.mp4")["seams"]
+    (fixed,) = splice("new", "fixed.mp4", color_match="mkl")["seams"]
+    assert fixed["colour_correction"]["estimated_from"] == "B's first new frames"
+    assert fixed["findings"] == clean["findings"] == [] and fixed["levels"] == clean["levels"]
+    fidelity, truth = fixed["metrics"]["overlap_fidelity"], clean["metrics"]["overlap_fidelity"]
+    assert fidelity["psnr_db_mean"] == pytest.approx(truth["psnr_db_mean"], abs=0.5)
+    with VideoReader(tmp_path / "fixed.mp4") as out, VideoReader(tmp_path / "clean.mp4") as want:
+        got, ref = list(out.rgb(B_FROM, NEW - B_FROM + 8)), list(want.rgb(B_FROM, NEW - B_FROM + 8))
+    assert max(float(delta_e76(mean_lab([g]), mean_lab([r]))) for g, r in zip(got, ref, strict=True)) <= 1.5

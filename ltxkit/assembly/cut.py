@@ -3,9 +3,10 @@
 Every position in the overlap shows the same number of frames at the same instants (B's copies of
 A's last frames are the same moments), so the output's length and its sound do not move; only which
 copy of the duplicated frames the viewer sees changes. The positions are rated on the pictures as
-delivered (after ``--color-match``): a correction estimated from B's new frames also changes B's
-copies, and a cut that showed them would show that change. A's frames after its last sample only
-repeat it and B has none before its frame 0, so the overlap is all the frames both clips share.
+delivered (after ``--color-match``: B's copies of A's frames as A is delivered when the correction
+starts at B's first new frame, corrected with the rest of B when all of B was shifted). A's frames
+after its last sample only repeat it and B has none before its frame 0, so the overlap is all the
+frames both clips share.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from ltxkit.frames.readers import VideoReader
 def _delivered(plan: SplicePlan, clip: int, start: int, count: int) -> list[np.ndarray]:
     """Frames of ``clip`` as the splice shows them (graded), at the findings' analysis size."""
     info = plan.infos[clip]
-    grade = plan.grade_of(clip)
     with VideoReader(info.path, info) as reader:
-        frames = list(reader.rgb(start, count, scaled_size(*plan.infos[0].display_size, FINDINGS_MAX_WIDTH)))
-    return frames if grade is None else [grade(f) for f in frames]
+        return plan.delivered(clip, start, reader.rgb(start, count,
+                                                      scaled_size(*plan.infos[0].display_size, FINDINGS_MAX_WIDTH)))
 
 
 def _words(at: int, mode_at: int, cost: float, mode_cost: float | None) -> str:

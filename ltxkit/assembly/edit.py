@@ -19,11 +19,13 @@ with ``'a'`` at the cut; a crossfade also crossfades the audio.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ltxkit.assembly.colour import CURVES, CrossfadeCurve
 from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, Span, SpliceMode, splice_mode
@@ -88,6 +90,7 @@ class SplicePlan:
     pictures: tuple[Span, ...] = ()  # each joint's picture handover (the mode's, or a chosen cut)
     cuts: tuple[int | None, ...] = ()  # per joint: the chosen cut's offset into the overlap, None: the mode's
     grades: tuple[Grade | None, ...] = ()  # per clip: its colour correction (--color-match), None: as it came
+    grade_from: tuple[int, ...] = ()  # per clip: its first frame that its grade corrects (see grade_at)
     curve: str = "linear"  # the dissolves' curve (--curve)
 
     @property
@@ -120,20 +123,33 @@ class SplicePlan:
     def grade_of(self, clip: int) -> Grade | None:
         return self.grades[clip] if self.grades else None
 
+    def grade_at(self, clip: int, frame: int) -> Grade | None:
+        """The correction frame ``frame`` of ``clip`` is shown through: the clip's own from its
+        ``grade_from`` on; before it, the clip's copies of the previous clip's frames (a shift that starts
+        with its first new frame) look as that clip is delivered, so they take its correction."""
+        if clip > 0 and self.grade_from and frame < self.grade_from[clip]:
+            return self.grade_of(clip - 1)
+        return self.grade_of(clip)
+
+    def delivered(self, clip: int, start: int, frames: Iterable[np.ndarray]) -> list[np.ndarray]:
+        """``frames`` (RGB, frame ``start`` of ``clip`` on) as the splice shows them: each through its grade."""
+        return [f if (g := self.grade_at(clip, start + k)) is None else g(f) for k, f in enumerate(frames)]
+
 
 def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Fraction,
                 mode: str | SpliceMode = "trim-b", audio_from: str = "b", audio: bool = True,
                 audio_fade: str = "linear", samples: Sequence[int | None] | None = None,
                 cuts: Sequence[int | None] | None = None, grades: Sequence[Grade | None] | None = None,
-                curve: str = "linear") -> SplicePlan:
+                grade_from: Sequence[int] | None = None, curve: str = "linear") -> SplicePlan:
     """Pure arithmetic over probed clips: where every frame and sample of the splice comes from.
 
     ``samples`` are the clips' sample counts where the run knows them (the request's durationFrames);
     the others are inferred from each clip's frame count (:func:`ltxkit.timing.sample_grid`).
     ``cuts`` move a hard cut within each joint's overlap (offsets ``0..r``, None: the mode's own;
     :mod:`ltxkit.assembly.cut`): only the picture's switch moves, the frame count and the sound stay.
-    ``grades`` colour-correct each clip's frames (:mod:`ltxkit.assembly.grade`); ``curve`` shapes the
-    dissolves, picture and sound (:data:`ltxkit.assembly.colour.CURVES`).
+    ``grades`` colour-correct each clip's frames from its ``grade_from`` frame on (0 when not given;
+    :meth:`SplicePlan.grade_at`, :mod:`ltxkit.assembly.grade`); ``curve`` shapes the dissolves, picture
+    and sound (:data:`ltxkit.assembly.colour.CURVES`).
     """
     if len(infos) < 2:
         raise InputError("a splice needs at least two clips")
@@ -152,6 +168,8 @@ def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Frac
     chosen = _check_cuts(how, layout.overlaps, cuts)
     if grades is not None and len(grades) != len(infos):
         raise ValueError(f"{len(grades)} grades for {len(infos)} clips")
+    if grade_from is not None and len(grade_from) != len(infos):
+        raise ValueError(f"{len(grade_from)} grade starts for {len(infos)} clips")
     own = [how.picture(r) for r in layout.overlaps]
     pictures = tuple(o if c is None else Span(c, c) for o, c in zip(own, chosen, strict=True))
     if curve != "linear" and not any(s.fade for s in (*pictures, *(how.sound(r, audio_from) for r in layout.overlaps))):
@@ -175,21 +193,23 @@ def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Frac
     plan = SplicePlan(timeline=Timeline(layout.fps, *infos[0].display_size, ()), infos=list(infos), mode=how,
                       audio_from=audio_from, overlap=overlap, sampled_fps=sampled_fps, layout=layout, kept=kept,
                       joints=joints, grids=grids, warnings=warnings, pictures=pictures, cuts=tuple(chosen),
-                      grades=tuple(grades) if grades is not None else (), curve=curve)
+                      grades=tuple(grades) if grades is not None else (),
+                      grade_from=tuple(grade_from) if grade_from is not None else (), curve=curve)
     timeline = _timeline(plan, audio, audio_fade)
     assert timeline.frame_count == layout.frame_count, (timeline.frame_count, layout)
     return replace(plan, timeline=timeline)
 
 
 def replan(plan: SplicePlan, *, cuts: Sequence[int | None] | None = None,
-           grades: Sequence[Grade | None] | None = None) -> SplicePlan:
+           grades: Sequence[Grade | None] | None = None, grade_from: Sequence[int] | None = None) -> SplicePlan:
     """``plan`` planned again with other ``cuts`` or ``grades`` (the others kept), at its output size
     (:func:`ltxkit.assembly.splice.fit_codec`) and with its warnings."""
     tl = plan.timeline
     new = plan_splice(plan.infos, overlap=plan.overlap, sampled_fps=plan.sampled_fps, mode=plan.mode,
                       audio_from=plan.audio_from, audio=tl.audio is not None, audio_fade=tl.audio_fade,
                       samples=[g.samples for g in plan.grids], cuts=plan.cuts if cuts is None else cuts,
-                      grades=(plan.grades or None) if grades is None else grades, curve=plan.curve)
+                      grades=(plan.grades or None) if grades is None else grades,
+                      grade_from=(plan.grade_from or None) if grades is None else grade_from, curve=plan.curve)
     return replace(new, timeline=replace(new.timeline, width=tl.width, height=tl.height), warnings=plan.warnings)
 
 
@@ -200,7 +220,8 @@ def pair_plan(plan: SplicePlan, i: int) -> SplicePlan:
     return plan_splice(plan.infos[i:i + 2], overlap=plan.overlap, sampled_fps=plan.sampled_fps, mode=plan.mode,
                        audio_from=plan.audio_from, audio=tl.audio is not None, audio_fade=tl.audio_fade,
                        samples=[g.samples for g in plan.grids[i:i + 2]], cuts=plan.cuts[i:i + 1] or None,
-                       grades=plan.grades[i:i + 2] or None, curve=plan.curve)
+                       grades=plan.grades[i:i + 2] or None,
+                       grade_from=(0, plan.grade_from[i + 1]) if plan.grade_from else None, curve=plan.curve)
 
 
 def _check_cuts(mode: SpliceMode, overlaps: Sequence[int], cuts: Sequence[int | None] | None) -> list[int | None]:
@@ -225,14 +246,18 @@ def _timeline(plan: SplicePlan, audio: bool, audio_fade: str) -> Timeline:
     video: list[Piece] = []
     for i, info in enumerate(infos):
         start, stop = kept[i]
-        video.append(Piece(info.path, start, stop - start, grade=plan.grade_of(i)))
+        split = min(max(start, plan.grade_from[i] if plan.grade_from else 0), stop)  # where its own grade starts
+        video += [Piece(info.path, start, split - start, grade=plan.grade_at(i, start)),
+                  Piece(info.path, split, stop - split, grade=plan.grade_at(i, split))]
         if i + 1 < len(infos):
             r = layout.overlaps[i]
             picture = plan.pictures[i]
             if picture.fade > 0:
-                video.append(Piece(info.path, layout.shown_counts[i] - r + picture.start, picture.fade,
+                a_start = layout.shown_counts[i] - r + picture.start
+                video.append(Piece(info.path, a_start, picture.fade,
                                    blend=infos[i + 1].path, blend_start=picture.start, fade_length=picture.fade,
-                                   grade=plan.grade_of(i), blend_grade=plan.grade_of(i + 1), curve=curve))
+                                   grade=plan.grade_at(i, a_start), blend_grade=plan.grade_at(i + 1, picture.start),
+                                   curve=curve))
     video = [p for p in video if p.count > 0]
     width, height = infos[0].display_size
     if not audio:

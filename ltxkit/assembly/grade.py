@@ -1,9 +1,12 @@
 """``--color-match`` / ``--color-ref``: one colour correction per clip of a splice, carried by its pieces.
 
 At every joint the transfer is estimated from the overlap pairs when B's overlap already differs from
-the A frames it repeats (all of B is shifted; same content, so the estimate is exact), else from A's
-last frames and B's first new frames (the shift starts at the cut). It is applied to every frame of B
-(:class:`ltxkit.frames.timeline.Piece` ``grade``), so the correction does not flicker.
+the A frames it repeats (all of B is shifted; same content, so the estimate is exact) and then corrects
+every frame of B; else from A's last frames and B's first new frames (the shift starts at the cut) and
+then corrects B from its first new frame on, while B's copies of A's frames, which came out right, are
+shown as A is delivered (:meth:`ltxkit.assembly.edit.SplicePlan.grade_at`): a cut moved into the
+overlap or a dissolve across it shows them unshifted, and the seam rates the overlap as generated. One
+transfer per clip (:class:`ltxkit.frames.timeline.Piece` ``grade``), so the correction does not flicker.
 
 * ``previous`` — B is matched to A *as delivered* (A's own correction applied first);
 * ``first`` — B's correction is the composition of the joint transfers along the chain, each estimated
@@ -67,6 +70,7 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
         return plan, []
     r = plan.overlap_at_clip_fps
     grades: list[Grade] = [_identity]
+    starts = [0]
     corrections: list[Correction] = []
     for i in range(1, len(plan.infos)):
         n_a = plan.infos[i - 1].frame_count
@@ -81,6 +85,7 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
         else:
             grade = _then(estimate_transfer(reference, source, method).apply, grades[-1])
         grades.append(grade)
+        starts.append(0 if whole else r)  # B's copies of A's frames were generated right: they look as A does
         target = mean_lab(delivered)
         corrected = [grade(f) for f in source]
         shown = -1 if whole else 0
@@ -90,5 +95,5 @@ def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[
             "delta_e_before": round(float(delta_e76(mean_lab(source), target)), 2),
             "delta_e_after": round(float(delta_e76(mean_lab(corrected), target)), 2)},
             delivered[-1], source[shown], corrected[shown]))
-    return replan(plan, grades=[None if g is _identity else g for g in grades]), corrections
+    return replan(plan, grades=[None if g is _identity else g for g in grades], grade_from=starts), corrections
 

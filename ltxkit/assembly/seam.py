@@ -194,10 +194,9 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
         a_tail = list(a_reader.rgb(a_from, a_info.frame_count - a_from, small))
         b_head = list(b_reader.rgb(0, b_to, small))
     # rated as delivered: a colour-matched clip's pictures as the splice shows them
-    if (grade := plan.grade_of(0)) is not None:
-        a_frames, a_tail = {k: grade(f) for k, f in a_frames.items()}, [grade(f) for f in a_tail]
-    if (grade := plan.grade_of(1)) is not None:
-        b_frames, b_head = {k: grade(f) for k, f in b_frames.items()}, [grade(f) for f in b_head]
+    a_frames = {k: plan.delivered(0, k, [f])[0] for k, f in a_frames.items()}
+    b_frames = {k: plan.delivered(1, k, [f])[0] for k, f in b_frames.items()}
+    a_tail, b_head = plan.delivered(0, a_from, a_tail), plan.delivered(1, 0, b_head)
     b_start = b_at - a_from
     cut = CutFrames(a=a_tail, b=b_head, b_start=b_start, cut=joint.cut_frame - joint.overlap_start + b_start)
     tl = plan.timeline
