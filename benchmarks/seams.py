@@ -79,9 +79,9 @@ def detection() -> None:
                 hits[label] += expected in kinds
                 extra[label] += any(k != expected for k in kinds)
     print(f"\nDetection on real footage ({cases} cuts: {', '.join(CLIPS)})")
-    print(f"  {'defect':36} {'caught':>8} {'other findings too':>20}")
+    print(f"  {'defect':38} {'caught':>8} {'other findings too':>20}")
     for label, *_ in DEFECTS:
-        print(f"  {label:36} {hits[label]:>5}/{cases} {extra[label]:>17}/{cases}")
+        print(f"  {label:38} {hits[label]:>5}/{cases} {extra[label]:>17}/{cases}")
     print(f"  false alarms on clean splits: {alarms}/{clean}")
 
 
