@@ -119,6 +119,17 @@ def test_the_sound_is_copied_up_to_the_seam_and_says_so(make_clip: ClipFactory, 
     assert result.to_json()["audio"] == result.sound
 
 
+def test_mono_sound_is_copied_too(tmp_path: Path) -> None:
+    """A mono AAC packet starts with a single channel element (its window read at another offset)."""
+    a, b = (write_clip(tmp_path / f"{n}.mp4", frames=60 + 10 * k, fps=25, width=160, height=120, tone=Tone(),
+                       channels=1) for k, n in enumerate("ab"))
+    tl = _trim_b(a, b, 5, audio=True)
+    assert tl.layout == "mono"
+    result = smart_render(tl, tmp_path / "smart.mp4")
+    assert result.sound is not None and result.sound["copied_packets"] == 112
+    _same_as_full(result, tl, tmp_path)
+
+
 def test_a_transient_at_the_seam_moves_the_sound_copy_back(make_clip: ClipFactory, tmp_path: Path) -> None:
     """A tone starting 2.36 s into A: the encoder switches to short windows there, which cannot overlap
     with a long one, so the copy stops earlier, where both sides of the joint are long windows."""

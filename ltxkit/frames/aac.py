@@ -127,18 +127,20 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
         if ctx.profile != "LC" or Fraction(stream.time_base or 0) != Fraction(1, tl.sample_rate) \
                 or origin.denominator != 1 or not stream.frames or len(entries) != stream.frames:
             return f"{name}'s sound is not AAC-LC with a sample index in 1/{tl.sample_rate} s"
-        stamps = [int(e.timestamp) for e in entries]
-        spans = [(int(e.pos), int(e.size)) for e in entries]  # (the entries die with the container)
+        stamps = [e.timestamp for e in entries]
         extradata = bytes(ctx.extradata or b"")
-    shift = int(origin) + piece.start  # output sample of a packet = its pts - shift
-    lead = next((q for q, t in enumerate(stamps) if t - shift + FRAME > 0), len(stamps))  # holds sample 0
-    end = piece.count - 2 * FRAME  # a copied packet's next block must lie in the piece too
-    last = lead - 1
-    while last + 1 < len(stamps) and stamps[last + 1] - shift <= end and stamps[last + 1] - stamps[last] == FRAME:
-        last += 1
+        shift = int(origin) + piece.start  # output sample of a packet = its pts - shift
+        lead = next((q for q, t in enumerate(stamps) if t - shift + FRAME > 0), len(stamps))  # holds sample 0
+        end = piece.count - 2 * FRAME  # a copied packet's next block must lie in the piece too
+        last = lead - 1
+        while last + 1 < len(stamps) and stamps[last + 1] - shift <= end and \
+                stamps[last + 1] - stamps[last] == FRAME:
+            last += 1
+        candidates = range(last, max(lead, last - RETRIES) - 1, -1)
+        spans = {j: (entries[j].pos, entries[j].size) for j in candidates}  # (entries die with the container)
     if lead == 0 or last < lead:
         return f"{name}: no whole AAC packet of its sound is kept"
-    for j in range(last, max(lead, last - RETRIES) - 1, -1):
+    for j in candidates:
         ends = window(_read(info.path, spans[j]))
         if ends is None or ends[0] not in (_ONLY_LONG, _LONG_STOP):
             continue

@@ -155,13 +155,19 @@ def _indexed(info: ProbeResult, stream: Any, config: AvcConfig, ticks: int, star
     it first, so its decode position is its frame); None without a full index (Matroska) or with
     samples an edit list discards."""
     entries = stream.index_entries
-    if not stream.frames or len(entries) != stream.frames or any(e.is_discard for e in entries):
+    if not stream.frames or len(entries) != stream.frames:
         return None
-    dts = [int(e.timestamp) for e in entries]
+    dts: list[int] = []
+    keys: list[tuple[int, int, int]] = []
+    for j, e in enumerate(entries):  # one pass: each entry is a new Python object
+        if e.is_discard:
+            return None
+        dts.append(e.timestamp)
+        if e.is_keyframe:
+            keys.append((j, e.pos, e.size))
     delay = Fraction(start_pts - dts[0], ticks)
     if delay.denominator != 1 or delay < 0 or any(b - a != ticks for a, b in itertools.pairwise(dts)):
         return f"{info.path.name}: its decode timestamps are not one frame apart"
-    keys = [(j, int(e.pos), int(e.size)) for j, e in enumerate(entries) if e.is_keyframe]
     idr = []
     with info.path.open("rb") as f:
         for j, pos, size in keys:
@@ -465,6 +471,7 @@ class _Sound:
             self.sound = AudioEncode(tl, readers, self.stream.codec_context)
             self._copied = None
         self._held: av.Packet[Any] | None = None
+        self.due = -1  # output sample of the next copied packet: nothing to mux before the video passes it
 
     def mux_until(self, out: Any, target: int) -> None:
         """Mux the sound up to output sample ``target``: copied packets first, re-encoded ones after them."""
@@ -476,8 +483,9 @@ class _Sound:
                 packet = next(self._copied, None)
             self._held = packet
             if packet is not None:
+                self.due = int(packet.pts or 0)
                 return
-            self._copied = None
+            self._copied, self.due = None, -1
         self.sound.mux_until(out, self.stream, target)
 
 
@@ -516,8 +524,9 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
-                if sound is not None:
-                    sound.mux_until(out, frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate))
+                if sound is not None and (target := frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate)) > \
+                        sound.due:
+                    sound.mux_until(out, target)
                 if src is not None and (k + 1 == run.count or (k + 1) % _COPY_REPORT == 0):
                     tally.step(k % _COPY_REPORT + 1)
             start += run.count
