@@ -98,6 +98,14 @@ def test_splice_renders_smart_by_default_and_says_what_it_copied(clips: dict[str
     assert report["render"].startswith(f"smart: {render['copied_frames']} frames copied, "
                                        f"{render['encoded_frames']} re-encoded (copied a.mp4 0-59;")
     assert html.escape(note) in (tmp_path / "rep" / "report.html").read_text()
+    sound = render["audio"]
+    assert sound["clip"] == "a.mp4" and sound["copied_packets"] > 0 and sound["reason"] is None
+    said = (f"sound: a.mp4's first {sound['copied_packets']} AAC packets copied bit-for-bit, re-encoded from "
+            f"{sound['reencoded_from_seconds']:.3f} s on")
+    assert render["notes"][-1] == said
+    code, stdout, stderr = join("splice", clips["a"], clips["b"], "-o", str(tmp_path / "t.mp4"), "--no-otio")
+    assert code == 0 and f"ltxkit: note: {note}\n" in stderr and f"ltxkit: note: {said}\n" in stderr
+    assert f"render: {render['summary']}\n" in stdout
 
 
 @pytest.mark.parametrize(("b", "extra", "reason"), [
