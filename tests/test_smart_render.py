@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from ltxkit.frames import aac, smart
+from ltxkit.frames import render as render_module
 from ltxkit.frames.aac import window
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
@@ -351,6 +352,17 @@ def test_falls_back_to_full_with_the_reason(case: str, make_clip: ClipFactory, t
     assert (result.mode, result.copied_frames, result.encoded_frames) == ("full", 0, 95)
     assert reason in result.reason
     assert _codes(result.render.output) == [*range(30), *range(5, 70)]
+
+
+def test_a_fallback_does_not_probe_the_sources_again(make_clip: ClipFactory, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = make_clip(frames=60), make_clip(frames=70, width=192, height=144)
+    seen: list[str] = []
+    probed = render_module.probe
+    monkeypatch.setattr(render_module, "probe", lambda path: seen.append(Path(path).name) or probed(path))
+    result = smart_render(Timeline(Fraction(25), 160, 120, (Piece(a, 0, 30), Piece(b, 5, 65))), tmp_path / "o.mp4")
+    assert result.mode == "full"
+    assert (seen.count(a.name), seen.count(b.name), len(seen)) == (1, 1, 3)  # and the written file, verified
 
 
 def test_a_b_with_other_parameter_sets_gets_them_in_band(make_clip: ClipFactory, tmp_path: Path) -> None:

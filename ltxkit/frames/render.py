@@ -295,18 +295,20 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
 
 
 def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: dict[str, str] | None = None,
-           interpolation: str = "BICUBIC", verify: bool = True) -> RenderResult:
+           interpolation: str = "BICUBIC", verify: bool = True,
+           infos: dict[Path, ProbeResult] | None = None) -> RenderResult:
     """Encode ``tl`` to ``output`` (temp file beside it, renamed when verified; removed on any error).
 
     Frames of another size (``--scale``, review clips) are scaled with the swscale ``interpolation``
     (bicubic for deliveries; a review clip asks for ``FAST_BILINEAR``, 7× cheaper at 1080p → 640 px).
+    ``infos``: sources already probed (a smart render falling back), not probed again.
     """
     profile = codec_profile(codec)
     fmt = profile.container_for(output)
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
     profile.check_size(tl.width, tl.height)
-    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout, infos=dict(infos or {}))  # probed: not again
     task = f"render {final_name(output)}"
     try:
         with atomic_path(output) as tmp:

@@ -600,7 +600,7 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
     if reason is not None:
         readers.close()
         full = render_full(tl, output, codec=codec, video_options=video_options, interpolation=interpolation,
-                           verify=verify)
+                           verify=verify, infos=readers.infos)
         return SmartRenderResult(full, "full", reason, 0, full.frame_count)
     base = sources[tl.video[0].source] if tl.video[0].source in sources else next(iter(sources.values()))
     try:
