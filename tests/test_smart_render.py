@@ -120,6 +120,27 @@ def test_the_sound_is_copied_up_to_the_seam_and_says_so(make_clip: ClipFactory, 
     assert result.to_json()["audio"] == result.sound
 
 
+def test_a_window_from_the_middle_of_a_copies_its_sound_from_there(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """A review clip's window starts 20 frames (38400 samples) into A: the copy seeks to the packet before the
+    block holding that sample (pts 37888: packet 38, so from packet 37), its part skipped as priming. Its
+    packets are A's; decoded from there (as any seek decodes) they settle on A's own decode within -100 dB."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    tl = _trim_b(a, b, 5, audio=True).window(20, 70)
+    result = smart_render(tl, tmp_path / "w.mp4")
+    assert result.sound is not None
+    n = result.sound["copied_packets"]
+    assert n > 60 and _packets(result.render.output, "audio")[:n] == _packets(a, "audio")[37:37 + n]
+    resume = round(result.sound["reencoded_from_seconds"] * 48000)
+    assert resume == 37888 + (n - 1) * 1024 - 38400
+    planned = AudioCursor(tl, Readers(sample_rate=tl.sample_rate, layout=tl.layout)).read(tl.sample_count)
+    pcm, a_pcm = _pcm(result.render.output), _pcm(a)
+    assert pcm.shape[1] >= tl.sample_count
+    assert np.abs(pcm[:, :resume] - a_pcm[:, 38400:38400 + resume]).max() < 1e-4
+    assert np.abs(pcm[:, resume:tl.sample_count] - planned[:, resume:]).max() < 0.05
+    with av.open(str(result.render.output)) as c:
+        assert c.streams.audio[0].duration == tl.sample_count
+
+
 def test_mono_sound_is_copied_too(tmp_path: Path) -> None:
     """A mono AAC packet starts with a single channel element (its window read at another offset)."""
     a, b = (write_clip(tmp_path / f"{n}.mp4", frames=60 + 10 * k, fps=25, width=160, height=120, tone=Tone(),
