@@ -118,6 +118,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("serve-port", ["serve", "--port", "70000"], {}),
     ("serve-balance-nan", ["serve", "--port", "0", "--balance", "nan"], {}),
     ("serve-faults", ["serve", "--port", "0", "--faults", "explode=2"], {}),
+    ("serve-money-reading", ["serve", "--port", "0", "--money-reading", "euros"], {}),
     ("serve-defects-above-1", ["serve", "--port", "0", "--defects", "1.5"], {}),
     ("serve-defects-nan", ["serve", "--port", "0", "--defects", "nan"], {}),
     ("serve-defect-kind", ["serve", "--port", "0", "--defects", "0.5", "--defect-kinds", "flash,blur"], {}),

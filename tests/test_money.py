@@ -57,8 +57,10 @@ def env_for(handle: EmulatorHandle) -> dict[str, str]:
 
 
 def balance(handle: EmulatorHandle) -> Decimal:
+    """The emulator's balance in dollars, in either of its money readings."""
     answer = httpx.get(f"{handle.base_url}/api/v1/balance", headers={"Authorization": f"Bearer {handle.api_key}"})
-    return Decimal(str(answer.json()["balanceUsd"]))
+    data = answer.json()
+    return Decimal(str(data["balanceUsd"])) if "balanceUsd" in data else Decimal(data["balance"]["usdCents"]) / 100
 
 
 def server_jobs(handle: EmulatorHandle) -> int:
@@ -155,9 +157,13 @@ def test_max_usd_refuses_the_submit_that_would_cross_it(clip: Path, tmp_path: Pa
         assert server_jobs(handle) == 3 and Path(result["output"]).exists()
 
 
+@pytest.mark.parametrize(("reading", "details"), [("usd", '{"balanceUsd": 0.0, "requiredUsd": 0.01}'),
+                                                  ("cents", '{"balanceCents": 0, "requiredCents": 1}')])
 def test_the_balance_is_checked_before_submitting_and_a_402_stops_the_run(clip: Path, tmp_path: Path,
-                                                                          price_book: Path) -> None:
-    with emulator(starting_balance=Decimal("0.02")) as handle:
+                                                                          price_book: Path, reading: str,
+                                                                          details: str) -> None:
+    # the document names no fields for the balance and the billing: dollars, or cents as its x402 purchase
+    with emulator(starting_balance=Decimal("0.02"), money_reading=reading) as handle:
         spec, config = build_spec(clip=clip, prompt=PROMPT, overlap=2, frames=17, candidates=3, env=env_for(handle))
         config = config.with_options(concurrency=1)
         key = PriceKey("video.generate", 17, 160 * 96, False, False, "media-jobs", server_of(handle.base_url))
@@ -177,8 +183,10 @@ def test_the_balance_is_checked_before_submitting_and_a_402_stops_the_run(clip: 
         assert server_jobs(handle) == 2 and balance(handle) == 0
     assert str(refused.value) == (
         "stopped: the server refused segment 1 candidate 3 for payment (POST /api/v1/media/jobs: HTTP 402: "
-        'insufficient balance ({"balanceUsd": 0.0, "requiredUsd": 0.01})); top up; submitted before stopping: '
+        f"insufficient balance ({details})); top up; submitted before stopping: "
         "segment 1 candidate 1, segment 1 candidate 2 (billed $0.02); --resume continues")
+    billed = [p for _, p, job in PriceBook(price_book).records() if job != "earlier-job"]
+    assert billed == [Price(CANDIDATE_USD)] * 2  # read from the submits' billing answers
 
 
 def test_extend_inside_a_running_event_loop_records_its_price(clip: Path, tmp_path: Path, price_book: Path) -> None:
@@ -370,6 +378,11 @@ def test_each_provider_reads_its_own_money() -> None:
     assert zsky.funds({"videos_used": 47, "base_videos_allowance": 300}) == Price(Decimal(253), zsky.money_unit)
     assert str(Price(Decimal(1), zsky.money_unit)) == "1 videos of the monthly allowance"
     assert str(Price(Decimal("0.005"))) == "$0.01" and str(Price(Decimal("0.61"))) == "$0.61"
+
+
+def test_the_emulator_refuses_an_unknown_money_reading() -> None:
+    with pytest.raises(InputError, match="money_reading must be one of usd, cents, got 'euros'"):
+        EmulatorConfig(money_reading="euros").validate()
 
 
 def test_max_usd_is_refused_for_a_provider_that_bills_in_credits(tmp_path: Path, clip: Path) -> None:

@@ -16,6 +16,7 @@ from ltxkit.emulator.config import (
     DEFAULT_PHASE_SECONDS,
     DEFAULT_PORT,
     KEY_ENV,
+    MONEY_READINGS,
 )
 from ltxkit.emulator.defects import KINDS as DEFECT_KINDS
 from ltxkit.emulator.defects import DefectModel, parse_kinds
@@ -70,6 +71,9 @@ def _balance(value: str) -> Decimal:
 @click.option("--combine-reading", type=click.Choice(COMBINE_READINGS), default="frames", show_default=True,
               help="What video.combine's overlapFrames counts: frames at frameRate (the interpolated rate, "
                    "as in the API document's example) or the clips' sampled frames.")
+@click.option("--money-reading", type=click.Choice(MONEY_READINGS), default="usd", show_default=True,
+              help="How the balance and the submits' billing say amounts (the API document names no fields): "
+                   "dollars (balanceUsd, billing.chargedUsd) or cents (balance.usdCents, billing.chargedCents).")
 @click.option("--defects", type=Number(0, 1), default=0, show_default=True,
               help="Share of video.generate outputs that come back with a visible defect (white balance, "
                    "exposure, flash, freeze, skipped frame, sound level); which ones follows from the seed.")
@@ -87,7 +91,7 @@ def _balance(value: str) -> Decimal:
               show_default=True)
 @json_option
 def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, faults: str, interpolation: str,
-          combine_reading: str, defects: float, defect_kinds: str, balance: str,
+          combine_reading: str, money_reading: str, defects: float, defect_kinds: str, balance: str,
           queued_seconds: float, running_seconds: float, max_body_mb: float, log_level: str, as_json: bool) -> None:
     """Serve a local emulator of the media-jobs API until Ctrl-C.
 
@@ -100,7 +104,7 @@ def serve(host: str, port: int, keys: tuple[str, ...], data_dir: Path | None, fa
     from ltxkit.emulator.server import serve as run_server  # uvicorn: loaded only when serving
 
     config = EmulatorConfig(api_keys=keys, data_dir=data_dir, host=host, port=port, faults=faults,
-                            interpolation=interpolation, combine_reading=combine_reading,
+                            interpolation=interpolation, combine_reading=combine_reading, money_reading=money_reading,
                             defects=DefectModel(defects, parse_kinds(defect_kinds)),
                             starting_balance=_balance(balance), queued_seconds=queued_seconds,
                             running_seconds=running_seconds, max_body_bytes=int(max_body_mb * MB),

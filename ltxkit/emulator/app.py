@@ -82,6 +82,12 @@ def money(value: Decimal) -> float:
     return float(value)
 
 
+def cents(value: Decimal) -> int | float:
+    """Dollars as cents: a whole number, or a fraction (a three-clip combine is 1.5 cents)."""
+    amount = value * 100
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
 class TruncatedFileResponse(FileResponse):
     """A ``FileResponse`` (Range support included) cut off after half its announced Content-Length;
     ``stall``: then nothing more until the client hangs up (Starlette's own disconnect watch ends it),
@@ -246,7 +252,10 @@ class Emulator:
 
     async def balance(self, request: Request) -> Response:
         account = self.http.account(request, MEDIA_JOBS)
-        return JSONResponse({"balanceUsd": money(self.store.balance(account)), "currency": "USD"})
+        balance = self.store.balance(account)
+        if self.config.money_reading == "cents":
+            return JSONResponse({"balance": {"usdCents": cents(balance)}, "currency": "USD"})
+        return JSONResponse({"balanceUsd": money(balance), "currency": "USD"})
 
     async def create_job(self, request: Request) -> Response:
         account = self.http.account(request, MEDIA_JOBS)
@@ -316,7 +325,7 @@ class Emulator:
             "createdAt": job.created_at,
             "updatedAt": job.updated_at,
             "completedAt": job.completed_at,
-            "billing": {"chargedUsd": money(job.price), "currency": "USD", "refunded": job.refunded},
+            "billing": {**self.amount("charged", job.price), "currency": "USD", "refunded": job.refunded},
         }
         if request.query_params.get("includeDetails", "").lower() in ("1", "true", "yes"):
             answer.update(upstreamResult=job.upstream, effectiveInput=job.effective,
@@ -374,16 +383,20 @@ class Emulator:
             "createdAt": job.created_at,
             "idempotencyKey": job.idempotency_key,
             "idempotentReplay": replay,
-            "billing": {"chargedUsd": money(job.price), "currency": "USD", "balanceUsd": money(balance),
+            "billing": {**self.amount("charged", job.price), "currency": "USD", **self.amount("balance", balance),
                         "chargedAt": "submit", "priceModel": PRICE_MODEL},
             "estimatedDurationSeconds": job.estimated_seconds,
             "effectiveInput": job.effective,
             "inputAdjustments": job.adjustments,
         })
 
-    @staticmethod
-    def _insufficient(balance: Decimal, price: Decimal) -> Problem:
-        return problem(402, "insufficient balance", {"balanceUsd": money(balance), "requiredUsd": money(price)})
+    def amount(self, name: str, value: Decimal) -> dict[str, int | float]:
+        """``{nameUsd: dollars}``, or ``{nameCents: cents}`` under ``money_reading="cents"``."""
+        return {f"{name}Cents": cents(value)} if self.config.money_reading == "cents" else {f"{name}Usd": money(value)}
+
+    def _insufficient(self, balance: Decimal, price: Decimal) -> Problem:
+        return problem(402, "insufficient balance",
+                       {**self.amount("balance", balance), **self.amount("required", price)})
 
     def _estimate(self, task: str, effective: dict[str, Any]) -> float:
         """Rough seconds to completion: the lifecycle phases plus a guess at the render time."""

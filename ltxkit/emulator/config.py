@@ -14,6 +14,7 @@ from ltxkit.errors import InputError
 from ltxkit.timing import CONVENTIONS
 
 COMBINE_READINGS = ("frames", "samples")  # what video.combine's overlapFrames counts (runner._video_combine)
+MONEY_READINGS = ("usd", "cents")  # how the balance and billing answers say amounts (app.Emulator.amount)
 
 # What ``ltxkit serve`` starts with (``EmulatorConfig`` itself binds port 0: tests want any free port).
 DEFAULT_PORT = 8787
@@ -54,6 +55,10 @@ class EmulatorConfig:
     # interpolated rate as in its example (ltxkit's reading, and the less convenient one for a client that
     # knows its overlap in sampled frames), or "samples" at the clips' sampled rate
     combine_reading: str = "frames"
+    # the document says a submit answers with its billing and /api/v1/balance gives the USD balance, not in
+    # which fields: "usd" answers dollars (balanceUsd, billing.chargedUsd), "cents" whole cents as its x402
+    # purchase counts them (balance.usdCents, billing.chargedCents, balanceCents)
+    money_reading: str = "usd"
     # some seeds' video.generate outputs come back with a visible defect (off: rate 0); see emulator.defects
     defects: DefectModel = field(default_factory=DefectModel)
     workers: int = 2
@@ -83,6 +88,8 @@ class EmulatorConfig:
         if self.combine_reading not in COMBINE_READINGS:
             raise InputError(f"combine_reading must be one of {', '.join(COMBINE_READINGS)}, "
                              f"got {self.combine_reading!r}")
+        if self.money_reading not in MONEY_READINGS:
+            raise InputError(f"money_reading must be one of {', '.join(MONEY_READINGS)}, got {self.money_reading!r}")
         self.defects.validate()
         if not 0 <= self.port <= 65535:
             raise InputError(f"port must be 0..65535, got {self.port}")
