@@ -6,17 +6,21 @@ Clips are generated once per session and cached by their parameters; tests must 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import av
 import pytest
 from av.video.stream import VideoStream
+from click.testing import CliRunner
 from playwright.sync_api import Browser, sync_playwright
 
+from ltxkit.cli import main
 from ltxkit.frames.synth import Tone, write_clip
 
 # the tests' shared helpers (media.py, shot.py…) import by name in every test file (--import-mode=importlib)
@@ -153,3 +157,42 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``{"clip", "track"}``: clip A and its reference track (:func:`media.write_clip_and_track`)."""
     return write_clip_and_track(tmp_path_factory.mktemp("media"))
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``ltxkit demo -o DIR --json`` as a user runs it (in process): the run, what it printed, what it logged."""
+
+    path: Path
+    result: dict[str, Any]  # stdout: run_demo's answer as JSON
+    stderr: str
+    price_book: Path  # the user's book as the run saw it (it must stay unwritten)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One demo run shared by the tests that read it (copy it to change it): each run costs seconds of CPU.
+
+    Tests using it carry ``pytest.mark.xdist_group("demo")``, so under pytest-xdist one worker makes it.
+    """
+    root = tmp_path_factory.mktemp("demo-run")
+    book = root / "prices" / "prices.sqlite"
+    with pytest.MonkeyPatch.context() as env:  # made before any test's own price_book: set it here too
+        env.setenv("LTXKIT_PRICE_BOOK", str(book))
+        env.setenv("XDG_DATA_HOME", str(root / "xdg"))
+        done = CliRunner().invoke(main, ["demo", "-o", str(root / "demo"), "--json"])
+    assert done.exit_code == 0, done.stderr
+    return DemoRun(root / "demo", json.loads(done.stdout), done.stderr, book)
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--dist loadgroup`` groups by a suffix its workers add to each test's id, which pytest 9.2 no longer
+    takes (pytest-xdist#1386, open in 3.8.0): the groups would be split across workers in silence, each making
+    the shared fixtures again. Refuse that pair (``make test-latest`` finds it) rather than run slowly."""
+    import xdist
+
+    if config.getoption("dist", "no") == "loadgroup" and pytest.version_tuple[:2] >= (9, 2) and \
+            tuple(int(p) for p in xdist.__version__.split(".")[:3]) <= (3, 8, 0):
+        raise pytest.UsageError(f"pytest {pytest.__version__} with pytest-xdist {xdist.__version__}: --dist loadgroup "
+                                "would not group the tests (pytest-xdist issue #1386); use the locked versions")

@@ -15,8 +15,9 @@ import sys
 import termios
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from click.testing import CliRunner
 
 from ltxkit import progress
@@ -26,6 +27,9 @@ from ltxkit.jobs.plan import Context, Reply, Sleep, server_percent, shown_state,
 from ltxkit.jobs.providers.media_jobs import MEDIA_JOBS
 from ltxkit.jobs.retry import PollPolicy, RetryPolicy
 from ltxkit.progress import Update, reporting
+
+if TYPE_CHECKING:
+    from conftest import DemoRun
 
 ClipFactory = Callable[..., Path]
 SPLICE_LINES = ["ltxkit: render s.mp4: rendering", "ltxkit: render s.mp4: done",
@@ -173,5 +177,9 @@ def test_extend_shows_each_candidate_from_its_job_to_its_rating(tmp_path: Path) 
     assert "segment 2: took the last 3 frames of seg-01-cand-" in result.stderr  # the take, by its name
     assert "rendering" not in result.stdout and "candidate 1:" not in result.stdout
     assert "set aside: a 2-frame" in result.stdout  # the candidates' table: why 1 and 2 lost
-    quiet = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo"), "--json"])
-    assert quiet.exit_code == 0 and not [line for line in quiet.stderr.splitlines() if "candidate 1:" in line]
+
+
+@pytest.mark.xdist_group("demo")
+def test_demo_json_shows_no_progress(demo_run: DemoRun) -> None:
+    assert demo_run.result["verdict"] == "ok"  # the run went through, quietly
+    assert not [line for line in demo_run.stderr.splitlines() if "candidate 1:" in line or "render" in line]

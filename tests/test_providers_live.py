@@ -98,7 +98,10 @@ def client(emu: EmulatorHandle, name: str, **overrides: Any) -> Client:
         "retry_max_delay": 0.01, "poll_interval": 0.005, "poll_max_interval": 0.02, "wait_timeout": 60.0,
         "progress": False}
     options.update(overrides)
-    return Client(provider=get_provider(name), **options)
+    provider = get_provider(name)
+    if provider.request_window is not None:  # paced to the emulated windows (`apis`), not to ZSky's real minute
+        provider = dataclasses.replace(provider, request_window=(WIDE.count, WIDE.seconds))
+    return Client(provider=provider, **options)
 
 
 def faulty(spec: str) -> httpx.Client:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import httpx
@@ -22,22 +22,22 @@ from ltxkit.emulator.config import EmulatorConfig
 from ltxkit.emulator.server import run_in_thread
 from ltxkit.frames.synth import read_frame_code
 from ltxkit.workflow import review
-from ltxkit.workflow.demo import run_demo
 from ltxkit.workflow.extend import ExtendOptions, extend
 from ltxkit.workflow.inputs import build_spec
 from ltxkit.workflow.review_server import ReviewServer
 
+if TYPE_CHECKING:
+    from conftest import DemoRun
+
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
 # one pytest-xdist worker runs this file: the demo run and the browser are made once for all its tests
-pytestmark = pytest.mark.xdist_group("review")
+pytestmark = pytest.mark.xdist_group("demo")
 A_FRAMES, OVERLAP, FRAMES = 50, 3, (57, 49)  # the demo: a 2 s opening clip at 25 fps, two segments
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("review") / "demo"
-    run_demo(out)
-    return out
+@pytest.fixture
+def demo(demo_run: DemoRun) -> Path:
+    return demo_run.path
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
@@ -39,6 +39,9 @@ from ltxkit.workflow.inputs import build_spec, default_sampled_fps
 from ltxkit.workflow.manifest import CandidateRecord, open_run
 from ltxkit.workflow.plan import make_plan
 from ltxkit.workflow.ranking import rank, seam_score
+
+if TYPE_CHECKING:
+    from conftest import DemoRun
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
 PROMPT = "a presenter keeps talking to the camera, synced to the reference audio"
@@ -477,10 +480,11 @@ def test_ranking_prefers_verdict_then_score() -> None:
     assert [c.candidate for c in rank(cands)] == [3, 2, 1, 6]  # set aside: last, whatever its score
 
 
-def test_demo_runs_offline(tmp_path: Path, price_book: Path) -> None:
-    result = run_demo(tmp_path / "demo")
-    assert not price_book.exists()  # the emulator's stand-in prices stay out of the user's price book
-    assert (result["run_dir"], result["output"]) == (str(tmp_path / "demo"), str(tmp_path / "demo" / "extended.mp4"))
+@pytest.mark.xdist_group("demo")
+def test_demo_runs_offline(demo_run: DemoRun, tmp_path: Path) -> None:
+    result = demo_run.result
+    assert not demo_run.price_book.exists()  # the emulator's stand-in prices stay out of the user's price book
+    assert (result["run_dir"], result["output"]) == (str(demo_run.path), str(demo_run.path / "extended.mp4"))
     info = probe(Path(result["output"]))
     assert (info.frame_count, info.fps) == (150, Fraction(25))  # 2 s opening + two segments cover 6 s
     assert [len(s["candidates"]) for s in result["segments"]] == [3, 3]
