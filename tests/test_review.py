@@ -15,7 +15,7 @@ import av
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import APIResponse, Browser, Page, Route
 
 from ltxkit.assembly.seam import CLEAN_WORDS, LEVEL_WORDS
 from ltxkit.emulator.config import EmulatorConfig
@@ -315,6 +315,41 @@ def test_page_lists_plays_and_picks(browser: Browser, server: ReviewServer, run_
     out = frames_of(run_dir / "extended.mp4")
     cut = A_FRAMES + FRAMES[0] - OVERLAP
     assert closest_candidate(run_dir, 2, out[cut + 5]) == candidate
+
+
+def test_an_answer_from_before_a_pick_does_not_put_the_old_choice_back(browser: Browser, server: ReviewServer,
+                                                                       run_dir: Path) -> None:
+    """A poll sent before the pick and answered after the pick's own refresh is not drawn."""
+    candidate = other_than(manifest(run_dir)["segments"][1]["chosen"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(240_000)
+    # counts the answers the page has read, so the test knows when the held one has been handled
+    page.add_init_script("""{ const json = Response.prototype.json; window.answers = 0;
+        Response.prototype.json = function () {
+          return json.call(this).then(v => { window.answers++; return v; }); }; }""")
+    page.goto(server.url)
+    page.wait_for_selector("section[data-segment='2'] .cand button.pick")
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_the_first_poll(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # the run as it is before the pick
+
+    page.route("**/api/run", hold_the_first_poll)
+    with page.expect_request("**/api/run"):
+        pass  # the page's next 2-s poll
+    page.locator(f"section[data-segment='2'] .cand[data-candidate='{candidate}'] button.pick").click()
+    chosen = f"section[data-segment='2'] .cand.chosen[data-candidate='{candidate}']"
+    page.wait_for_selector(chosen + ", #banner.error")
+    assert held and "is in the cut" in page.locator("#banner").inner_text()
+    answers = page.evaluate("window.answers")
+    route, before = held[0]
+    route.fulfill(response=before)
+    page.wait_for_function(f"window.answers > {answers}")
+    assert page.locator(chosen).count() == 1 and page.locator("button.pick:enabled").count() == 4
+    page.close()
 
 
 def test_page_shows_new_candidates_of_a_run_still_going(browser: Browser, server: ReviewServer,

@@ -74,7 +74,7 @@ function el(tag, attrs = {}, ...kids) {
 const fmt = t => isFinite(t) ? t.toFixed(2) + " s" : "–";
 const usd = v => v === null || v === undefined ? "price not reported" : "$" + v.toFixed(2);
 const LEVEL = {ok: "OK", check: "Check", bad: "Bad"};
-let run = null, shown = {}, busy = false;
+let run = null, shown = {}, busy = false, asked = 0;
 
 function banner(text, error = false) {
   const b = $("#banner");
@@ -282,13 +282,17 @@ async function pick(seg, candidate) {
   }
 }
 
+// Only the answer to the latest request is drawn: a poll sent before a pick can answer after the
+// pick's own refresh, and would put back the run as it was before the pick.
 async function refresh() {
+  const mine = ++asked;
   let data;
   try {
     const res = await fetch("/api/run", {cache: "no-store"});
     data = await res.json();
     if (!res.ok) throw new Error(data.error);
-  } catch (e) { $("#status").textContent = "cannot read the run: " + e.message; return; }
+  } catch (e) { if (mine === asked) $("#status").textContent = "cannot read the run: " + e.message; return; }
+  if (mine !== asked) return;
   const changed = !run || run.version !== data.version;
   run = data;
   $("#rundir").textContent = run.run_dir;
