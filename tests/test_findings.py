@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +13,12 @@ import pytest
 from ltxkit.assembly.findings import (
     CUT_MARGIN,
     CutFrames,
+    _aligned_error,
     audio_finding,
     best_cut,
     cut_costs,
     find_defects,
+    global_motion,
     verdict,
 )
 from ltxkit.frames.defects import inject, through_codec
@@ -187,3 +191,14 @@ def test_the_shot_slowing_down_late_in_b_is_not_a_freeze(real_clip: Path) -> Non
     frames = decode(real_clip, (320, 180))
     data = CutFrames(a=through_codec(frames[34:50]), b=through_codec(frames[47:82]), b_start=13, cut=16)
     assert find_defects(data) == []
+
+
+def test_a_move_of_half_the_frame_is_unmeasurable_not_nan() -> None:
+    """Regression: phase correlation of unrelated pictures can peak at half the frame, which left nothing
+    to compare; the residual was NaN ("Mean of empty slice"), and a NaN first scale then won every
+    comparison (seen as a "zoom" between two unrelated 160x96 pictures)."""
+    x = np.random.default_rng(3).uniform(0, 255, (48, 80))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _aligned_error(x, np.roll(x, (24, 40), axis=(0, 1)), 1.0, 40, 24) == math.inf
+        assert global_motion(x, np.roll(x, (1, 2), axis=(0, 1)))[1:3] == (2, 1)

@@ -311,8 +311,13 @@ def _zoom(img: np.ndarray, s: float) -> np.ndarray:
 
 
 def _aligned_error(x: np.ndarray, y: np.ndarray, s: float, dx: int, dy: int) -> float:
+    """Mean difference of ``x`` zoomed by ``s`` and moved by (dx, dy) against ``y``, away from the wrapped edges;
+    infinite when the move leaves nothing to compare (phase correlation's peak at half the frame on unrelated
+    pictures), so an unmeasurable move never wins nor compares as NaN."""
     h, w = x.shape
     m = max(abs(dx), abs(dy)) + max(2, round(0.1 * min(h, w)))
+    if 2 * m >= min(h, w):
+        return math.inf
     moved = np.roll(_zoom(x, s), (dy, dx), axis=(0, 1))
     return float(np.mean(np.abs(moved[m:h - m, m:w - m] - y[m:h - m, m:w - m])))
 
@@ -336,6 +341,8 @@ def _geometry(data: CutFrames, shown: Sequence[np.ndarray]) -> Finding | None:
         return None
     ys = [luma(_small(shown[i])) for i in (p - 2, p - 1, p, p + 1)]
     before, cut, after = (global_motion(x, y) for x, y in itertools.pairwise(ys))
+    if math.inf in (before[3], cut[3], after[3]):
+        return None  # a move that cannot be measured is no evidence of a jump; the picture checks judge the cut
     s = cut[0] / math.sqrt(before[0] * after[0])
     w = ys[0].shape[1]
     shift = math.hypot(cut[1] - (before[1] + after[1]) / 2, cut[2] - (before[2] + after[2]) / 2) / w
