@@ -233,9 +233,10 @@ def test_zooop_is_quoted_before_any_submit_and_charged_the_quote(tmp_path: Path)
         handle.emulator.providers.zooop.limits.daily_credit_cap = 16 + 15
         with pytest.raises(LtxkitError) as capped:
             extend(spec, tmp_path / "cap", config, ExtendOptions(yes=True))
-        assert str(capped.value) == ("stopped: the balance (15 credits) cannot cover the estimate for the rest of "
-                                     "the run (about 16 credits, from segment 1); top up or lower --candidates; "
-                                     "nothing was submitted; --resume continues")
+        assert str(capped.value) == ("stopped: what the token's daily credit cap (31 credits) leaves today "
+                                     "(15 credits) cannot cover the estimate for the rest of the run (about 16 "
+                                     "credits, from segment 1); wait for tomorrow, raise the token's cap or lower "
+                                     "--candidates; nothing was submitted; --resume continues")
         assert posts().count("/zooop/v1/tasks") == 2
     assert [c["charged"] for c in result["segments"][0]["candidates"]] == [8, 8]
 
@@ -368,6 +369,13 @@ def test_each_provider_reads_its_own_money() -> None:
     assert zooop.funds(capped) == Price(Decimal(958), "credits")  # the document's /v1/me example
     assert zooop.funds({"key": {"creditsRemainingToday": None}, "user": {"creditBalance": 30}}) == \
         Price(Decimal(30), "credits")
+    # the stop line names what limits the spending: the daily cap only when it leaves less than the wallet
+    assert zooop.funds_limit(capped) == ("what the token's daily credit cap (1000 credits) leaves today",
+                                         "wait for tomorrow, raise the token's cap")
+    assert zooop.funds_limit({"key": {"creditsRemainingToday": 958}, "user": {"creditBalance": 900}}) == \
+        ("the balance", "top up")
+    assert zooop.funds_limit({"key": {"creditsRemainingToday": None}, "user": {"creditBalance": 30}}) == \
+        media_jobs.funds_limit({"balanceUsd": 3}) == ("the balance", "top up")
     assert zooop.charged({"taskId": "t", "creditsCharged": 40}) == Price(Decimal(40), "credits")
     assert apex.funds({"data": {"credits": 4500}}) == Price(Decimal(4500), "credits")
     assert apex.documented_price(apex.native_request("video", {"script": "x"}, None)) == Price(Decimal(250), "credits")

@@ -138,12 +138,13 @@ class Budget:
         if funds is None:
             self.log("warning: the balance answer names no amount ltxkit can read; going by the estimate")
             return
+        limit, remedy = self.provider.funds_limit(answer)
         need = offer.total or offer.now
         if need is not None and need.unit == funds.unit and funds.amount < need.amount:
-            raise self.stopped(f"the balance ({funds}) cannot cover the estimate for the rest of the run "
-                               f"(about {need}, from segment {offer.segment}); top up or lower --candidates")
+            raise self.stopped(f"{limit} ({funds}) cannot cover the estimate for the rest of the run "
+                               f"(about {need}, from segment {offer.segment}); {remedy} or lower --candidates")
         if funds.amount <= 0:
-            raise self.stopped(f"the balance is {funds}")
+            raise self.stopped(f"{limit} is {funds}")
 
     def authorize(self, offer: Offer, *, learned: bool = False) -> int:
         """How many of the segment's ``offer.count`` submits may go now (all, or one to learn the price);

@@ -270,6 +270,10 @@ class Provider:
         """What the balance answer says the account can still spend; None when it cannot be read."""
         return self._amount(payload, self.funds_fields)
 
+    def funds_limit(self, payload: object) -> tuple[str, str]:
+        """What limits :meth:`funds`, in a stop line's words, and what the user can do about it."""
+        return "the balance", "top up"
+
     def documented_price(self, request: JobRequest) -> Price | None:
         """The price the API's document fixes for this request (a flat price), else None."""
         return None

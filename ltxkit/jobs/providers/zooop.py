@@ -263,6 +263,15 @@ class ZooopProvider(RestProvider):
                                                                  self.money_unit)) if p is not None]
         return min(known, key=lambda p: p.amount) if known else None
 
+    def funds_limit(self, payload: object) -> tuple[str, str]:
+        """The token's daily cap when what it leaves today is less than the wallet (see :meth:`funds`)."""
+        wallet, today = super().funds(payload), Price.parse(dig(payload, "key.creditsRemainingToday"), self.money_unit)
+        if today is None or (wallet is not None and wallet.amount <= today.amount):
+            return super().funds_limit(payload)
+        cap = Price.parse(dig(payload, "key.dailyCreditCap"), self.money_unit)
+        return (f"what the token's daily credit cap{'' if cap is None else f' ({cap})'} leaves today",
+                "wait for tomorrow, raise the token's cap")
+
     def _cap_reached(self, status: int, payload: object) -> bool:
         return status == 429 and self.error_code(payload) == "token_daily_cap_reached"
 
