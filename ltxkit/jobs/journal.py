@@ -16,7 +16,6 @@ the idempotency key. Neither the API key nor any header is ever written here.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ltxkit.errors import InputError
+from ltxkit.jobs.localdb import open_local
 from ltxkit.jobs.wire import Job
 
 FILENAME = "ltxkit-jobs.sqlite"
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS downloads (
     PRIMARY KEY (row, idx, directory)
 );
 """
+_TABLES = {"jobs": frozenset({"idempotency_key", "job_id", "provider"}), "downloads": frozenset()}
 
 
 def _now() -> str:
@@ -115,40 +116,8 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self.path.exists()
-        if not fresh and not self.path.is_file():
-            raise InputError(f"jobs journal {self.path} is not a file")
-        try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise InputError(f"jobs journal {self.path}: cannot be opened ({exc}); "
-                             "choose another --state directory") from exc
-        self._db.row_factory = sqlite3.Row
-        try:
-            if not fresh:
-                self._check_foreign()  # before the first write: never change a file ltxkit did not make
-            else:
-                os.chmod(self.path, 0o600)  # output URLs may be signed: keep them to the user
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, InputError) as exc:
-            self._db.close()
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"jobs journal {self.path}: cannot be used ({exc}); "
-                             "choose another --state directory") from exc
-
-    def _check_foreign(self) -> None:
-        """Refuse an existing file that is not an ltxkit journal (another database, or not one at all);
-        an empty one (a crash before the first table) is taken over."""
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        jobs = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
-        if tables and not ({"jobs", "downloads"} <= tables and {"idempotency_key", "job_id", "provider"} <= jobs):
-            raise InputError(f"{self.path} is not an ltxkit jobs journal (tables: {', '.join(sorted(tables))}); "
-                             "choose another --state directory")
+        self._db = open_local(self.path, name="jobs journal", hint="choose another --state directory",
+                              tables=_TABLES, schema=_SCHEMA, private=True)  # output URLs may be signed
 
     @classmethod
     def in_dir(cls, directory: Path | str | None = None) -> Journal:

@@ -27,8 +27,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ltxkit.errors import InputError
 from ltxkit.fsutil import StrPath
+from ltxkit.jobs.localdb import open_local
 
 if TYPE_CHECKING:
     from ltxkit.jobs.models import JobRequest
@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS prices (
     PRIMARY KEY (provider, server, job_id)
 );
 """
-_COLUMNS = {"provider", "server", "task", "frames", "pixels", "audio", "extreme", "amount", "unit", "job_id"}
+_COLUMNS = frozenset({"provider", "server", "task", "frames", "pixels", "audio", "extreme", "amount", "unit",
+                      "job_id"})
 
 
 @dataclass(frozen=True)
@@ -154,29 +155,8 @@ class PriceBook:
 
     def __init__(self, path: StrPath | None = None) -> None:
         self.path = default_path() if path is None else Path(path)
-        if self.path.exists() and not self.path.is_file():
-            raise InputError(f"price book {self.path} is not a file; set {ENV} to another path")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # used from one thread at a time, but extend may hand it to a worker thread (run_sync)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise InputError(f"price book {self.path}: cannot be opened ({exc}); set {ENV} to another path") from exc
-        self._db.row_factory = sqlite3.Row
-        try:
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(prices)")}
-            if tables and not ("prices" in tables and columns >= _COLUMNS):  # never change a file we did not make
-                raise InputError(f"{self.path} is not an ltxkit price book (tables: {', '.join(sorted(tables))}); "
-                                 f"set {ENV} to another path")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, InputError) as exc:
-            self._db.close()
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"price book {self.path}: cannot be used ({exc}); set {ENV} to another path") from exc
+        self._db = open_local(self.path, name="price book", hint=f"set {ENV} to another path",
+                              tables={"prices": _COLUMNS}, schema=_SCHEMA, any_thread=True)
 
     def close(self) -> None:
         self._db.close()
