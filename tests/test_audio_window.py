@@ -15,6 +15,7 @@ import soundfile as sf
 from ltxkit.audio import audio_window, open_audio, source_duration, write_audio
 from ltxkit.audio import source as audio_source
 from ltxkit.errors import InputError
+from ltxkit.frames.readers import AudioDecoder
 from ltxkit.frames.synth import Tone
 
 ClipFactory = Callable[..., Path]
@@ -246,6 +247,75 @@ def test_long_mp4_seek_is_bit_identical_to_decoding_from_the_start(
     assert np.array_equal(seeked.samples, full.samples)
     steady = 48000 // 10
     assert abs(_phase_offset(seeked.samples[steady:], seeked.window.start_sample + steady, 48000)) < 0.05
+
+
+def _encode_speech_like(path: Path, rate: int, channels: int, *, pns: bool) -> Path:
+    """10 s of a pulsing 180 Hz voice plus bursts of noise, AAC in MP4; ``pns`` lets FFmpeg's encoder code
+    noisy bands as noise substitution (its default)."""
+    t = np.arange(10 * rate) / rate
+    noise = np.random.default_rng(2).standard_normal(t.size)
+    voice = 0.4 * np.sin(2 * np.pi * 180 * t) * np.sin(2 * np.pi * 3 * t) ** 2
+    mono = voice + 0.05 * noise * (np.sin(2.6 * np.pi * t) > 0)
+    samples = np.stack([np.roll(mono, 37 * c) for c in range(channels)]).astype(np.float32)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=rate, layout="stereo" if channels == 2 else "mono",
+                                options={"aac_pns": str(int(pns))})
+        for start in range(0, t.size, 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
+                                               layout=stream.layout)
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def _window(rate: int) -> tuple[int, int]:
+    return int(7.3 * rate), int(8.8 * rate)  # starts mid-frame at both rates
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_a_seeked_aac_read_is_sample_for_sample_a_decode_from_the_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: int, channels: int) -> None:
+    path = _encode_speech_like(tmp_path / "voice.m4a", rate, channels, pns=False)
+    lo, hi = _window(rate)
+    with open_audio(path) as source:
+        seeked = source.read(lo, hi)
+    assert 0 < seeked.decoded_from <= lo - rate // 2  # seeked, with the pre-roll before the window
+    with monkeypatch.context() as m:
+        m.setattr(audio_source, "SEEK_MIN_SECONDS", Fraction(10**6))
+        with open_audio(path) as source:
+            full = source.read(lo, hi)
+    assert full.decoded_from == 0
+    assert (seeked.first, full.first) == (lo, lo)
+    assert seeked.samples.shape == (hi - lo, channels)
+    assert np.array_equal(seeked.samples, full.samples)
+    # without the pre-roll the window's first frame is decoded without its predecessor's overlap
+    monkeypatch.setattr(AudioDecoder.seek, "__defaults__", (Fraction(0),))
+    with open_audio(path) as source:
+        bare = source.read(lo, hi)
+    wrong = np.flatnonzero(np.any(bare.samples != full.samples, axis=1))
+    assert wrong.size and wrong[-1] < 1024
+
+
+def test_a_window_reads_the_same_samples_every_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AAC noise substitution draws from a generator that runs on from the decoder's opening: each read
+    opens a fresh decoder, so neither an earlier read of the same window nor of another one changes it."""
+    path = _encode_speech_like(tmp_path / "voice.m4a", 48000, 2, pns=True)
+    lo, hi = _window(48000)
+    with open_audio(path) as source:
+        first = source.read(lo, hi).samples
+        again = source.read(lo, hi).samples
+        source.read(3 * 48000, 4 * 48000)
+        after_another = source.read(lo, hi).samples
+    with open_audio(path) as source:
+        fresh = source.read(lo, hi).samples
+    assert np.array_equal(first, again) and np.array_equal(first, after_another) and np.array_equal(first, fresh)
+    monkeypatch.setattr(audio_source, "SEEK_MIN_SECONDS", Fraction(10**6))
+    with open_audio(path) as source:
+        start = source.read(lo, hi).samples
+        assert np.array_equal(source.read(lo, hi).samples, start)  # decoding from the start twice, too
+    assert not np.array_equal(start, first), "the file must hold noise-coded bands for this test to mean anything"
 
 
 def test_mp4_track_ends_at_its_edit_list_not_at_the_encoder_padding(lossy: dict[str, Path]) -> None:

@@ -20,7 +20,9 @@ origin, and :meth:`AudioSource.read` returns exactly the samples ``[start, stop)
   uses too. For MP4/MOV (a sample table gives every packet its exact timestamp) it seeks to
   :data:`ltxkit.frames.readers.SEEK_PREROLL_SECONDS` before the window, places the first decoded frame
   by its timestamp in samples and counts from there; the pre-roll lets the decoder's overlap state
-  settle, so the seek path is bit-identical to decoding from the start (tested). Other containers
+  settle, so the seek path is bit-identical to decoding from the start (tested), except in AAC bands
+  coded as noise (PNS), whose generator no pre-roll can replay. Each read opens a fresh decoder, so
+  a window reads the same samples however often and after whatever else it is read. Other containers
   decode from the start: Matroska stores millisecond timestamps (coarser than a sample) and FFmpeg's
   MP3/ADTS seeks estimate the timestamp from the byte position, both of which would shift the window
   by up to a frame. MP4 tracks are also cut at the edit list's duration, dropping the encoder's end
@@ -284,11 +286,11 @@ class _PyAVSource(AudioSource):
         decoded_from = 0
         at_eof = True
         try:
+            if self._used:
+                self._reopen()
+            self._used = True
             if self._seekable and seek_from >= SEEK_MIN_SECONDS:
                 self._decoder.seek(lo)
-            elif self._used:
-                self._container.seek(0)
-            self._used = True
             # anchored once on the first frame's timestamp, then counted: later timestamps can be rounded
             # (Matroska: milliseconds) while the decoded sample count is exact
             for at, frame in self._decoder.frames():
@@ -326,6 +328,18 @@ class _PyAVSource(AudioSource):
         if first is None:
             first = lo if total is None else min(lo, total)
         return SampleRange(samples=samples, first=first, total_samples=total, decoded_from=decoded_from)
+
+    def _reopen(self) -> None:
+        """A fresh decoder for every read after the first: AAC's noise substitution (PNS) draws its noise
+        from a generator that runs on from the decoder's opening, and a seek does not reset it, so a reused
+        decoder would read the same window differently each time."""
+        from ltxkit.frames.probe import open_media
+        from ltxkit.frames.readers import AudioDecoder
+
+        self._container.close()
+        self._container = open_media(self.info.path)
+        self._decoder = AudioDecoder(self._container, self._container.streams.audio[self.info.stream],
+                                     self.info.origin_seconds, rate=self.info.sample_rate)
 
     def close(self) -> None:
         self._container.close()

@@ -32,11 +32,17 @@ SEEK_PREROLL_SECONDS = Fraction(1, 2)
 """Decode at least this much before the wanted sample after an audio seek.
 
 After a seek an MDCT decoder (AAC, Vorbis, Opus) has lost the previous frame's overlap, so the first
-frame it returns is wrong. AAC-LC needs one 1024-sample frame of pre-roll (measured at 8 kHz: 1/50 s
-reads wrong samples; 1/4 s and 1/2 s read what a decode from the start does, bit for bit), HE-AAC
-frames are 2048 samples plus the SBR filterbank's delay (two of them at 16 kHz are 0.256 s, just over
-the 1/4 s the splice's reader used) and Opus asks for 80 ms (RFC 7845). 1/2 s covers each with room to
-spare, for half a second of decoding per seek (a seek saves everything before it).
+frame it returns is wrong. AAC-LC needs the one 1024-sample frame before the wanted sample's frame
+(measured on FFmpeg-encoded MP4 at 44.1 and 48 kHz, mono and stereo, tone, speech-like and noise: no
+pre-roll reads the first frame wrong; 512 samples, one frame, two frames and 1/2 s read what a decode
+from the start does, bit for bit) — except in bands coded as noise (PNS, which FFmpeg's encoder uses
+by default): their noise comes from a generator whose state runs on from the decoder's opening, so no
+pre-roll short of the whole file reproduces it, and a seeked read differs there at the noise's own
+level (about 5e-6 in a tone's near-empty bands; up to the noise's amplitude in noisy content) while
+every other sample is bit-exact. HE-AAC frames are 2048 samples plus the SBR filterbank's delay (two of
+them at 16 kHz are 0.256 s, just over the 1/4 s the splice's reader used) and Opus asks for 80 ms (RFC
+7845). 1/2 s covers each with room to spare, for half a second of decoding per seek (a seek saves
+everything before it).
 """
 
 
