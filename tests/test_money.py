@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from media import RATE, write_track
 from PIL import Image
 
 from ltxkit.cli import main
@@ -283,6 +284,45 @@ def test_the_combine_on_the_server_is_agreed_to_and_capped_like_a_candidate(medi
         result = extend(spec, run, config, replace(ask(True), max_usd=None))
         assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2 + ["video.combine"]
         assert balance(handle) == start - Decimal("0.01") and result["combine_job"]
+
+
+def test_what_a_combine_was_billed_is_counted_on_resume(tmp_path: Path) -> None:
+    """Each ``video.combine`` billed goes into ``run.json`` even when the run stops before its result, so
+    a resumed run counts it against --max-usd: a server counting overlapFrames in sampled frames makes
+    ltxkit combine twice, and the cap that refuses the second combine still refuses it on --resume."""
+    image = tmp_path / "opening.png"
+    Image.fromarray(render_frame(0, 128, 64)).save(image)
+    plan = make_plan(write_track(tmp_path / "track.wav", 5 * RATE // 2), Fraction(30), 2, image=image,
+                     max_frames=41)
+    assert [s["frames"] for s in plan["segments"]] == [41, 41]
+    (tmp_path / "plan.json").write_text(json.dumps(plan, default=float))
+    run = tmp_path / "run"
+    with emulator(combine_reading="samples") as handle:
+        spec, config = build_spec(clip=None, prompt=PROMPT, overlap=None, frames=None, size=(128, 64),
+                                  plan_path=tmp_path / "plan.json", candidates=1, combine="remote",
+                                  sampled_fps=Fraction(30), interpolation_fps=60, env=env_for(handle))
+        options = ExtendOptions(yes=True, max_usd=0.03, resume=True)
+        with pytest.raises(LtxkitError) as capped:
+            extend(spec, run, config, options)
+        assert str(capped.value) == (
+            "stopped: --max-usd $0.03: the combine (about $0.01) would take the run past it ($0.03 billed or under "
+            "way); submitted before stopping: segment 1 candidate 1, segment 2 candidate 1, the combine (billed "
+            "$0.03); --resume continues")
+        manifest = json.loads((run / "run.json").read_text())
+        assert list(manifest["combine_charged"].values()) == [0.01]
+        assert [c["charged"] for s in manifest["segments"] for c in s["candidates"]] == [0.01, 0.01]
+        start = balance(handle)
+        with pytest.raises(LtxkitError) as again:
+            extend(spec, run, config, options)
+        assert str(again.value) == (
+            "stopped: --max-usd $0.03: the combine (about $0.01) would take the run past it ($0.03 billed or under "
+            "way); nothing was submitted; earlier runs of this directory were billed $0.03; --resume continues")
+        assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2 + ["video.combine"]
+        assert balance(handle) == start
+        result = extend(spec, run, config, replace(options, max_usd=0.04))
+        assert [t for t, _ in server_tasks(handle)] == ["video.generate"] * 2 + ["video.combine"] * 2
+        assert balance(handle) == start - Decimal("0.01") and result["combine_job"]
+        assert len(json.loads((run / "run.json").read_text())["combine_charged"]) == 2
 
 
 def test_a_job_sent_with_jobs_submit_prices_the_next_extend(clip: Path, tmp_path: Path, price_book: Path) -> None:

@@ -171,10 +171,9 @@ def extend(spec: ExtendSpec, run_dir: StrPath, client_config: ClientConfig, opti
     with PriceBook(opts.price_book) as book:
         run = open_run(run_dir, spec.to_json(), resume=opts.resume)
         run.manifest.warnings = warnings
-        billed = [c.charged for seg in run.manifest.segments for c in seg.candidates if c.charged is not None]
         budget = Budget(provider, book, yes=opts.yes, confirm_at=Decimal(str(opts.confirm_usd)),
                         cap=None if opts.max_usd is None else Decimal(str(opts.max_usd)), confirm=opts.confirm,
-                        log=opts.log, spent_before=sum((Decimal(str(b)) for b in billed), Decimal(0)))
+                        log=opts.log, spent_before=sum((Decimal(str(b)) for b in run.manifest.charged), Decimal(0)))
         condition = spec.clip
         chosen: list[CandidateRecord] = []
         clips = [] if spec.clip is None else [spec.clip]
@@ -278,12 +277,15 @@ def _requests(spec: ExtendSpec, segment: SegmentSpec, from_image: bool, overlap_
 
 
 def _record_charges(run: RunDir, budget: Budget) -> None:
-    """What each candidate submitted in this invocation was billed, into ``run.json`` (for --max-usd)."""
+    """What each job submitted in this invocation was billed, into ``run.json`` (for --max-usd): the
+    candidates' by their keys, any other key's (a combine) in ``combine_charged``."""
+    billed = {key: float(price.amount) for key, price in budget.charges.items() if price is not None}
     for seg in run.manifest.segments:
         for cand in seg.candidates:
-            price = budget.charges.get(cand.idempotency_key)
-            if price is not None:
-                cand.charged = float(price.amount)
+            if cand.idempotency_key in billed:
+                cand.charged = billed.pop(cand.idempotency_key)
+    if billed:
+        run.manifest.combine_charged = (run.manifest.combine_charged or {}) | billed
     run.save()
 
 
@@ -491,9 +493,12 @@ def _assemble(run: RunDir, spec: ExtendSpec, chosen: list[CandidateRecord], clip
     if spec.combine == "remote":
         from ltxkit.workflow.combine import combine_remote
 
-        job, warnings = combine_remote(run.path, [c.url for c in chosen if c.url is not None], clips, spec.overlap,
-                                       spec.sampled_fps, [s.frames for s in spec.segments], config, budget,
-                                       opts.log)
+        try:
+            job, warnings = combine_remote(run.path, [c.url for c in chosen if c.url is not None], clips,
+                                           spec.overlap, spec.sampled_fps, [s.frames for s in spec.segments],
+                                           config, budget, opts.log)
+        finally:
+            _record_charges(run, budget)
         _copy(job.files[0], output)
         seams = [review_seam(a, b, overlap=spec.overlap, sampled_fps=spec.sampled_fps, scale=True)
                  for a, b in itertools.pairwise(clips)]

@@ -172,18 +172,28 @@ class RunManifest:
     segments: list[SegmentRecord] = field(default_factory=list)
     result: RunResult | None = None
     warnings: list[str] | None = None
+    # what each video.combine submitted on the server was billed, by idempotency key (like a candidate's
+    # ``charged``, for --max-usd on --resume); kept even when the run stopped before its result
+    combine_charged: dict[str, float] | None = None
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "spec": self.spec, "segments": [s.to_json() for s in self.segments],
-                "result": None if self.result is None else self.result.to_json()} | _optional(warnings=self.warnings)
+                "result": None if self.result is None else self.result.to_json()} | _optional(
+            warnings=self.warnings, combine_charged=self.combine_charged)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunManifest:
         result = data.get("result")
         return cls(spec=data["spec"], segments=[SegmentRecord.from_json(s) for s in data.get("segments", [])],
                    result=None if result is None else RunResult.from_json(result), warnings=data.get("warnings"),
-                   version=int(data.get("version", VERSION)))
+                   combine_charged=data.get("combine_charged"), version=int(data.get("version", VERSION)))
+
+    @property
+    def charged(self) -> list[float]:
+        """What every job of the run was billed, as far as the answers said: candidates and combines."""
+        return [c.charged for s in self.segments for c in s.candidates if c.charged is not None] + \
+            list((self.combine_charged or {}).values())
 
 
 @dataclass
