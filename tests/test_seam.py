@@ -13,10 +13,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ltxkit.assembly import report as report_module
 from ltxkit.assembly import review_seam, splice_with_report
 from ltxkit.assembly.review import file_timeline, review_clip
-from ltxkit.assembly.seam import THRESHOLDS, best_lag, psnr, seam_words, ssim
+from ltxkit.assembly.seam import (
+    ANALYSIS_MAX_WIDTH,
+    FINDINGS_AFTER,
+    FINDINGS_BEFORE,
+    FINDINGS_MAX_WIDTH,
+    THRESHOLDS,
+    best_lag,
+    load_seam,
+    psnr,
+    scaled_size,
+    seam_words,
+    ssim,
+)
+from ltxkit.assembly.splice import prepare_splice
 from ltxkit.errors import InputError
+from ltxkit.frames import checks, readers
+from ltxkit.frames import render as render_module
 from ltxkit.frames.probe import probe
 from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.synth import Tone, read_frame_code, render_frame, write_clip
@@ -188,3 +204,45 @@ def test_report_path_that_is_a_file_is_refused_before_writing(clips: dict[str, P
         splice_with_report([clips["a"], clips["b"]], tmp_path / "o.mp4", overlap=3, sampled_fps=Fraction(25),
                            report_dir=tmp_path / "taken")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_the_seam_review_decodes_each_clip_in_one_pass_the_same_frames(clips: dict[str, Path],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overlap pairs, the preview and the findings' frames are read in one forward pass per clip (a
+    second pass seeked back and decoded the same GOP again), and they are the frames a plain decode gives."""
+    plan = prepare_splice([clips["a"], clips["b"]], overlap=3, sampled_fps=Fraction(25))
+    positioned: list[str] = []
+    position = VideoReader._position
+
+    def counting(self: VideoReader, start: int) -> None:
+        positioned.append(self.path.name)
+        position(self, start)
+
+    monkeypatch.setattr(VideoReader, "_position", counting)
+    data = load_seam(plan)
+    assert positioned == ["a.mp4", "b.mp4"]
+    monkeypatch.setattr(VideoReader, "_position", position)
+    size, small = scaled_size(W, H, ANALYSIS_MAX_WIDTH), scaled_size(W, H, FINDINGS_MAX_WIDTH)
+    a_from = 97 - FINDINGS_BEFORE
+    with VideoReader(clips["a"]) as a, VideoReader(clips["b"]) as b:
+        assert sorted(data.a_frames) == [97, 98, 99] and sorted(data.b_frames) == [0, 1, 2, 3, 4, 5]
+        for i, f in data.a_frames.items():
+            assert np.array_equal(f, next(a.rgb(i, 1, size)))
+        for i, f in data.b_frames.items():
+            assert np.array_equal(f, next(b.rgb(i, 1, size)))
+        assert len(data.cut.a) == 100 - a_from and len(data.cut.b) == 3 + FINDINGS_AFTER
+        assert all(np.array_equal(x, y) for x, y in zip(data.cut.a, a.rgb(a_from, 100 - a_from, small), strict=True))
+        assert all(np.array_equal(x, y) for x, y in zip(data.cut.b, b.rgb(0, 3 + FINDINGS_AFTER, small), strict=True))
+
+
+def test_seam_report_probes_each_clip_once(clips: dict[str, Path], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review clip renders from the seam review's probes: each input is probed once, the written
+    review clip once (its check)."""
+    seen: list[str] = []
+    for module in (checks, render_module, readers, report_module):
+        probed = module.probe
+        monkeypatch.setattr(module, "probe", lambda path, probed=probed: seen.append(Path(path).name) or probed(path))
+    review_seam(clips["a"], clips["b"], overlap=3, sampled_fps=Fraction(25), report_dir=tmp_path / "r")
+    assert (seen.count("a.mp4"), seen.count("b.mp4"), len(seen)) == (1, 1, 3)
+    assert codes(tmp_path / "r" / "seam-1-review.mp4") == list(range(50, 150))

@@ -119,7 +119,8 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
     try:
         for n, (data, seam, joint) in enumerate(zip(pair_data, seams, plan.joints, strict=True), start=1):
             sheet = contact_sheet(data, tmp / f"seam-{n}-sheet.png")
-            clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4", render=render)
+            clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4", render=render,
+                               infos={i.path: i for i in plan.infos})
             seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.render.output)}
             seam["review_clip"] = {"frames": clip.render.frame_count,
                                    "seconds": float(clip.render.duration_seconds),
@@ -201,8 +202,6 @@ def review_seam(a: StrPath, b: StrPath, *, overlap: int, sampled_fps: Fraction, 
     clip's crossfade.
     """
     a, b, report_dir = Path(a), Path(b), optional_path(report_dir)
-    if audio is None:
-        audio = all(probe(Path(p)).audio for p in (a, b))
     plan = prepare_splice([a, b], overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                           scale=scale, audio=audio, audio_fade=audio_fade, curve=curve)
     check_choice(plan, cut)

@@ -11,7 +11,7 @@ import base64
 import html
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -125,18 +125,19 @@ def file_timeline(info: ProbeResult, *, audio: bool) -> Timeline:
 
 
 def review_clip(timeline: Timeline, cut_frame: int, output: Path, *, seconds: Fraction = REVIEW_SECONDS,
-                render: str = "smart") -> SmartRenderResult:
+                render: str = "smart", infos: Mapping[Path, ProbeResult] | None = None) -> SmartRenderResult:
     """±``seconds`` around ``cut_frame`` of ``timeline``, small h264 for the browser, cut by seeking.
 
     Smart render copies the GOPs of a source no wider than :data:`REVIEW_MAX_WIDTH` that the window
-    holds whole; a wider source is scaled, so re-encoded (the result says so)."""
+    holds whole; a wider source is scaled, so re-encoded (the result says so). ``infos``: the sources
+    as already probed (the seam review's), not probed again."""
     half = round_half_up(seconds * timeline.fps)
     start = max(0, cut_frame - half)
     stop = min(timeline.frame_count, cut_frame + half)
     width, height = scaled_size(timeline.width, timeline.height, REVIEW_MAX_WIDTH)
     window = replace(timeline.window(start, stop - start), width=width, height=height)
     return smart_render(window, output, codec="h264", render=render, video_options=REVIEW_OPTIONS,
-                        interpolation="FAST_BILINEAR")
+                        interpolation="FAST_BILINEAR", infos=infos)
 
 
 # --- HTML --------------------------------------------------------------------------------------------

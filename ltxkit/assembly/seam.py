@@ -166,11 +166,20 @@ def scaled_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     return max(2, max_width - max_width % 2), max(2, h + (h % 2))
 
 
-def _decode(reader: VideoReader, indices: set[int], size: tuple[int, int]) -> dict[int, np.ndarray]:
-    if not indices:
-        return {}
-    lo, hi = min(indices), max(indices)
-    return {i: f for i, f in enumerate(reader.rgb(lo, hi - lo + 1, size), start=lo) if i in indices}
+def _decode(reader: VideoReader, wants: Sequence[tuple[set[int], tuple[int, int]]]) -> list[dict[int, np.ndarray]]:
+    """Each ``(indices, size)`` of ``wants`` as RGB frames, from one forward pass over the file: the
+    overlap pairs, the preview and the findings' frames overlap, and a second pass would seek back and
+    decode the same GOP again."""
+    out: list[dict[int, np.ndarray]] = [{} for _ in wants]
+    every = set().union(*(indices for indices, _ in wants))
+    if not every:
+        return out
+    lo, hi = min(every), max(every)
+    for i, frame in enumerate(reader.frames(lo, hi - lo + 1), start=lo):
+        for got, (indices, (w, h)) in zip(out, wants, strict=True):
+            if i in indices:
+                got[i] = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+    return out
 
 
 def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
@@ -189,10 +198,11 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
     a_from = max(0, b_at - FINDINGS_BEFORE)
     b_to = min(b_info.frame_count, r + FINDINGS_AFTER)
     with VideoReader(a_info.path, a_info) as a_reader, VideoReader(b_info.path, b_info) as b_reader:
-        a_frames = _decode(a_reader, {a for a, _ in pairs}, size)
-        b_frames = _decode(b_reader, {b for _, b in pairs} | set(kept_preview), size)
-        a_tail = list(a_reader.rgb(a_from, a_info.frame_count - a_from, small))
-        b_head = list(b_reader.rgb(0, b_to, small))
+        a_frames, a_cut = _decode(a_reader, [({a for a, _ in pairs}, size),
+                                             (set(range(a_from, a_info.frame_count)), small)])
+        b_frames, b_cut = _decode(b_reader, [({b for _, b in pairs} | set(kept_preview), size),
+                                             (set(range(b_to)), small)])
+    a_tail, b_head = [a_cut[i] for i in sorted(a_cut)], [b_cut[i] for i in sorted(b_cut)]
     # rated as delivered: a colour-matched clip's pictures as the splice shows them
     a_frames = {k: plan.delivered(0, k, [f])[0] for k, f in a_frames.items()}
     b_frames = {k: plan.delivered(1, k, [f])[0] for k, f in b_frames.items()}

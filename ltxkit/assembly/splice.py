@@ -64,10 +64,13 @@ class SpliceResult:
 
 
 def prepare_splice(clips: Sequence[Path], *, overlap: int, sampled_fps: Fraction,
-                   mode: str | SpliceMode = "trim-b", audio_from: str = "b", scale: bool = False, audio: bool = True,
-                   audio_fade: str = "linear", curve: str = "linear") -> SplicePlan:
-    """Probe and validate the clips and plan the splice; nothing is written."""
-    infos = check_inputs([Path(c) for c in clips], audio=audio, scale=scale)
+                   mode: str | SpliceMode = "trim-b", audio_from: str = "b", scale: bool = False,
+                   audio: bool | None = True, audio_fade: str = "linear", curve: str = "linear") -> SplicePlan:
+    """Probe and validate the clips and plan the splice; nothing is written. ``audio=None``: with audio
+    when every clip has it (read from the same probe)."""
+    infos = check_inputs([Path(c) for c in clips], audio=bool(audio), scale=scale)
+    if audio is None:
+        audio = all(i.audio for i in infos)
     plan = plan_splice(infos, overlap=overlap, sampled_fps=sampled_fps, mode=mode, audio_from=audio_from,
                        audio=audio, audio_fade=audio_fade, curve=curve)
     first = infos[0]

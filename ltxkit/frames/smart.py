@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -566,26 +566,26 @@ def _copied(runs: list[_Copy | _Encode]) -> tuple[CopiedRun, ...]:
 
 def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str = "smart",
                  video_options: dict[str, str] | None = None, interpolation: str = "BICUBIC",
-                 verify: bool = True) -> SmartRenderResult:
+                 verify: bool = True, infos: Mapping[Path, ProbeResult] | None = None) -> SmartRenderResult:
     """Write ``tl`` to ``output``, copying every GOP that a kept range holds whole; see the module doc.
 
     ``render='full'`` (``--render full``), or sources that cannot be copied into one h264 stream, or no
     GOP wholly inside a kept range: :func:`ltxkit.frames.render.render` re-encodes everything
     (``mode='full'``, ``reason`` says why). ``video_options`` and ``interpolation`` go to the encoder
-    either way (a review clip's faster settings).
+    either way (a review clip's faster settings). ``infos``: sources already probed, not probed again.
     """
     if render not in RENDER_MODES:
         raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
-    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout)
+    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout, infos=dict(infos or {}))
     paths = list(dict.fromkeys(p.source for p in tl.video if p.blend is None))
-    infos = [readers.info(p) for p in paths]
+    used = [readers.info(p) for p in paths]
     reason = "--render full" if render == "full" else \
-        _mismatch(tl, codec, output, infos) if infos else "every piece is a cross-fade"
+        _mismatch(tl, codec, output, used) if used else "every piece is a cross-fade"
     sources: dict[Path, _Source] = {}
     notes: list[str] = []
-    for info in infos if reason is None else []:
+    for info in used if reason is None else []:
         scanned = _scan(info)
         if isinstance(scanned, str):
             reason = scanned

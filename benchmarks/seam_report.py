@@ -1,0 +1,62 @@
+"""`ltxkit seam --report` on two 10 s 1080p25 clips (issue 20): wall time, files opened, frames decoded.
+
+The clips are :mod:`splice`'s (generated once into ``benchmarks/.cache/``). Run it on a checkout
+before a change and after it to compare (the figures are side by side in the commit message):
+
+    .venv/bin/python benchmarks/seam_report.py [REPEATS]
+    PYTHONPATH=/path/to/other/checkout .venv/bin/python benchmarks/seam_report.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+from splice import clip  # the same cached 1080p clips as the join benchmark
+
+import ltxkit
+from ltxkit.assembly.report import review_seam
+from ltxkit.frames.readers import VideoReader
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    a, b = clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B")
+    opened: Counter[str] = Counter()
+    decoded: Counter[str] = Counter()
+    real_open, real_pull = av.open, VideoReader._pull
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened[Path(str(file)).name] += 1
+        return real_open(file, *args, **kwargs)
+
+    def counting_pull(self: VideoReader) -> av.VideoFrame | None:
+        frame = real_pull(self)
+        decoded[self.path.name] += frame is not None
+        return frame
+
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        av.open, VideoReader._pull = counting_open, counting_pull  # type: ignore[assignment, method-assign]
+        review_seam(a, b, overlap=5, sampled_fps=Fraction(25), report_dir=Path(tmp) / "counted")  # also warms up
+        av.open, VideoReader._pull = real_open, real_pull  # type: ignore[method-assign]
+        for n in range(repeats):
+            started = time.perf_counter()
+            review_seam(a, b, overlap=5, sampled_fps=Fraction(25), report_dir=Path(tmp) / f"report-{n}")
+            times.append(time.perf_counter() - started)
+    print(f"seam --report, A and B 10 s 1920x1080 @ 25 fps, overlap 5 ({Path(ltxkit.__file__).parent.parent})")
+    print(f"  wall: median {statistics.median(times):.2f} s, best {min(times):.2f} s over {repeats} runs")
+    print(f"  files opened: {sum(opened.values())} ({', '.join(f'{k} {v}' for k, v in sorted(opened.items()))})")
+    print(f"  frames decoded: {sum(decoded.values())} "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(decoded.items()))})")
+
+
+if __name__ == "__main__":
+    main()
