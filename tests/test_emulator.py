@@ -64,7 +64,9 @@ def wait_job(c: httpx.Client, job_id: str, timeout: float = 30) -> tuple[dict[st
 
 
 def balance(c: httpx.Client) -> float:
-    return float(c.get("/api/v1/balance").json()["balanceUsd"])
+    """The balance in dollars, in either money reading (cents by default, balance.usdCents)."""
+    data = c.get("/api/v1/balance").json()
+    return float(data["balanceUsd"]) if "balanceUsd" in data else float(data["balance"]["usdCents"]) / 100
 
 
 def png_b64(rgb: np.ndarray) -> str:
@@ -195,13 +197,18 @@ def test_413_for_declared_and_streamed_bodies(emu: EmulatorHandle) -> None:
         assert balance(c) == before
 
 
-def test_402_when_the_balance_is_too_low() -> None:
-    with run_in_thread(fast(starting_balance=Decimal("0.05"))) as handle, client(handle) as c:
+@pytest.mark.parametrize(("reading", "left", "details"), [
+    ("cents", {"balanceCents": 2}, {"balanceCents": 2, "requiredCents": 3}),  # the default
+    ("usd", {"balanceUsd": 0.02}, {"balanceUsd": 0.02, "requiredUsd": 0.03}),
+])
+def test_402_when_the_balance_is_too_low(reading: str, left: dict[str, float], details: dict[str, float]) -> None:
+    with run_in_thread(fast(starting_balance=Decimal("0.05"), money_reading=reading)) as handle, \
+            client(handle) as c:
         first = c.post(JOBS, json=IMAGE)
-        assert first.status_code == 200 and first.json()["billing"]["balanceUsd"] == 0.02
+        assert first.status_code == 200 and first.json()["billing"].items() >= left.items()
         r = c.post(JOBS, json=IMAGE)
         assert r.status_code == 402
-        assert r.json() == {"error": "insufficient balance", "details": {"balanceUsd": 0.02, "requiredUsd": 0.03}}
+        assert r.json() == {"error": "insufficient balance", "details": details}
         assert balance(c) == 0.02
         with client(handle, KEY_B) as other:  # every key is its own account
             assert balance(other) == 0.05
@@ -255,8 +262,8 @@ def test_submit_answer_lifecycle_and_details(emu: EmulatorHandle) -> None:
         before = balance(c)
         submit = c.post(JOBS, json=body).json()
         assert submit["jobId"] == submit["externalJobId"] and submit["status"] == "queued"
-        assert submit["billing"]["chargedUsd"] == 0.01
-        assert submit["billing"]["balanceUsd"] == pytest.approx(before - 0.01)
+        assert submit["billing"]["chargedCents"] == 1  # the emulator's default money reading: cents
+        assert submit["billing"]["balanceCents"] == pytest.approx(before * 100 - 1)
         assert submit["estimatedDurationSeconds"] > 0.04
         eff = submit["effectiveInput"]
         staged = f"{emu.base_url}/files/{submit['jobId']}/input-startFrameImage.png"
@@ -308,7 +315,7 @@ def test_failed_input_fetch_fails_the_job_and_refunds(emu: EmulatorHandle) -> No
         done, _ = wait_job(c, job_id)
         assert done["status"] == "failed" and done["downloadableOutputUrls"] == []
         assert done["error"] == f"could not fetch input.startFrameImageUrl ({missing}): HTTP 404"
-        assert done["billing"] == {"chargedUsd": 0.01, "currency": "USD", "refunded": True}
+        assert done["billing"] == {"chargedCents": 1, "currency": "USD", "refunded": True}
         assert balance(c) == before
 
 

@@ -167,7 +167,7 @@ def test_seed_examples_with_curl_and_jq(live: Live, tmp_path: Path) -> None:
     health = live.run(HEALTH)[0]
     assert (health["status"], health["service"]) == ("ok", "ltxkit-emulator")
     start_balance = live.run(BALANCE)[0]
-    assert start_balance == {"balanceUsd": 25.0, "currency": "USD"}
+    assert start_balance == {"balance": {"usdCents": 2500}, "currency": "USD"}  # the default money reading
 
     t2v = live.run(TEXT_TO_VIDEO)[0]  # submitted first: it renders while the rest runs
     assert t2v["status"] == "queued" and t2v["effectiveInput"]["durationFrames"] == 177
@@ -190,8 +190,8 @@ def test_seed_examples_with_curl_and_jq(live: Live, tmp_path: Path) -> None:
 
     first, second = live.run(RETRY_SAFE_WRITE), live.run(RETRY_SAFE_WRITE)
     assert first[0]["jobId"] == second[0]["jobId"] and second[0]["idempotentReplay"] is True
-    charged = 0.03 + t2v["billing"]["chargedUsd"] + 0.03  # hello world, the video, one retry-safe image
-    assert live.run(BALANCE)[0]["balanceUsd"] == pytest.approx(25 - charged)
+    charged = 3 + t2v["billing"]["chargedCents"] + 3  # hello world, the video, one retry-safe image (cents)
+    assert live.run(BALANCE)[0]["balance"]["usdCents"] == pytest.approx(2500 - charged)
 
     video = live.wait(t2v["jobId"])
     assert video["status"] == "completed"
@@ -210,14 +210,14 @@ def test_serve_prints_a_generated_key_once_and_cleans_up_on_sigterm(tmp_path: Pa
     assert ready["baseUrl"].startswith("http://127.0.0.1:") and key.startswith("ltxk_emu_")
     assert [p.name.startswith("ltxkit-emulator-") for p in tmp_path.iterdir()] == [True]
     live = Live(ready["baseUrl"], key)
-    assert live.run(BALANCE) == [{"balanceUsd": 25.0, "currency": "USD"}]
+    assert live.run(BALANCE) == [{"balance": {"usdCents": 2500}, "currency": "USD"}]
     code, out, err = _stop(proc)
     assert code == 0 and out == "" and key not in err
     assert list(tmp_path.iterdir()) == []  # the temporary data directory is gone
 
-    proc, lines = _start(["--port", "0", "--balance", "3.50", "--log-level", "warning"],
+    proc, lines = _start(["--port", "0", "--balance", "3.50", "--money-reading", "usd", "--log-level", "warning"],
                          {"LTXKIT_EMULATOR_KEY": "from-env"})
-    assert Live(lines[0], "from-env").run(BALANCE) == [{"balanceUsd": 3.5, "currency": "USD"}]
+    assert Live(lines[0], "from-env").run(BALANCE) == [{"balanceUsd": 3.5, "currency": "USD"}]  # dollars, asked
     code, out, _ = _stop(proc)
     assert code == 0 and out == ""  # a configured key is never printed
 

@@ -71,9 +71,9 @@ def _balance(value: str) -> Decimal:
 @click.option("--combine-reading", type=click.Choice(COMBINE_READINGS), default="frames", show_default=True,
               help="What video.combine's overlapFrames counts: frames at frameRate (the interpolated rate, "
                    "as in the API document's example) or the clips' sampled frames.")
-@click.option("--money-reading", type=click.Choice(MONEY_READINGS), default="usd", show_default=True,
+@click.option("--money-reading", type=click.Choice(MONEY_READINGS), default="cents", show_default=True,
               help="How the balance and the submits' billing say amounts (the API document names no fields): "
-                   "dollars (balanceUsd, billing.chargedUsd) or cents (balance.usdCents, billing.chargedCents).")
+                   "cents (balance.usdCents, billing.chargedCents) or dollars (balanceUsd, billing.chargedUsd).")
 @click.option("--defects", type=Number(0, 1), default=0, show_default=True,
               help="Share of video.generate outputs that come back with a visible defect (white balance, "
                    "exposure, flash, freeze, skipped frame, sound level); which ones follows from the seed.")

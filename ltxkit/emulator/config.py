@@ -56,9 +56,10 @@ class EmulatorConfig:
     # knows its overlap in sampled frames), or "samples" at the clips' sampled rate
     combine_reading: str = "frames"
     # the document says a submit answers with its billing and /api/v1/balance gives the USD balance, not in
-    # which fields: "usd" answers dollars (balanceUsd, billing.chargedUsd), "cents" whole cents as its x402
-    # purchase counts them (balance.usdCents, billing.chargedCents, balanceCents)
-    money_reading: str = "usd"
+    # which fields: "cents" whole cents as its x402 purchase counts them (balance.usdCents,
+    # billing.chargedCents, balanceCents; the default: the less convenient one for a client that assumes
+    # dollars), or "usd" dollars (balanceUsd, billing.chargedUsd)
+    money_reading: str = "cents"
     # some seeds' video.generate outputs come back with a visible defect (off: rate 0); see emulator.defects
     defects: DefectModel = field(default_factory=DefectModel)
     workers: int = 2
