@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -246,3 +247,34 @@ def test_seam_report_probes_each_clip_once(clips: dict[str, Path], tmp_path: Pat
     review_seam(clips["a"], clips["b"], overlap=3, sampled_fps=Fraction(25), report_dir=tmp_path / "r")
     assert (seen.count("a.mp4"), seen.count("b.mp4"), len(seen)) == (1, 1, 3)
     assert codes(tmp_path / "r" / "seam-1-review.mp4") == list(range(50, 150))
+
+
+def test_a_wide_seam_review_decodes_every_frame_once_and_its_review_clip_is_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review clip of a wide A→B is scaled, so re-encoded: its frames come scaled from the seam
+    review's own pass over A and B, not from a second decode, and its bytes are those of a render that
+    decodes them itself."""
+    w, h = 1280, 720
+    a = write_clip(tmp_path / "a.mp4", frames=40, fps=25, width=w, height=h, gop=25,
+                   render=(render_frame(i, w, h) for i in range(40)))
+    b = write_clip(tmp_path / "b.mp4", frames=40, fps=25, width=w, height=h, gop=25,
+                   render=(render_frame(i, w, h) for i in range(37, 77)))
+    decoded: Counter[tuple[str, int]] = Counter()
+    pull = VideoReader._pull
+
+    def counting(self: VideoReader) -> av.VideoFrame | None:
+        frame = pull(self)
+        if frame is not None:
+            decoded[self.path.name, self._index(frame)] += 1
+        return frame
+
+    monkeypatch.setattr(VideoReader, "_pull", counting)
+    result = review_seam(a, b, overlap=3, sampled_fps=Fraction(25), report_dir=tmp_path / "r")
+    monkeypatch.setattr(VideoReader, "_pull", pull)
+    assert result["seam"]["review_clip"]["render"]["mode"] == "full"
+    assert max(decoded.values()) == 1  # no frame of A or B decoded twice
+    assert {i for name, i in decoded if name == "b.mp4"} == set(range(40))  # B up to the clip's end, once
+    plan = prepare_splice([a, b], overlap=3, sampled_fps=Fraction(25), audio=False)
+    alone = review_clip(plan.timeline, plan.joints[0].cut_frame, tmp_path / "alone.mp4")
+    assert (tmp_path / "r" / "seam-1-review.mp4").read_bytes() == alone.render.output.read_bytes()
+    assert codes(alone.render.output) == list(range(77))

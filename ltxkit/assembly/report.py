@@ -23,7 +23,16 @@ from ltxkit.assembly.edit import SplicePlan, pair_plan
 from ltxkit.assembly.grade import Correction, colour_match
 from ltxkit.assembly.measures import LEVELS
 from ltxkit.assembly.modes import SpliceMode
-from ltxkit.assembly.review import colour_strip, contact_sheet, file_timeline, html_report, review_clip
+from ltxkit.assembly.review import (
+    colour_strip,
+    contact_sheet,
+    file_timeline,
+    html_report,
+    review_clip,
+    review_frames,
+    review_scale,
+    review_window,
+)
 from ltxkit.assembly.seam import load_seam, measure
 from ltxkit.assembly.splice import fit_codec, prepare_splice, render_splice, write_splice_otio
 from ltxkit.errors import InputError
@@ -94,7 +103,10 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
     pair_data = []
     for i in range(count):
         progress.report("seam review", "measuring seams", i, count, "seams")
-        pair_data.append(load_seam(pair_plan(plan, i)))
+        pair = pair_plan(plan, i)
+        window = review_window(review_source, plan.joints[i].cut_frame)
+        also = review_frames(window, pair.infos) if report_dir is not None else {}
+        pair_data.append(load_seam(pair, scale=review_scale(window), also=also))
     seams = [measure(d) for d in pair_data]
     for seam, correction in zip(seams, corrections, strict=False):
         seam["colour_correction"] = correction.record
@@ -120,7 +132,7 @@ def _review(plan: SplicePlan, report_dir: Path | None, review_source: Timeline, 
         for n, (data, seam, joint) in enumerate(zip(pair_data, seams, plan.joints, strict=True), start=1):
             sheet = contact_sheet(data, tmp / f"seam-{n}-sheet.png")
             clip = review_clip(review_source, joint.cut_frame, tmp / f"seam-{n}-review.mp4", render=render,
-                               infos={i.path: i for i in plan.infos})
+                               infos={i.path: i for i in plan.infos}, scaled=data.scaled)
             seam["files"] = {"contact_sheet": str(sheet), "review_clip": str(clip.render.output)}
             seam["review_clip"] = {"frames": clip.render.frame_count,
                                    "seconds": float(clip.render.duration_seconds),

@@ -18,11 +18,13 @@ Each metric and finding has a level (ok / check / bad); the verdict is the worst
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 
 from ltxkit.assembly import findings
@@ -153,6 +155,7 @@ class SeamFrames:
     cut: CutFrames  # A's tail and B's head as the findings read them (smaller frames)
     cut_origin: int  # output frame of ``cut``'s local frame 0
     sound: SeamSound | None
+    scaled: dict[tuple[Path, int], av.VideoFrame] = field(default_factory=dict)  # for the review clip
 
 def scaled_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     """``width``×``height`` shrunk to at most ``max_width`` wide, aspect kept, both even (yuv420p).
@@ -166,25 +169,34 @@ def scaled_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     return max(2, max_width - max_width % 2), max(2, h + (h % 2))
 
 
-def _decode(reader: VideoReader, wants: Sequence[tuple[set[int], tuple[int, int]]]) -> list[dict[int, np.ndarray]]:
-    """Each ``(indices, size)`` of ``wants`` as RGB frames, from one forward pass over the file: the
-    overlap pairs, the preview and the findings' frames overlap, and a second pass would seek back and
-    decode the same GOP again."""
-    out: list[dict[int, np.ndarray]] = [{} for _ in wants]
+Convert = Callable[[av.VideoFrame], Any]
+
+
+def rgb_at(size: tuple[int, int]) -> Convert:
+    return lambda frame: frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+
+
+def _decode(reader: VideoReader, wants: Sequence[tuple[set[int], Convert]]) -> list[dict[int, Any]]:
+    """Each ``(indices, convert)`` of ``wants`` from one forward pass over the file: the overlap pairs,
+    the preview, the findings' and the review clip's frames overlap, and a second pass would seek back
+    and decode the same GOP again."""
+    out: list[dict[int, Any]] = [{} for _ in wants]
     every = set().union(*(indices for indices, _ in wants))
     if not every:
         return out
     lo, hi = min(every), max(every)
     for i, frame in enumerate(reader.frames(lo, hi - lo + 1), start=lo):
-        for got, (indices, (w, h)) in zip(out, wants, strict=True):
+        for got, (indices, convert) in zip(out, wants, strict=True):
             if i in indices:
-                got[i] = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+                got[i] = convert(frame)
     return out
 
 
-def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
+def load_seam(plan: SplicePlan, *, preview: int | None = None, scale: Convert | None = None,
+              also: Mapping[Path, set[int]] | None = None) -> SeamFrames:
     """Decode what the metrics and the contact sheet need for the first joint of a two-clip ``plan``,
-    through each clip's colour correction (what the viewer sees)."""
+    through each clip's colour correction (what the viewer sees); and, in the same pass, the frames
+    ``also`` names passed through ``scale`` (:attr:`SeamFrames.scaled`: the review clip's)."""
     a_info, b_info = plan.infos[0], plan.infos[1]
     joint = plan.joints[0]
     r = plan.overlap_at_clip_fps
@@ -198,10 +210,14 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
     a_from = max(0, b_at - FINDINGS_BEFORE)
     b_to = min(b_info.frame_count, r + FINDINGS_AFTER)
     with VideoReader(a_info.path, a_info) as a_reader, VideoReader(b_info.path, b_info) as b_reader:
-        a_frames, a_cut = _decode(a_reader, [({a for a, _ in pairs}, size),
-                                             (set(range(a_from, a_info.frame_count)), small)])
-        b_frames, b_cut = _decode(b_reader, [({b for _, b in pairs} | set(kept_preview), size),
-                                             (set(range(b_to)), small)])
+        extra = also or {}
+        a_frames, a_cut, a_scaled = _decode(a_reader, [({a for a, _ in pairs}, rgb_at(size)),
+                                                       (set(range(a_from, a_info.frame_count)), rgb_at(small)),
+                                                       (extra.get(a_info.path, set()), scale or rgb_at(size))])
+        b_frames, b_cut, b_scaled = _decode(b_reader, [({b for _, b in pairs} | set(kept_preview), rgb_at(size)),
+                                                       (set(range(b_to)), rgb_at(small)),
+                                                       (extra.get(b_info.path, set()), scale or rgb_at(size))])
+    scaled = {(a_info.path, i): f for i, f in a_scaled.items()} | {(b_info.path, i): f for i, f in b_scaled.items()}
     a_tail, b_head = [a_cut[i] for i in sorted(a_cut)], [b_cut[i] for i in sorted(b_cut)]
     # rated as delivered: a colour-matched clip's pictures as the splice shows them
     a_frames = {k: plan.delivered(0, k, [f])[0] for k, f in a_frames.items()}
@@ -213,7 +229,7 @@ def load_seam(plan: SplicePlan, *, preview: int | None = None) -> SeamFrames:
     sound = _load_audio(plan, joint, tl.sample_rate, tl.layout) if tl.audio is not None else None
     return SeamFrames(joint=joint, fps=plan.fps, pairs=pairs, a_frames=a_frames, b_frames=b_frames,
                       kept_preview=kept_preview, cut=cut,
-                      cut_origin=joint.overlap_start - cut.b_start, sound=sound)
+                      cut_origin=joint.overlap_start - cut.b_start, sound=sound, scaled=scaled)
 
 
 def _load_audio(plan: SplicePlan, joint: Joint, rate: int, layout: str) -> SeamSound:

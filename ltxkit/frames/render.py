@@ -50,6 +50,9 @@ class Readers:
     infos: dict[Path, ProbeResult] = field(default_factory=dict)
     video: dict[tuple[Path, bool], VideoReader] = field(default_factory=dict)
     audio: dict[tuple[Path, bool], AudioReader] = field(default_factory=dict)
+    # frames a caller already decoded and passed through :func:`scale_frame` for this timeline (a seam
+    # review's, for its review clip), by (file, frame): taken instead of decoding them again
+    scaled: dict[tuple[Path, int], av.VideoFrame] = field(default_factory=dict)
 
     def info(self, path: Path) -> ProbeResult:
         if path not in self.infos:
@@ -88,8 +91,22 @@ def _graded(frame: av.VideoFrame, grade: Callable[[np.ndarray], np.ndarray], tl:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(grade(rgb)), format="rgb24")
 
 
+def scale_frame(frame: av.VideoFrame, tl: Timeline, pix_fmt: str, interpolation: str) -> av.VideoFrame:
+    """``frame`` as the encoder takes it: an API output on a padded canvas cropped back, then scaled to
+    the timeline's size here rather than in the encoder (all cores, threads=0, the chosen filter)."""
+    frame = conform(frame, tl.width, tl.height)
+    if (frame.width, frame.height) != (tl.width, tl.height):
+        frame = frame.reformat(width=tl.width, height=tl.height, format=pix_fmt, interpolation=interpolation,
+                               threads=0)
+    return frame
+
+
 def video_frames(tl: Timeline, readers: Readers) -> Iterator[av.VideoFrame]:
     for piece in tl.video:
+        keys = [(piece.source, i) for i in range(piece.start, piece.start + piece.count)]
+        if piece.grade is None and piece.blend is None and all(k in readers.scaled for k in keys):
+            yield from (readers.scaled[k] for k in keys)
+            continue
         frames: Iterator[av.VideoFrame] = readers.video_reader(piece.source).frames(piece.start, piece.count)
         if piece.grade is not None:
             frames = (_graded(f, piece.grade, tl) for f in frames)
@@ -276,11 +293,7 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
             aus.format = profile.audio_format
             sound = AudioEncode(tl, readers, aus.codec_context)
         for k, decoded in enumerate(video_frames(tl, readers)):
-            frame = conform(decoded, tl.width, tl.height)  # an API output on a padded canvas: cropped back
-            if (frame.width, frame.height) != (tl.width, tl.height):
-                # scale here rather than in the encoder: all cores (threads=0), chosen filter
-                frame = frame.reformat(width=tl.width, height=tl.height, format=profile.pix_fmt,
-                                       interpolation=interpolation, threads=0)
+            frame = scale_frame(decoded, tl, profile.pix_fmt, interpolation)
             frame.pts = k
             frame.time_base = vs.codec_context.time_base
             frame.pict_type = av.video.frame.PictureType.NONE  # do not inherit the source's GOP
@@ -296,19 +309,22 @@ def _encode(tl: Timeline, path: Path, profile: CodecProfile, fmt: str, readers: 
 
 def render(tl: Timeline, output: Path, *, codec: str = "h264", video_options: dict[str, str] | None = None,
            interpolation: str = "BICUBIC", verify: bool = True,
-           infos: dict[Path, ProbeResult] | None = None) -> RenderResult:
+           infos: dict[Path, ProbeResult] | None = None,
+           scaled: dict[tuple[Path, int], av.VideoFrame] | None = None) -> RenderResult:
     """Encode ``tl`` to ``output`` (temp file beside it, renamed when verified; removed on any error).
 
     Frames of another size (``--scale``, review clips) are scaled with the swscale ``interpolation``
     (bicubic for deliveries; a review clip asks for ``FAST_BILINEAR``, 7× cheaper at 1080p → 640 px).
-    ``infos``: sources already probed (a smart render falling back), not probed again.
+    ``infos``: sources already probed (a smart render falling back), not probed again; ``scaled``: frames
+    already decoded and scaled (:attr:`Readers.scaled`).
     """
     profile = codec_profile(codec)
     fmt = profile.container_for(output)
     if tl.frame_count <= 0:
         raise InputError("nothing to write: the timeline has no frames")
     profile.check_size(tl.width, tl.height)
-    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout, infos=dict(infos or {}))  # probed: not again
+    readers = Readers(sample_rate=tl.sample_rate, layout=tl.layout, infos=dict(infos or {}),  # probed: not again
+                      scaled=dict(scaled or {}))
     task = f"render {final_name(output)}"
     try:
         with atomic_path(output) as tmp:

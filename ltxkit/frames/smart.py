@@ -566,13 +566,15 @@ def _copied(runs: list[_Copy | _Encode]) -> tuple[CopiedRun, ...]:
 
 def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str = "smart",
                  video_options: dict[str, str] | None = None, interpolation: str = "BICUBIC",
-                 verify: bool = True, infos: Mapping[Path, ProbeResult] | None = None) -> SmartRenderResult:
+                 verify: bool = True, infos: Mapping[Path, ProbeResult] | None = None,
+                 scaled: dict[tuple[Path, int], av.VideoFrame] | None = None) -> SmartRenderResult:
     """Write ``tl`` to ``output``, copying every GOP that a kept range holds whole; see the module doc.
 
     ``render='full'`` (``--render full``), or sources that cannot be copied into one h264 stream, or no
     GOP wholly inside a kept range: :func:`ltxkit.frames.render.render` re-encodes everything
     (``mode='full'``, ``reason`` says why). ``video_options`` and ``interpolation`` go to the encoder
-    either way (a review clip's faster settings). ``infos``: sources already probed, not probed again.
+    either way (a review clip's faster settings). ``infos``: sources already probed, not probed again;
+    ``scaled``: frames already decoded and scaled for a full render (:attr:`Readers.scaled`).
     """
     if render not in RENDER_MODES:
         raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {render!r}")
@@ -600,7 +602,7 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
     if reason is not None:
         readers.close()
         full = render_full(tl, output, codec=codec, video_options=video_options, interpolation=interpolation,
-                           verify=verify, infos=readers.infos)
+                           verify=verify, infos=readers.infos, scaled=scaled)
         return SmartRenderResult(full, "full", reason, 0, full.frame_count)
     base = sources[tl.video[0].source] if tl.video[0].source in sources else next(iter(sources.values()))
     try:
