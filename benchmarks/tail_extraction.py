@@ -9,6 +9,9 @@ plain full decode of the long clip over the tail extraction (target ≥ 50). Row
   is N=3 with the clip's probe passed in, i.e. the seek and decode alone;
 * ``extract_tail N``: the same plus writing N lossless WebP files and frames.json (the CLI's work).
 
+Then ``extract_tail 25`` of a 1080p clip (:mod:`splice`'s cached one) with the WebP files encoded on
+one thread and on ``ENCODE_THREADS`` (the files' bytes compared equal).
+
 Run: ``.venv/bin/python benchmarks/tail_extraction.py [--runs 5]``
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import statistics
 import tempfile
 import timeit
@@ -23,7 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import av
+from splice import clip as join_clip  # its cached 1080p clip
 
+from ltxkit.frames import tail
 from ltxkit.frames.probe import probe
 from ltxkit.frames.synth import write_clip
 from ltxkit.frames.tail import extract_tail, read_tail
@@ -89,7 +95,28 @@ def main() -> None:
               f"{full / t_long:>9.0f}x")
     print(f"{'full decode':<18} {'':>10} {full * 1000:>9.0f} ms")
     print("targets: long/short <= 1.5, full/tail >= 50")
+    hd_threads(args.runs)
 
+
+def hd_threads(runs: int) -> None:
+    """``extract_tail 25`` of a 1080p clip, its WebP files encoded on one thread and on ENCODE_THREADS."""
+    hd, threads = join_clip(10, 1920, 1080, "A"), tail.ENCODE_THREADS
+    timed = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (1, threads):
+            tail.ENCODE_THREADS = n
+            dirs = (Path(tmp) / f"{n}-{k}" for k in itertools.count())
+            timed[n] = median_seconds(lambda dirs=dirs: extract_tail(hd, 25, next(dirs)), runs)
+        tail.ENCODE_THREADS = threads
+        read = median_seconds(lambda: read_tail(hd, 25), runs)
+        one, many = Path(tmp) / "1-0", Path(tmp) / f"{threads}-0"
+        same = all((one / f.name).read_bytes() == f.read_bytes() for f in many.iterdir())
+    print(f"1920x1080 extract_tail N=25: {timed[1] * 1000:.0f} ms on 1 thread, {timed[threads] * 1000:.0f} ms on "
+          f"{threads} ({timed[1] / timed[threads]:.2f}x); files identical: {same}\n"
+          f"  of which read_tail (seek, decode, RGB) {read * 1000:.0f} ms; writing the files "
+          f"{(timed[1] - read) * 1000:.0f}"
+          f" ms on 1 thread, {(timed[threads] - read) * 1000:.0f} ms on {threads} "
+          f"({(timed[1] - read) / (timed[threads] - read):.2f}x)")
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -540,3 +541,23 @@ def test_real_footage_interpolated_2x_gives_its_real_samples_back(real_clip: Pat
         nearby = range(f.source_index - 3, min(f.source_index + 4, len(decoded)))
         # of the frames around it, the pick looks most like the sample (a blend of it and a neighbour less)
         assert min(nearby, key=lambda j: float(np.mean((decoded[j][40:] - sample) ** 2))) == f.source_index
+
+
+def test_the_frames_are_encoded_on_two_threads_into_the_same_bytes(make_clip: ClipFactory, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    clip = make_clip(fps=25, frames=60, bframes=2, gop=12)
+    threads: set[int] = set()
+    real_save = tail._save_image
+
+    def noting_save(rgb: np.ndarray, target: Path, fmt: str) -> None:
+        threads.add(threading.get_ident())
+        real_save(rgb, target, fmt)
+
+    monkeypatch.setattr(tail, "_save_image", noting_save)
+    two = extract_tail(clip, 9, tmp_path / "two")
+    assert tail.ENCODE_THREADS == 2 and threading.get_ident() not in threads  # the caller's thread only waits
+    monkeypatch.setattr(tail, "ENCODE_THREADS", 1)
+    one = extract_tail(clip, 9, tmp_path / "one")
+    assert one == two and len(one["frames"]) == 9
+    for entry in one["frames"]:
+        assert (tmp_path / "one" / entry["file"]).read_bytes() == (tmp_path / "two" / entry["file"]).read_bytes()

@@ -26,6 +26,7 @@ import functools
 import itertools
 import math
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -59,6 +60,9 @@ _FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
     "webp": ("WEBP", {"lossless": True, "quality": 25, "method": 0}),
     "png": ("PNG", {"compress_level": 1}),
 }
+# Pillow encodes with the GIL released: 25 lossless 1080p WebP frames take 1.39 s on one thread and
+# 0.45 s on two (issue 20; benchmarks/tail_extraction.py). Each file's bytes do not depend on it.
+ENCODE_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -433,15 +437,18 @@ def extract_tail(video: StrPath, count: int, out_dir: StrPath, *, sampled_fps: F
     }
     refuse_overwrite([out_dir / e["file"] for e in manifest["frames"]] + [out_dir / MANIFEST_NAME], [video])
     created = _missing_dirs(out_dir)
-    written: list[Path] = []
+    targets = [out_dir / e["file"] for e in manifest["frames"]]  # none exists (refused above)
+
+    def save(frame: TailFrame, target: Path) -> None:
+        _save_image(frame.rgb if canvas is None else to_canvas(frame.rgb, canvas), target, fmt)
+
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        for entry, frame in zip(manifest["frames"], result.frames, strict=True):
-            _save_image(frame.rgb if canvas is None else to_canvas(frame.rgb, canvas), out_dir / entry["file"], fmt)
-            written.append(out_dir / entry["file"])
+        with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:  # leaving it waits for every file
+            list(pool.map(save, result.frames, targets))
         write_json_atomic(out_dir / MANIFEST_NAME, manifest)  # last: the set is complete once it exists
     except BaseException:
-        for path in written:
+        for path in targets:
             path.unlink(missing_ok=True)
         for path in created:
             if path.is_dir() and not any(path.iterdir()):
