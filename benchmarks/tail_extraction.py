@@ -12,6 +12,10 @@ plain full decode of the long clip over the tail extraction (target ≥ 50). Row
 Then ``extract_tail 25`` of a 1080p clip (:mod:`splice`'s cached one) with the WebP files encoded on
 one thread and on ``ENCODE_THREADS`` (the files' bytes compared equal).
 
+Last, when ``ffmpeg`` is on PATH, the command a user runs, ``ltxkit frames tail -n 25`` of that 1080p clip,
+against ffmpeg's same-effort command (seek from the end, 25 frames, lossless libwebp at method 0 and
+quality 25, the settings of ``tail.FORMATS``), both as processes, wall time side by side (target ≤ 1.0).
+
 Run: ``.venv/bin/python benchmarks/tail_extraction.py [--runs 5]``
 """
 
@@ -20,7 +24,10 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import timeit
 from collections.abc import Callable
@@ -117,6 +124,33 @@ def hd_threads(runs: int) -> None:
           f"{(timed[1] - read) * 1000:.0f}"
           f" ms on 1 thread, {(timed[threads] - read) * 1000:.0f} ms on {threads} "
           f"({(timed[1] - read) / (timed[threads] - read):.2f}x)")
+    if shutil.which("ffmpeg"):
+        against_ffmpeg(hd, runs)
+
+
+def against_ffmpeg(hd: Path, runs: int) -> None:
+    """The CLI and ffmpeg's same-effort command as processes: both start, seek from the end and write 25 files."""
+    ltxkit = Path(sys.executable).with_name("ltxkit")
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = (Path(tmp) / str(k) for k in itertools.count())
+
+        def ours() -> None:
+            subprocess.run([str(ltxkit), "frames", "tail", str(hd), "-n", "25", "-o", str(next(dirs))],
+                           check=True, stdout=subprocess.DEVNULL)
+
+        def theirs() -> None:
+            out = next(dirs)
+            out.mkdir()
+            subprocess.run(["ffmpeg", "-v", "error", "-sseof", "-1", "-i", str(hd), "-frames:v", "25", "-an",
+                            "-c:v", "libwebp", "-lossless", "1", "-compression_level", "0", "-quality", "25",
+                            str(out / "%02d.webp")], check=True)
+            if len(list(out.iterdir())) != 25:
+                raise SystemExit(f"ffmpeg wrote {len(list(out.iterdir()))} files, not 25")
+
+        ours(), theirs()  # warm-up
+        t_ours, t_theirs = median_seconds(ours, runs), median_seconds(theirs, runs)
+    print(f"1920x1080 last 25 frames to lossless WebP, as commands: ltxkit frames tail {t_ours * 1000:.0f} ms, "
+          f"ffmpeg {t_theirs * 1000:.0f} ms ({t_ours / t_theirs:.2f}x; target <= 1.0)")
 
 if __name__ == "__main__":
     main()
