@@ -427,7 +427,10 @@ def test_fail_job_and_odd_status_via_header_budget(emu: EmulatorHandle) -> None:
         assert done["billing"]["refunded"] is True and balance(c) == before
         details = c.get(JOBS, params={"jobId": failing, "includeDetails": 1}).json()
         assert details["upstreamResult"]["status"] == "failed"
-    with run_in_thread(fast(running_seconds=0.15, faults="odd-status")) as slow, client(slow) as c:
+    # each phase lasts 0.3 s: a poll every 5 ms sees all four even when a loaded machine stalls it for 0.25 s
+    # (queued for 0.02 s, a first poll that came 20 ms late missed "queued")
+    with run_in_thread(fast(queued_seconds=0.3, running_seconds=0.3, faults="odd-status")) as slow, \
+            client(slow) as c:
         done, seen = wait_job(c, c.post(JOBS, json=IMAGE).json()["jobId"])
         assert seen == ["queued", "rendering", "finalizing", "completed"]
 
