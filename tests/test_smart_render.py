@@ -120,6 +120,20 @@ def test_the_sound_is_copied_up_to_the_seam_and_says_so(make_clip: ClipFactory, 
     assert result.to_json()["audio"] == result.sound
 
 
+def test_the_sound_is_muxed_in_batches_yet_interleaved_in_time(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """The sound is handed to the muxer every ``_INTERLEAVE`` video packets, not every packet (the calls
+    cost more than the copy): the file still holds every sample in decode-time order across both tracks."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    out = tmp_path / "smart.mp4"
+    assert smart_render(_trim_b(a, b, 5, audio=True), out).sound is not None
+    with av.open(str(out)) as c:
+        samples = sorted((e.pos, Fraction(e.timestamp) * cast(Fraction, s.time_base), s.type)
+                         for s in (c.streams.video[0], c.streams.audio[0]) for e in s.index_entries)
+    assert Counter(kind for _, _, kind in samples) == {"video": 125, "audio": 236}
+    times = [t for _, t, _ in samples]
+    assert times == sorted(times)  # as a player reads: no stream ahead of the other
+
+
 def test_a_window_from_the_middle_of_a_copies_its_sound_from_there(make_clip: ClipFactory, tmp_path: Path) -> None:
     """A review clip's window starts 20 frames (38400 samples) into A: the copy seeks to the packet before the
     block holding that sample (pts 37888: packet 38, so from packet 37), its part skipped as priming. Its

@@ -43,6 +43,7 @@ from ltxkit.timing import frame_to_sample, round_half_up
 _X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main", "High": "high"}
 _NAL_IDR, _NAL_SPS, _NAL_PPS = 5, 7, 8
 _COPY_REPORT = 250  # copied packets between progress reports (one a packet costs more than the copy)
+_INTERLEAVE = 25  # video packets muxed between two batches of sound (well inside the muxer's 10 s delta)
 
 
 # --- h264 bitstream helpers ----------------------------------------------------------------------------
@@ -138,9 +139,6 @@ class _Source:
     delay: int  # frames decoding runs ahead of display
     ticks: int  # time-base ticks a frame
     start_pts: int  # frame 0's
-
-    def frame_of(self, pts: int) -> int:
-        return (pts - self.start_pts) // self.ticks
 
 
 def _is_idr(data: bytes, config: AvcConfig) -> bool:
@@ -471,21 +469,20 @@ class _Sound:
             self.sound = AudioEncode(tl, readers, self.stream.codec_context)
             self._copied = None
         self._held: av.Packet[Any] | None = None
-        self.due = -1  # output sample of the next copied packet: nothing to mux before the video passes it
 
     def mux_until(self, out: Any, target: int) -> None:
         """Mux the sound up to output sample ``target``: copied packets first, re-encoded ones after them."""
         if self._copied is not None:
             packet = self._held if self._held is not None else next(self._copied, None)
+            stream = self.stream
             while packet is not None and int(packet.pts or 0) < target:
-                packet.stream = self.stream
+                packet.stream = stream
                 out.mux(packet)
                 packet = next(self._copied, None)
             self._held = packet
             if packet is not None:
-                self.due = int(packet.pts or 0)
                 return
-            self._copied, self.due = None, -1
+            self._copied = None
         self.sound.mux_until(out, self.stream, target)
 
 
@@ -506,27 +503,33 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
         n = 0  # output decode position
         start = 0  # output frame of the run
         tb = 1 / tl.fps
+        sound_at = 0  # decode position after which the sound is muxed up to the video next
         for run, enc in zip(runs, per_run, strict=True):
             if isinstance(run, _Copy):
-                src, first = run.source, run.frame
+                src = run.source
                 packets: Iterator[Any] = _copy_packets(run, _stale(src.config, active))
+                # display position in the run from the packet's pts, in whole frames (integer time base)
+                origin, ticks, frames, keys = src.start_pts + run.frame * src.ticks, src.ticks, None, None
             else:
                 assert enc is not None
-                src, first, packets = None, 0, (av.Packet(data) for data in enc.data)
+                src, packets = None, (av.Packet(data) for data in enc.data)
+                origin, ticks, frames, keys = 0, 1, enc.frames, enc.keys
             for k, packet in enumerate(packets):
-                frame = src.frame_of(int(packet.pts)) - first if src is not None else cast(_Packets, enc).frames[k]
+                frame = (packet.pts - origin) // ticks if frames is None else frames[k]
                 if not 0 <= frame < run.count or n - shift > start + frame:
                     raise MediaError(f"{src.info.path.name if src else 'the encoder'}: a packet shows frame "
                                      f"{frame} of a run of {run.count} at decode position {n}")
                 packet.time_base = tb
                 packet.pts, packet.dts, packet.duration = start + frame, n - shift, 1
-                packet.is_keyframe = k == 0 if src is not None else cast(_Packets, enc).keys[k]
+                packet.is_keyframe = k == 0 if keys is None else keys[k]
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
-                if sound is not None and (target := frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate)) > \
-                        sound.due:
-                    sound.mux_until(out, target)
+                if sound is not None and n >= sound_at:
+                    # the muxer interleaves by time stamp whatever the order of its calls, so the sound
+                    # goes in a batch at a time: one call a frame cost more than copying its packets
+                    sound.mux_until(out, frame_to_sample(max(0, n - shift), tl.fps, tl.sample_rate))
+                    sound_at = n + _INTERLEAVE
                 if src is not None and (k + 1 == run.count or (k + 1) % _COPY_REPORT == 0):
                     tally.step(k % _COPY_REPORT + 1)
             start += run.count
