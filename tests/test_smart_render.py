@@ -109,6 +109,28 @@ def test_trim_b_copies_every_whole_gop_and_reencodes_only_bs_first(make_clip: Cl
     _same_as_full(result, tl, tmp_path)
 
 
+def _sync_samples(path: Path) -> list[int]:
+    with av.open(str(path)) as c:
+        return [j for j, e in enumerate(c.streams.video[0].index_entries) if e.is_keyframe]
+
+
+def test_a_copied_runs_idrs_stay_sync_samples_so_players_seek_into_it(make_clip: ClipFactory,
+                                                                      tmp_path: Path) -> None:
+    """The output's sync-sample table lists every copied IDR (A's 0, 25, 50; B's 25 and 50 at 80 and 105),
+    not only each run's first: a seek into a long copied A starts at the nearest keyframe, not at frame 0.
+    Seeking to B's frame 50 decodes it as B's own decode does."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    out = tmp_path / "smart.mp4"
+    smart_render(_trim_b(a, b, 5, audio=True), out)
+    assert _sync_samples(out) == [0, 25, 50, 60, 80, 105]
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        c.seek(round(Fraction(105, 25) / cast(Fraction, stream.time_base)), stream=stream, backward=True)
+        first = next(c.decode(stream))
+    assert read_frame_code(first.to_ndarray(format="rgb24")) == 50
+    assert np.array_equal(first.to_ndarray(), _yuv(b)[50])
+
+
 def test_the_sound_is_copied_up_to_the_seam_and_says_so(make_clip: ClipFactory, tmp_path: Path) -> None:
     """A's 2.4 s of AAC: every packet whose next block is still A's is copied (112: the priming packet and
     blocks up to 113664 + 1024 <= 115200 samples), the rest re-encoded; the note says how much."""
@@ -412,6 +434,7 @@ def test_a_b_with_other_parameter_sets_gets_them_in_band(make_clip: ClipFactory,
     packets, b_packets = _packets(result.render.output), _packets(b)
     assert packets[80] == b_config.in_band() + b_packets[25]
     assert packets[81:] == b_packets[26:]
+    assert _sync_samples(result.render.output) == [0, 25, 50, 60, 80]  # B's 50 needs B's sets: in band at 80 only
     assert _codes(result.render.output) == [*range(60), *range(5, 70)]
     decoded, b_yuv = _yuv(result.render.output), _yuv(b)
     assert all(np.array_equal(x, y) for x, y in zip(decoded[80:], b_yuv[25:], strict=True))

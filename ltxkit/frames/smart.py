@@ -500,6 +500,7 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
         shift = max(run.source.delay if isinstance(run, _Copy) else _delay(cast(_Packets, enc).frames)
                     for run, enc in zip(runs, per_run, strict=True))
         active = config.sets()
+        stored = dict(active)  # the avcC's: what a player seeking to a sync sample decodes it with
         n = 0  # output decode position
         start = 0  # output frame of the run
         tb = 1 / tl.fps
@@ -509,7 +510,8 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
                 src = run.source
                 packets: Iterator[Any] = _copy_packets(run, _stale(src.config, active))
                 # display position in the run from the packet's pts, in whole frames (integer time base)
-                origin, ticks, frames, keys = src.start_pts + run.frame * src.ticks, src.ticks, None, None
+                origin, ticks, frames = src.start_pts + run.frame * src.ticks, src.ticks, None
+                keys = _sync_samples(run, stored)
             else:
                 assert enc is not None
                 src, packets = None, (av.Packet(data) for data in enc.data)
@@ -521,7 +523,7 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
                                      f"{frame} of a run of {run.count} at decode position {n}")
                 packet.time_base = tb
                 packet.pts, packet.dts, packet.duration = start + frame, n - shift, 1
-                packet.is_keyframe = k == 0 if keys is None else keys[k]
+                packet.is_keyframe = keys[k]
                 packet.stream = vs
                 out.mux(packet)
                 n += 1
@@ -535,6 +537,16 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
             start += run.count
         if sound is not None:
             sound.mux_until(out, tl.sample_count)
+
+
+def _sync_samples(run: _Copy, stored: dict[tuple[int, int], bytes]) -> list[bool]:
+    """Which of a copied run's packets a player may start decoding at: its first, and its other IDR cut
+    points too when the run's parameter sets are the ``avcC``'s (else they travel in band, before its first
+    packet only, and a seek past that would decode with another clip's)."""
+    src = run.source
+    if any(stored.get(key) != nal for key, nal in src.config.sets().items()):
+        return [k == 0 for k in range(run.count)]
+    return [k == 0 or run.first + k in src.cuts for k in range(run.count)]
 
 
 def _encoded_per_run(runs: list[_Copy | _Encode], encoded: list[_Packets]) -> list[_Packets | None]:
