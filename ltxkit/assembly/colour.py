@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METHODS = ("none", "reinhard", "hm", "mkl")
+from ltxkit.assembly.modes import CURVES, METHODS  # the names live there: the CLI reads them without numpy
+
 SPACES = ("lab", "linear")
-CURVES = ("linear", "ease", "filmic", "perceptual")
 
 _D65 = np.array([0.95047, 1.0, 1.08883])
 _RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],

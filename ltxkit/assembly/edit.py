@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ltxkit.assembly.colour import CURVES, CrossfadeCurve
-from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, Span, SpliceMode, splice_mode
+from ltxkit.assembly.colour import CrossfadeCurve
+from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, CURVES, Span, SpliceMode, splice_mode
 from ltxkit.errors import InputError
 from ltxkit.frames.checks import audio_format_of
 from ltxkit.frames.probe import ProbeResult
@@ -149,7 +149,7 @@ def plan_splice(infos: Sequence[ProbeResult], *, overlap: int, sampled_fps: Frac
     :mod:`ltxkit.assembly.cut`): only the picture's switch moves, the frame count and the sound stay.
     ``grades`` colour-correct each clip's frames from its ``grade_from`` frame on (0 when not given;
     :meth:`SplicePlan.grade_at`, :mod:`ltxkit.assembly.grade`); ``curve`` shapes the dissolves, picture
-    and sound (:data:`ltxkit.assembly.colour.CURVES`).
+    and sound (:data:`ltxkit.assembly.modes.CURVES`).
     """
     if len(infos) < 2:
         raise InputError("a splice needs at least two clips")

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ltxkit.assembly.colour import METHODS, delta_e76, estimate_transfer, mean_lab
+from ltxkit.assembly.colour import delta_e76, estimate_transfer, mean_lab
 from ltxkit.assembly.edit import SplicePlan, replan
 from ltxkit.assembly.findings import OVERLAP_DE
-from ltxkit.assembly.modes import COLOR_REFS
+from ltxkit.assembly.modes import COLOR_REFS, METHODS
 from ltxkit.assembly.seam import FINDINGS_MAX_WIDTH, scaled_size
 from ltxkit.errors import InputError
 from ltxkit.frames.readers import VideoReader

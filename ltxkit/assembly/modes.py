@@ -22,6 +22,8 @@ AUDIO_FADES = ("linear", "equal-power")
 OUTPUT_CODECS = ("h264", "prores", "ffv1")  # the keys of ltxkit.frames.codecs.CODECS
 COLOR_REFS = ("previous", "first")  # --color-ref: see ltxkit.assembly.grade
 CUT_CHOICES = ("mode", "best")  # --cut: where the mode cuts, or the least visible cut in the overlap
+METHODS = ("none", "reinhard", "hm", "mkl")  # --color-match: see ltxkit.assembly.colour
+CURVES = ("linear", "ease", "filmic", "perceptual")  # --curve: see ltxkit.assembly.colour
 
 
 @dataclass(frozen=True)

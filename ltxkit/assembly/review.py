@@ -35,11 +35,14 @@ from ltxkit.timing import round_half_up
 REVIEW_SECONDS = Fraction(2)
 REVIEW_MAX_WIDTH = 640
 REVIEW_INTERPOLATION = "FAST_BILINEAR"  # swscale filter of the review clip's scaling: 7x cheaper than bicubic
-REVIEW_OPTIONS = {"preset": "veryfast", "crf": "23"}
+# x264 ultrafast: a quarter of veryfast's CPU (100 frames at 640x360: 0.13 s against 0.53 s) for about three
+# times the bytes (330 kB for 4 s), and the review clip is only watched in the report; same frames either way
+REVIEW_OPTIONS = {"preset": "ultrafast", "crf": "23"}
 SHEET_THUMB_WIDTH = 200
 SHEET_PAD = 6  # pixels between thumbnails and around them
 SHEET_MAX_COLUMNS = 8
 DIFF_GAIN = 4  # difference images are amplified so small drifts are visible
+PNG_COMPRESS_LEVEL = 1  # see _save_png
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -65,8 +68,10 @@ def _paste_row(sheet: Image.Image, cells: Cells, x: int, y: int, size: tuple[int
 
 
 def _save_png(image: Image.Image, path: Path) -> Path:
+    """Lossless as ever; zlib level 1 instead of 6 deflates a contact sheet in a quarter of the CPU for
+    a fifth more bytes (1206x542 px: 40 ms and 452 kB against 156 ms and 373 kB)."""
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     write_atomic(path, buf.getvalue())
     return path
 

@@ -7,8 +7,16 @@ from typing import Any
 
 import click
 
-from ltxkit.assembly.colour import CURVES, METHODS
-from ltxkit.assembly.modes import AUDIO_FADES, AUDIO_FROM, COLOR_REFS, CUT_CHOICES, MODES, OUTPUT_CODECS
+from ltxkit.assembly.modes import (
+    AUDIO_FADES,
+    AUDIO_FROM,
+    COLOR_REFS,
+    CURVES,
+    CUT_CHOICES,
+    METHODS,
+    MODES,
+    OUTPUT_CODECS,
+)
 from ltxkit.cli._output import emit, json_option, log
 from ltxkit.cli.progress import show_progress
 from ltxkit.frames.codecs import RENDER_MODES
