@@ -422,6 +422,26 @@ def test_a_fallback_does_not_probe_the_sources_again(make_clip: ClipFactory, tmp
     assert (seen.count(a.name), seen.count(b.name), len(seen)) == (1, 1, 3)  # and the written file, verified
 
 
+def test_concat_and_splice_probe_each_input_once(make_clip: ClipFactory, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The smart render takes the inputs as the plan probed them: only the written file is probed after."""
+    from ltxkit.assembly.splice import splice
+    from ltxkit.frames import checks
+    from ltxkit.frames.concat import concat_clips
+
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    seen: list[str] = []
+    for module in (render_module, checks):
+        monkeypatch.setattr(module, "probe", lambda path, real=module.probe: seen.append(Path(path).name) or real(path))
+    concat = concat_clips([a, b], tmp_path / "c.mp4", trim_head_seconds=[Fraction(0), Fraction(5, 25)])
+    assert concat.render is not None and concat.render["mode"] == "smart"
+    assert (seen.count(a.name), seen.count(b.name), len(seen)) == (1, 1, 3)
+    seen.clear()
+    result = splice([a, b], tmp_path / "s.mp4", overlap=5, sampled_fps=Fraction(25))
+    assert result.render is not None and result.render["mode"] == "smart"
+    assert (seen.count(a.name), seen.count(b.name)) == (1, 1)
+
+
 def test_a_b_with_other_parameter_sets_gets_them_in_band(make_clip: ClipFactory, tmp_path: Path) -> None:
     """B without B-frames: other SPS (reorder depth, refs) under the same id, sent before its first copy."""
     a, b = make_clip(frames=60), make_clip(frames=70, bframes=0)

@@ -127,7 +127,8 @@ def render_splice(plan: SplicePlan, output: Path, *, codec: str = "h264", otio: 
     """Encode a prepared plan (``render`` as in :func:`splice`). With ``otio`` an OpenTimelineIO file
     ``<output>.otio`` describes the same edit when the optional ``opentimelineio`` package is installed;
     without it a note says so."""
-    smart = smart_render(plan.timeline, output, codec=codec, render=render)
+    smart = smart_render(plan.timeline, output, codec=codec, render=render,
+                         infos={i.path: i for i in plan.infos})  # probed when planned: not again
     rendered = smart.render
     notes: list[str] = []
     otio_path = None

@@ -139,7 +139,7 @@ def concat_clips(inputs: Sequence[Path], output: Path, *, trim_head_seconds: Seq
     check_output(output, inputs, codec)
     plan = plan_concat(infos, trim_head_seconds, audio=audio, audio_trim_head_seconds=audio_trim_head_seconds,
                        trim_tail_frames=trim_tail_frames)
-    smart = smart_render(plan.timeline, output, codec=codec, render=render)
+    smart = smart_render(plan.timeline, output, codec=codec, render=render, infos={i.path: i for i in infos})
     result = smart.render
     return ConcatResult(output=output, frame_count=result.frame_count, fps=result.fps,
                         duration_seconds=result.duration_seconds, trimmed_frames=plan.trimmed_frames,

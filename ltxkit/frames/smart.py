@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -456,10 +457,11 @@ def _copy_packets(run: _Copy, prefix: bytes) -> Iterator[av.Packet[Any]]:
 class _Sound:
     """The output's audio: the first clip's copied AAC packets (when it has them), then the re-encode."""
 
-    def __init__(self, tl: Timeline, readers: Readers, out: Any, copy: AacCopy | str) -> None:
+    def __init__(self, tl: Timeline, readers: Readers, out: Any, copy: AacCopy | str, base: Any) -> None:
+        """``base``: the open first source, the copied sound's template when it is the copied clip."""
         self.copy = copy
         if isinstance(copy, AacCopy):
-            with open_media(copy.source) as template:
+            with nullcontext(base) if copy.source == Path(base.name) else open_media(copy.source) as template:
                 self.stream = out.add_stream_from_template(template.streams.audio[0])
             self.sound = copy.sound
             self._copied: Iterator[av.Packet[Any]] | None = copy.packets()
@@ -486,15 +488,15 @@ class _Sound:
         self.sound.mux_until(out, self.stream, target)
 
 
-def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], base: _Source,
+def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], template: Any,
            config: AvcConfig, readers: Readers, tally: _Tally, copy: AacCopy | str | None) -> None:
+    """``template``: the open first source, whose streams the output's copy."""
     timescale = math.lcm(tl.sample_rate, tl.fps.numerator) if tl.audio is not None else tl.fps.numerator
-    with open_media(base.info.path) as template, \
-            av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
-                    options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
+    with av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
+                 options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
         vs = out.add_stream_from_template(template.streams.video[0])
         vs.codec_context.extradata = config.to_bytes()
-        sound = _Sound(tl, readers, out, copy) if copy is not None else None
+        sound = _Sound(tl, readers, out, copy, template) if copy is not None else None
         per_run = _encoded_per_run(runs, encoded)
         # one dts shift for all runs (the largest reorder delay), so dts rises and never passes pts
         shift = max(run.source.delay if isinstance(run, _Copy) else _delay(cast(_Packets, enc).frames)
@@ -630,12 +632,13 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
             tally = _Tally(f"render {final_name(output)}", tl.frame_count)
             encoded = [_encode_run(r, tl, readers, ref, sps_id, options, base.config.nal_size, tally)
                        for r in runs if isinstance(r, _Encode)]
-        config = base.config
-        if encoded and encoded[0].config is not None:
-            config = replace(config, sps=config.sps + encoded[0].config.sps, pps=config.pps + encoded[0].config.pps)
-        with atomic_path(output) as tmp:
-            _write(tl, tmp, runs, encoded, base, config, readers, tally, copy)
-            info = verify_written(tmp, tl) if verify else readers.info(tmp)
+            config = base.config
+            if encoded and encoded[0].config is not None:
+                config = replace(config, sps=config.sps + encoded[0].config.sps,
+                                 pps=config.pps + encoded[0].config.pps)
+            with atomic_path(output) as tmp:
+                _write(tl, tmp, runs, encoded, template, config, readers, tally, copy)
+                info = verify_written(tmp, tl) if verify else readers.info(tmp)
         report(tally.task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
         raise MediaError(f"encoding {output.name} failed: {exc}") from exc
