@@ -181,9 +181,10 @@ def test_review_clip_of_a_small_source_copies_its_whole_gops(tmp_path: Path) -> 
 
 
 def test_review_clip_of_a_wide_source_is_scaled_so_re_encoded(tmp_path: Path) -> None:
-    wide = write_clip(tmp_path / "wide.mp4", frames=100, fps=25, width=1280, height=720, gop=25)
+    # just wider than REVIEW_MAX_WIDTH (what a 1280x720 source does, at a third of the pixels to make)
+    wide = write_clip(tmp_path / "wide.mp4", frames=100, fps=25, width=704, height=396, gop=25)
     clip = review_clip(file_timeline(probe(wide), audio=False), 50, tmp_path / "r.mp4")
-    assert (clip.mode, clip.reason) == ("full", "wide.mp4 is 1280x720, the output 640x360")
+    assert (clip.mode, clip.reason) == ("full", "wide.mp4 is 704x396, the output 640x360")
     assert (clip.render.width, clip.render.frame_count) == (640, 100)
 
 
@@ -254,7 +255,7 @@ def test_a_wide_seam_review_decodes_every_frame_once_and_its_review_clip_is_unch
     """The review clip of a wide A→B is scaled, so re-encoded: its frames come scaled from the seam
     review's own pass over A and B, not from a second decode, and its bytes are those of a render that
     decodes them itself."""
-    w, h = 1280, 720
+    w, h = 704, 396  # just wider than REVIEW_MAX_WIDTH
     a = write_clip(tmp_path / "a.mp4", frames=40, fps=25, width=w, height=h, gop=25,
                    render=(render_frame(i, w, h) for i in range(40)))
     b = write_clip(tmp_path / "b.mp4", frames=40, fps=25, width=w, height=h, gop=25,
