@@ -546,7 +546,7 @@ def _sync_samples(run: _Copy, stored: dict[tuple[int, int], bytes]) -> list[bool
     points too when the run's parameter sets are the ``avcC``'s (else they travel in band, before its first
     packet only, and a seek past that would decode with another clip's)."""
     src = run.source
-    if any(stored.get(key) != nal for key, nal in src.config.sets().items()):
+    if not _in_force(src.config, stored):
         return [k == 0 for k in range(run.count)]
     return [k == 0 or run.first + k in src.cuts for k in range(run.count)]
 
@@ -558,11 +558,15 @@ def _encoded_per_run(runs: list[_Copy | _Encode], encoded: list[_Packets]) -> li
 
 def _stale(config: AvcConfig, active: dict[tuple[int, int], bytes]) -> bytes:
     """In-band parameter sets for a copied run whose own differ from those in force (then they are)."""
-    own = config.sets()
-    if all(active.get(key) == nal for key, nal in own.items()):
+    if _in_force(config, active):
         return b""
-    active.update(own)
+    active.update(config.sets())
     return config.in_band()
+
+
+def _in_force(config: AvcConfig, sets: dict[tuple[int, int], bytes]) -> bool:
+    """Does ``sets`` (by NAL type and id) hold every parameter set of ``config`` as it is?"""
+    return all(sets.get(key) == nal for key, nal in config.sets().items())
 
 
 def _describe(runs: list[_Copy | _Encode]) -> str:
