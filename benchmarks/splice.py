@@ -13,6 +13,7 @@ AAC packet byte for byte).
 
 from __future__ import annotations
 
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ import numpy as np
 
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
+from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.render import render
 from ltxkit.frames.smart import SmartRenderResult, smart_render
 from ltxkit.frames.synth import Tone, write_clip
@@ -79,14 +81,22 @@ def tiled(seconds: int, width: int, height: int) -> Path:
     return path
 
 
-def timed(run: Callable[[], object], repeat: int = 1) -> float:
-    """Median wall time of ``repeat`` runs (the machine is shared: one run is noise)."""
-    times = []
+def _cpu() -> float:
+    """CPU seconds of this process (every thread: x264's too) and of the children it waited for (ffmpeg)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(run: Callable[[], object], repeat: int = 1) -> tuple[float, float]:
+    """Median wall and CPU time of ``repeat`` runs (the machine is shared: one run is noise, and CPU time
+    is what a busy machine distorts least)."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - started)
+        cpus.append(_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def ffmpeg_join(a: Path, b: Path, out: Path) -> None:
@@ -97,8 +107,9 @@ def ffmpeg_join(a: Path, b: Path, out: Path) -> None:
 
 
 def frames_at(path: Path, indices: set[int]) -> dict[int, np.ndarray]:
-    with av.open(str(path)) as c:
-        return {i: f.to_ndarray() for i, f in enumerate(c.decode(video=0)) if i in indices}
+    """The decoded yuv planes of frames ``indices``, each read by seeking (a 10-min 1080p A is not decoded)."""
+    with VideoReader(path) as reader:
+        return {i: next(iter(reader.frames(i, 1))).to_ndarray() for i in sorted(indices)}
 
 
 def audio_packets(path: Path) -> list[bytes]:
@@ -106,15 +117,15 @@ def audio_packets(path: Path) -> list[bytes]:
         return [bytes(p) for p in c.demux(audio=0) if p.size]
 
 
-def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> dict[str, float]:
+def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> dict[str, tuple[float, float]]:
     tl = plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(OVERLAP, FPS)], audio=True).timeline
     silent = Timeline(tl.fps, tl.width, tl.height, tl.video)
     results: list[SmartRenderResult] = []
     times = {"smart": timed(lambda: results.append(smart_render(tl, tmp / "smart.mp4")), REPEAT),
              "smart, no audio": timed(lambda: smart_render(silent, tmp / "silent.mp4"), REPEAT)}
-    if full:
+    if full:  # a 10-min 1080p A re-encoded takes ~500 s either way: only smart is timed there
         times["full"] = timed(lambda: render(tl, tmp / "full.mp4"))
-    if shutil.which("ffmpeg"):
+    if full and shutil.which("ffmpeg"):
         times["ffmpeg re-encode"] = timed(lambda: ffmpeg_join(a, b, tmp / "ffmpeg.mp4"))
     n = probe(a).frame_count
     check = {0, GOP - 1, n - GOP, n - 1}
@@ -142,16 +153,18 @@ def main() -> None:
                        full=small and seconds <= 600)
         print(f"trim-b join, B 10 s, {width}x{height} @ {FPS} fps, GOP {GOP}{'' if small else ', long A tiled'}; "
               "copied A frames and sound bit-identical")
-        print(f"  {'':18}{'A 10 s':>10}{label:>10}{'long/10s':>11}")
-        for key in long:
-            print(f"  {key:18}{short[key]:9.2f}s{long[key]:9.2f}s{long[key] / short[key]:10.2f}×")
-        for key in long:
-            if key != "smart":
-                print(f"  smart / {key}: {short['smart'] / short[key]:.2f}× (10 s), "
-                      f"{long['smart'] / long[key]:.3f}× ({label})")
+        for kind, t in (("wall", 0), ("CPU", 1)):
+            print(f"  {kind:18}{'A 10 s':>10}{label:>10}{'long/10s':>11}")
+            for key in short:  # a long 1080p A is timed smart only
+                row = f"{long[key][t]:9.2f}s{long[key][t] / short[key][t]:10.2f}×" if key in long else ""
+                print(f"  {key:18}{short[key][t]:9.2f}s{row}")
+            for key in short:
+                if key != "smart":
+                    longer = f", {long['smart'][t] / long[key][t]:.3f}× ({label})" if key in long else ""
+                    print(f"  smart / {key}: {short['smart'][t] / short[key][t]:.2f}× (10 s){longer}")
         if small:
             hd = measure(clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B"), Path(tmp))
-            print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v:.2f} s" for k, v in hd.items()))
+            print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v[0]:.2f} s ({v[1]:.2f} s CPU)" for k, v in hd.items()))
 
 
 if __name__ == "__main__":

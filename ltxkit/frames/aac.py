@@ -25,7 +25,7 @@ from typing import Any
 
 import av
 
-from ltxkit.frames.probe import open_media
+from ltxkit.frames.probe import demux_only, open_media
 from ltxkit.frames.render import AudioEncode, Readers
 from ltxkit.frames.timeline import Timeline
 
@@ -70,10 +70,7 @@ class AacCopy:
     def packets(self) -> Iterator[av.Packet[Any]]:
         """The copied packets in order, stamped in output samples (demuxed alone: the video is skipped)."""
         with open_media(self.source) as container:
-            stream = container.streams.audio[0]
-            for other in container.streams:
-                if other.index != stream.index:
-                    other.discard = av.stream.Discard.all  # mp4: their bytes are not even read
+            stream = demux_only(container, container.streams.audio[0])
             if self.first > 0:
                 container.seek(self.first_pts, stream=stream, backward=True)
             sent = 0

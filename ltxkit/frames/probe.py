@@ -80,6 +80,16 @@ def open_media(path: StrPath) -> av.container.InputContainer:
         raise InputError(f"cannot read {path} as media: {exc}") from exc
 
 
+def demux_only(container: av.container.InputContainer, stream: Any) -> Any:
+    """``stream``, with every other stream of ``container`` discarded by the demuxer: their packets are then
+    never read (mp4 skips their samples), where a demux or decode would read and drop them one by one
+    (half of a copy's cost when picture and sound interleave)."""
+    for other in container.streams:
+        if other.index != stream.index:
+            other.discard = av.stream.Discard.all
+    return stream
+
+
 def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     """Decoded pixels turned as the display matrix says (``rotation``: degrees counterclockwise, as
     probed), so what ltxkit hands on (API conditioning frames, splices) is what a viewer sees."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.damage import DamageWatch
-from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
+from ltxkit.frames.probe import ProbeResult, demux_only, open_media, probe, upright
 from ltxkit.timing import frame_position, round_half_up, timestamp_slack
 
 # Farther ahead than this, a keyframe seek is cheaper than decoding forward (and never slower in
@@ -157,7 +157,7 @@ class VideoReader(_MediaReader):
     def _open(self) -> Any:
         self.close()
         self._container = open_media(self.path)
-        stream = self._container.streams.video[0]
+        stream = demux_only(self._container, self._container.streams.video[0])
         stream.thread_type = "AUTO"
         self._damage = DamageWatch(self.path)
         return stream
@@ -269,7 +269,8 @@ class AudioReader(_MediaReader):
         while True:
             self.close()
             self._container = open_media(self.path)
-            decoder = AudioDecoder(self._container, self._container.streams.audio[0], self.info.start_seconds,
+            decoder = AudioDecoder(self._container, demux_only(self._container, self._container.streams.audio[0]),
+                                   self.info.start_seconds,
                                    rate=self.sample_rate, layout=self.layout)
             if self._end is None:
                 self._end = decoder.end_sample

@@ -33,7 +33,7 @@ import av
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.aac import AacCopy, plan_copy
 from ltxkit.frames.codecs import RENDER_MODES, codec_profile
-from ltxkit.frames.probe import ProbeResult, open_media
+from ltxkit.frames.probe import ProbeResult, demux_only, open_media
 from ltxkit.frames.render import AudioEncode, Readers, RenderResult, verify_written, video_frames
 from ltxkit.frames.render import render as render_full
 from ltxkit.frames.timeline import Piece, Timeline
@@ -432,10 +432,7 @@ def _copy_packets(run: _Copy, prefix: bytes) -> Iterator[av.Packet[Any]]:
     src = run.source
     wanted = src.start_pts + run.frame * src.ticks
     with open_media(src.info.path) as container:
-        stream = container.streams.video[0]
-        for other in container.streams:
-            if other.index != stream.index:
-                other.discard = av.stream.Discard.all  # mp4: their bytes are not even read
+        stream = demux_only(container, container.streams.video[0])
         if run.first > 0:
             container.seek(wanted, stream=stream, backward=True)
         sent = 0

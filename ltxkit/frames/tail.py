@@ -41,7 +41,7 @@ from ltxkit.errors import InputError
 from ltxkit.frames.canvas import to_canvas
 from ltxkit.frames.checks import refuse_overwrite
 from ltxkit.frames.damage import DamageWatch
-from ltxkit.frames.probe import ProbeResult, open_media, probe, upright
+from ltxkit.frames.probe import ProbeResult, demux_only, open_media, probe, upright
 from ltxkit.fsutil import StrPath, atomic_path, write_json_atomic
 from ltxkit.timing import SampleGrid, format_fps, round_half_up, sample_grid
 
@@ -277,7 +277,7 @@ def _full_decode(video: Path, timeline: _Timeline, wanted: list[int],
     decoded = 0
     index = -1
     with open_media(video) as container:
-        vs = container.streams.video[0]
+        vs = demux_only(container, container.streams.video[0])
         try:
             for frame in container.decode(vs):
                 decoded += 1
@@ -326,7 +326,7 @@ def read_tail(video: StrPath, count: int, sampled_fps: Fraction | None = None, *
         raise ValueError(f"info describes {info.path}, not {video}")
     sampled = info.fps if sampled_fps is None else sampled_fps
     with open_media(video) as container:
-        vs = container.streams.video[0]
+        vs = demux_only(container, container.streams.video[0])
         vs.thread_type = "FRAME"  # one GOP 1.35x faster than PyAV's slice threads, the same pixels (tested)
         vfr_pts = _demux_pts(container, vs) if info.vfr else None
         timeline = _Timeline(
