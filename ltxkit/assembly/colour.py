@@ -40,11 +40,22 @@ ANALYSIS_PIXELS = 200_000  # estimates subsample larger frame sets on a fixed gr
 # --- conversions -------------------------------------------------------------------------------------
 
 
-def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    """sRGB uint8 (or 0..255 float) → linear light 0..1 (IEC 61966-2-1 transfer)."""
+def _srgb_transfer(rgb: np.ndarray) -> np.ndarray:
     c = np.asarray(rgb, dtype=np.float64) / 255.0
     out: np.ndarray = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     return out
+
+
+_SRGB_LUT = _srgb_transfer(np.arange(256))  # uint8 input: the same formula, once per code value
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (or 0..255 float) → linear light 0..1 (IEC 61966-2-1 transfer)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        out: np.ndarray = _SRGB_LUT[rgb]
+        return out
+    return _srgb_transfer(rgb)
 
 
 def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
@@ -58,9 +69,16 @@ def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
 def linear_to_lab(lin: np.ndarray) -> np.ndarray:
     """Linear sRGB 0..1 → CIELAB (D65), L* 0..100."""
     t = (lin @ _RGB_TO_XYZ.T) / _D65
-    f = np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16) / 116)
-    out: np.ndarray = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                                200 * (f[..., 1] - f[..., 2])], axis=-1)
+    f = np.cbrt(t)
+    dark = t <= _EPS  # few pixels: their linear segment is computed for them alone
+    f[dark] = (_KAPPA * t[dark] + 16) / 116
+    out: np.ndarray = np.empty_like(f)
+    np.multiply(f[..., 1], 116, out=out[..., 0])
+    out[..., 0] -= 16
+    np.subtract(f[..., 0], f[..., 1], out=out[..., 1])
+    out[..., 1] *= 500
+    np.subtract(f[..., 1], f[..., 2], out=out[..., 2])
+    out[..., 2] *= 200
     return out
 
 

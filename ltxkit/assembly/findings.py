@@ -285,15 +285,28 @@ def _frozen(data: CutFrames, shown: Sequence[np.ndarray]) -> Finding | None:
 # --- geometry ----------------------------------------------------------------------------------------
 
 
-def phase_shift(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
-    """Integer (dx, dy) that moves ``x``'s content onto ``y``'s (phase correlation, Hann-windowed)."""
-    win = np.outer(np.hanning(x.shape[0]), np.hanning(x.shape[1]))
-    fx, fy = np.fft.fft2((x - x.mean()) * win), np.fft.fft2((y - y.mean()) * win)
+def _hann(shape: tuple[int, ...]) -> np.ndarray:
+    return np.outer(np.hanning(shape[0]), np.hanning(shape[1]))
+
+
+def _spectrum(img: np.ndarray, win: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.fft.fft2((img - img.mean()) * win)
+    return out
+
+
+def _peak(fx: np.ndarray, fy: np.ndarray) -> tuple[int, int]:
+    """The (dx, dy) at the phase correlation's peak of two spectra (:func:`_spectrum`)."""
     r = fy * np.conj(fx)
     corr = np.fft.ifft2(r / np.maximum(np.abs(r), 1e-9)).real
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    h, w = x.shape
+    h, w = corr.shape
     return (int(dx) - w if dx > w // 2 else int(dx)), (int(dy) - h if dy > h // 2 else int(dy))
+
+
+def phase_shift(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """Integer (dx, dy) that moves ``x``'s content onto ``y``'s (phase correlation, Hann-windowed)."""
+    win = _hann(x.shape)
+    return _peak(_spectrum(x, win), _spectrum(y, win))
 
 
 def _zoom(img: np.ndarray, s: float) -> np.ndarray:
@@ -304,31 +317,38 @@ def _zoom(img: np.ndarray, s: float) -> np.ndarray:
     y0, x0 = np.floor(yy).astype(int), np.floor(xx).astype(int)
     y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
     fy, fx = (yy - y0)[:, None], (xx - x0)[None, :]
-    top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
-    bottom = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
+    upper, lower = img[y0], img[y1]
+    top = upper[:, x0] * (1 - fx) + upper[:, x1] * fx
+    bottom = lower[:, x0] * (1 - fx) + lower[:, x1] * fx
     out: np.ndarray = top * (1 - fy) + bottom * fy
     return out
 
 
-def _aligned_error(x: np.ndarray, y: np.ndarray, s: float, dx: int, dy: int) -> float:
-    """Mean difference of ``x`` zoomed by ``s`` and moved by (dx, dy) against ``y``, away from the wrapped edges;
-    infinite when the move leaves nothing to compare (phase correlation's peak at half the frame on unrelated
-    pictures), so an unmeasurable move never wins nor compares as NaN."""
+def _aligned_error(x: np.ndarray, y: np.ndarray, s: float, dx: int, dy: int,
+                   zoomed: np.ndarray | None = None) -> float:
+    """Mean difference of ``x`` zoomed by ``s`` (``zoomed``, when the caller has it) and moved by (dx, dy)
+    against ``y``, away from the wrapped edges; infinite when the move leaves nothing to compare (phase
+    correlation's peak at half the frame on unrelated pictures), so an unmeasurable move never wins nor
+    compares as NaN."""
     h, w = x.shape
     m = max(abs(dx), abs(dy)) + max(2, round(0.1 * min(h, w)))
     if 2 * m >= min(h, w):
         return math.inf
-    moved = np.roll(_zoom(x, s), (dy, dx), axis=(0, 1))
+    moved = np.roll(_zoom(x, s) if zoomed is None else zoomed, (dy, dx), axis=(0, 1))
     return float(np.mean(np.abs(moved[m:h - m, m:w - m] - y[m:h - m, m:w - m])))
 
 
 def global_motion(x: np.ndarray, y: np.ndarray) -> tuple[float, int, int, float]:
-    """(zoom, dx, dy, residual) best taking luma ``x`` to ``y``: the camera's move between two frames."""
+    """(zoom, dx, dy, residual) best taking luma ``x`` to ``y``: the camera's move between two frames.
+
+    ``y``'s spectrum and the window are the same at every scale: computed once."""
     best: tuple[float, int, int, float] | None = None
+    win = _hann(x.shape)
+    fy = _spectrum(y, win)
     for s in SCALES:
         zx = _zoom(x, s)
-        dx, dy = phase_shift(zx, y)
-        e = _aligned_error(x, y, s, dx, dy)
+        dx, dy = _peak(_spectrum(zx, win), fy)
+        e = _aligned_error(x, y, s, dx, dy, zx)
         if best is None or e < best[3] - 1e-9:
             best = (s, dx, dy, e)
     assert best is not None
