@@ -17,6 +17,7 @@ a later clip's packet grid lands on the output's at an arbitrary offset (a splic
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +26,7 @@ from typing import Any
 
 import av
 
-from ltxkit.frames.probe import demux_only, open_media
+from ltxkit.frames.probe import open_media
 from ltxkit.frames.render import AudioEncode, Readers
 from ltxkit.frames.timeline import Timeline
 
@@ -60,28 +61,27 @@ class AacCopy:
     """Packets ``first .. first+count-1`` of ``source``'s sound copied, then the re-encode from ``resume``."""
 
     source: Path
-    first: int
-    count: int
+    first_pts: int  # of the first copied packet; the others follow it FRAME by FRAME
     shift: int  # output sample = packet pts - shift
-    first_pts: int
+    spans: array[int]  # (offset, size) in the file of each copied packet, flat
     resume: int  # output sample where the re-encoded packets take over
     sound: AudioEncode  # the re-encode, warmed up: its first kept packet starts at ``resume``
 
+    @property
+    def count(self) -> int:
+        return len(self.spans) // 2
+
     def packets(self) -> Iterator[av.Packet[Any]]:
-        """The copied packets in order, stamped in output samples (demuxed alone: the video is skipped)."""
-        with open_media(self.source) as container:
-            stream = demux_only(container, container.streams.audio[0])
-            if self.first > 0:
-                container.seek(self.first_pts, stream=stream, backward=True)
-            sent = 0
-            for packet in container.demux(stream):
-                if packet.pts is None or packet.size == 0 or (sent == 0 and packet.pts != self.first_pts):
-                    continue
-                packet.pts = packet.dts = packet.pts - self.shift
+        """The copied packets in order, stamped in output samples: read by the sample index's offsets (the
+        demuxer would read and drop the video's packets, and make an object of every one)."""
+        tb = Fraction(1, self.sound.tl.sample_rate)
+        with self.source.open("rb") as f:
+            for k in range(self.count):
+                f.seek(self.spans[2 * k])
+                packet = av.Packet(f.read(self.spans[2 * k + 1]))
+                packet.pts = packet.dts = self.first_pts + k * FRAME - self.shift
+                packet.duration, packet.is_keyframe, packet.time_base = FRAME, True, tb
                 yield packet
-                sent += 1
-                if sent == self.count:
-                    return
 
 
 def _read(path: Path, span: tuple[int, int]) -> bytes:
@@ -124,7 +124,10 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
         if ctx.profile != "LC" or Fraction(stream.time_base or 0) != Fraction(1, tl.sample_rate) \
                 or origin.denominator != 1 or not stream.frames or len(entries) != stream.frames:
             return f"{name}'s sound is not AAC-LC with a sample index in 1/{tl.sample_rate} s"
-        stamps = [e.timestamp for e in entries]
+        stamps, spans = array("q"), array("q")  # 8 bytes a packet: a long clip's index, flat
+        for e in entries:
+            stamps.append(e.timestamp)
+            spans.extend((e.pos, e.size))
         extradata = bytes(ctx.extradata or b"")
         shift = int(origin) + piece.start  # output sample of a packet = its pts - shift
         lead = next((q for q, t in enumerate(stamps) if t - shift + FRAME > 0), len(stamps))  # holds sample 0
@@ -134,11 +137,10 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
                 stamps[last + 1] - stamps[last] == FRAME:
             last += 1
         candidates = range(last, max(lead, last - RETRIES) - 1, -1)
-        spans = {j: (entries[j].pos, entries[j].size) for j in candidates}  # (entries die with the container)
     if lead == 0 or last < lead:
         return f"{name}: no whole AAC packet of its sound is kept"
     for j in candidates:
-        ends = window(_read(info.path, spans[j]))
+        ends = window(_read(info.path, (spans[2 * j], spans[2 * j + 1])))
         if ends is None or ends[0] not in (_ONLY_LONG, _LONG_STOP):
             continue
         resume = stamps[j] + FRAME - shift
@@ -149,5 +151,5 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
         if _fits(sound, resume, ends[1]):
             if bytes(encoder.extradata or b"") != extradata:
                 return f"{name}: its AAC configuration is not the one this encoder writes"
-            return AacCopy(info.path, lead - 1, j - lead + 2, shift, stamps[lead - 1], resume, sound)
+            return AacCopy(info.path, stamps[lead - 1], shift, spans[2 * (lead - 1):2 * (j + 1)], resume, sound)
     return f"{name}: no AAC packet near the seam whose window the re-encode can meet"

@@ -27,7 +27,7 @@ from av.video.stream import VideoStream
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.canvas import conform
 from ltxkit.frames.codecs import CodecProfile, codec_profile
-from ltxkit.frames.probe import ProbeResult, open_media, probe
+from ltxkit.frames.probe import ProbeResult, demux_only, open_media, probe
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.timeline import Timeline
 from ltxkit.fsutil import atomic_path, final_name
@@ -239,16 +239,14 @@ class AudioEncode:
         self.pending = []
 
 
-def _audio_sample_count(path: Path) -> int | None:
-    """Samples in the first audio stream: the container's duration when it has one, else decoded."""
-    with open_media(path) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        rate = int(stream.codec_context.sample_rate)
-        if stream.duration and stream.time_base:
-            return round_half_up(Fraction(stream.duration) * stream.time_base * rate)
-        return sum(f.samples for f in container.decode(stream))
+def _audio_sample_count(path: Path, info: ProbeResult) -> int | None:
+    """Samples in the first audio stream: its duration as probed when it has one, else decoded."""
+    if not info.audio:
+        return None
+    if info.audio[0].duration_seconds is not None:  # no second open: a long file's index costs to read
+        return round_half_up(info.audio[0].duration_seconds * info.audio[0].sample_rate)
+    with open_media(path) as container:  # no duration in the container (Matroska): count them
+        return sum(int(f.samples) for f in container.decode(demux_only(container, container.streams.audio[0])))
 
 
 def verify_written(path: Path, tl: Timeline) -> ProbeResult:
@@ -262,7 +260,7 @@ def verify_written(path: Path, tl: Timeline) -> ProbeResult:
     if info.duration_seconds != tl.duration_seconds:
         problems.append(f"{float(info.duration_seconds):.6f} s instead of {float(tl.duration_seconds):.6f} s")
     if tl.audio is not None:
-        samples = _audio_sample_count(path)
+        samples = _audio_sample_count(path, info)
         if samples != tl.sample_count:
             problems.append(f"{samples} audio samples instead of {tl.sample_count}")
     if problems:
