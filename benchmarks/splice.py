@@ -5,7 +5,8 @@ Clips are synthetic (frame code burned in, x264 veryfast, 2 s GOP, AAC tone), ge
 join is rendered smart (video GOPs and A's AAC packets copied), smart without audio, full (every frame
 re-encoded) and, when ``ffmpeg`` is on PATH, by ffmpeg's own re-encode of the same join; the copied
 part of A is checked bit-identical to a decode of A (the first and last copied GOP, and every copied
-AAC packet byte for byte).
+AAC packet byte for byte). Wall and CPU time are printed side by side (CPU is what a shared machine
+distorts least), and the smart render's peak memory, which must not grow with A either.
 
     .venv/bin/python benchmarks/splice.py [LONG_SECONDS [WIDTHxHEIGHT]]   # 600, 320x180; + 1080p 10 s
     .venv/bin/python benchmarks/splice.py 600 1920x1080   # the long A tiled from the 10 s one (see tiled)
@@ -13,6 +14,7 @@ AAC packet byte for byte).
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import statistics
@@ -99,6 +101,18 @@ def timed(run: Callable[[], object], repeat: int = 1) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def peak_mib(run: Callable[[], object]) -> float:
+    """Peak resident memory of ``run`` alone, in a forked child (this process's peak includes the full render)."""
+    pid = os.fork()
+    if pid == 0:
+        run()
+        os._exit(0)
+    _, status, usage = os.wait4(pid, 0)
+    if status:
+        raise SystemExit(f"the measured run failed (status {status})")
+    return usage.ru_maxrss / 1024  # KiB on Linux
+
+
 def ffmpeg_join(a: Path, b: Path, out: Path) -> None:
     graph = (f"[1:v]trim=start_frame={OVERLAP},setpts=PTS-STARTPTS[bv];"
              f"[1:a]atrim=start={OVERLAP / FPS},asetpts=PTS-STARTPTS[ba];[0:v][0:a][bv][ba]concat=n=2:v=1:a=1")
@@ -117,7 +131,8 @@ def audio_packets(path: Path) -> list[bytes]:
         return [bytes(p) for p in c.demux(audio=0) if p.size]
 
 
-def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> dict[str, tuple[float, float]]:
+def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> tuple[dict[str, tuple[float, float]], float]:
+    """Wall and CPU time of each way to make the join, and the smart render's peak memory (MiB)."""
     tl = plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(OVERLAP, FPS)], audio=True).timeline
     silent = Timeline(tl.fps, tl.width, tl.height, tl.video)
     results: list[SmartRenderResult] = []
@@ -138,7 +153,7 @@ def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> dict[str, tuple[f
         raise SystemExit(f"{a.name}: its sound was not copied bit-identical ({sound})")
     print(f"{a.name}: {results[0].copied_frames} frames and {copied} AAC packets copied, bit-identical",
           file=sys.stderr)
-    return times
+    return times, peak_mib(lambda: smart_render(tl, tmp / "peak.mp4"))
 
 
 def main() -> None:
@@ -148,9 +163,9 @@ def main() -> None:
     b = clip(10, width, height, "B")
     label = f"A {seconds // 60} min" if seconds % 60 == 0 else f"A {seconds} s"
     with tempfile.TemporaryDirectory() as tmp:
-        short = measure(clip(10, width, height, "A"), b, Path(tmp))
-        long = measure(clip(seconds, width, height, "A") if small else tiled(seconds, width, height), b, Path(tmp),
-                       full=small and seconds <= 600)
+        short, short_mib = measure(clip(10, width, height, "A"), b, Path(tmp))
+        long_a = clip(seconds, width, height, "A") if small else tiled(seconds, width, height)
+        long, long_mib = measure(long_a, b, Path(tmp), full=small and seconds <= 600)
         print(f"trim-b join, B 10 s, {width}x{height} @ {FPS} fps, GOP {GOP}{'' if small else ', long A tiled'}; "
               "copied A frames and sound bit-identical")
         for kind, t in (("wall", 0), ("CPU", 1)):
@@ -162,9 +177,11 @@ def main() -> None:
                 if key != "smart":
                     longer = f", {long['smart'][t] / long[key][t]:.3f}× ({label})" if key in long else ""
                     print(f"  smart / {key}: {short['smart'][t] / short[key][t]:.2f}× (10 s){longer}")
+        print(f"  smart peak memory: {short_mib:.0f} MiB (A 10 s), {long_mib:.0f} MiB ({label})")
         if small:
-            hd = measure(clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B"), Path(tmp))
-            print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v[0]:.2f} s ({v[1]:.2f} s CPU)" for k, v in hd.items()))
+            hd, hd_mib = measure(clip(10, 1920, 1080, "A"), clip(10, 1920, 1080, "B"), Path(tmp))
+            print("1080p, A 10 s, B 10 s: " + ", ".join(f"{k} {v[0]:.2f} s ({v[1]:.2f} s CPU)" for k, v in hd.items())
+                  + f"; smart peak memory {hd_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
