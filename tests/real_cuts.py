@@ -6,6 +6,7 @@ codec noise. On the output timeline A's tail is local frames 0â€“15 (source 84â€
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,18 @@ B_START, CUT = B_FROM - A_FROM, NEW - A_FROM  # 13, 16: the cut at B's first new
 
 
 def decode(path: Path, size: tuple[int, int]) -> list[np.ndarray]:
+    """Every frame of ``path`` at ``size``; decoded once per worker (seven modules read the same clip), the
+    frames read-only so that no test can change another's."""
+    return list(_decoded(path, size))
+
+
+@functools.cache
+def _decoded(path: Path, size: tuple[int, int]) -> tuple[np.ndarray, ...]:
     with VideoReader(path) as reader:
-        return list(reader.rgb(size=size))
+        frames = tuple(reader.rgb(size=size))
+    for frame in frames:
+        frame.setflags(write=False)
+    return frames
 
 
 def cut_frames(frames: list[np.ndarray], a_tail: list[np.ndarray], defect: str | None = None,
