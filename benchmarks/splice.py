@@ -101,15 +101,25 @@ def timed(run: Callable[[], object], repeat: int = 1) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def peak_mib(run: Callable[[], object]) -> float:
-    """Peak resident memory of ``run`` alone, in a forked child (this process's peak includes the full render)."""
-    pid = os.fork()
-    if pid == 0:
-        run()
-        os._exit(0)
-    _, status, usage = os.wait4(pid, 0)
+_PEAK = """
+import sys
+from fractions import Fraction
+from pathlib import Path
+from ltxkit.frames.concat import plan_concat
+from ltxkit.frames.probe import probe
+from ltxkit.frames.smart import smart_render
+a, b, out, overlap = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), Fraction(sys.argv[4])
+smart_render(plan_concat([probe(a), probe(b)], [Fraction(0), overlap], audio=True).timeline, out)
+"""
+
+
+def peak_mib(a: Path, b: Path, out: Path) -> float:
+    """Peak resident memory of one smart render in a fresh interpreter (this process has held more)."""
+    proc = subprocess.Popen([sys.executable, "-c", _PEAK, str(a), str(b), str(out), f"{OVERLAP}/{FPS}"])
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = status  # reaped here, not by Popen
     if status:
-        raise SystemExit(f"the measured run failed (status {status})")
+        raise SystemExit(f"the smart render for the memory figure failed (status {status})")
     return usage.ru_maxrss / 1024  # KiB on Linux
 
 
@@ -153,7 +163,7 @@ def measure(a: Path, b: Path, tmp: Path, full: bool = True) -> tuple[dict[str, t
         raise SystemExit(f"{a.name}: its sound was not copied bit-identical ({sound})")
     print(f"{a.name}: {results[0].copied_frames} frames and {copied} AAC packets copied, bit-identical",
           file=sys.stderr)
-    return times, peak_mib(lambda: smart_render(tl, tmp / "peak.mp4"))
+    return times, peak_mib(a, b, tmp / "peak.mp4")
 
 
 def main() -> None:

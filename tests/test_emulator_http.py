@@ -23,6 +23,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route
+from web import WEB
 
 from ltxkit.emulator.app import Emulator
 from ltxkit.emulator.faults import MAX_HEADER_BUDGETS, FaultBook
@@ -108,7 +109,7 @@ _fresh_keys = itertools.count()
 def post(emu: EmulatorHandle, method: str, path: str, content: bytes, **headers: str) -> httpx.Response:
     key = KEYS[next(_fresh_keys) % len(KEYS)]
     sent = {"Authorization": f"Bearer {key}", "X-API-Key": key, "Content-Type": "application/json", **headers}
-    return httpx.request(method, emu.base_url + path, content=content, headers=sent, timeout=30)
+    return WEB.request(method, emu.base_url + path, content=content, headers=sent, timeout=30)
 
 
 def nested(depth: int) -> bytes:
@@ -143,7 +144,7 @@ def test_the_request_log_keeps_its_configured_length_and_counts_what_it_dropped(
     with run_in_thread(EmulatorConfig(api_keys=[KEYS[0]], request_log=3)) as small:
         first = small.requests().total
         for n in range(5):
-            httpx.get(f"{small.base_url}/api/v1/health", params={"n": str(n)})
+            WEB.get(f"{small.base_url}/api/v1/health", params={"n": str(n)})
         log = small.requests()
         assert (first, log.dropped, len(log), log.total, log.limit) == (0, 2, 3, 5, 3)
         assert [r.query for r in log] == ["n=2", "n=3", "n=4"]
@@ -179,8 +180,8 @@ SITUATIONS: dict[str, Callable[[EmulatorHandle, str], httpx.Response]] = {
     "not JSON": lambda emu, path: post(emu, "POST", path, b'{"prompt": '),
     "not an object": lambda emu, path: post(emu, "POST", path, b"[1, 2]"),
     "too large": lambda emu, path: post(emu, "POST", path, b'{"prompt": "' + b"x" * 70_000 + b'"}'),
-    "no key": lambda emu, path: httpx.post(emu.base_url + path, json={"prompt": "x"}),
-    "unknown key": lambda emu, path: httpx.post(emu.base_url + path, json={"prompt": "x"},
+    "no key": lambda emu, path: WEB.post(emu.base_url + path, json={"prompt": "x"}),
+    "unknown key": lambda emu, path: WEB.post(emu.base_url + path, json={"prompt": "x"},
                                                 headers={"Authorization": "Bearer nope", "X-API-Key": "nope"}),
     "fault 429": lambda emu, path: post(emu, "POST", path, b"{}", **{"X-Emulator-Faults": f"429,tag={path}"}),
     "fault 503": lambda emu, path: post(emu, "POST", path, b"{}", **{"X-Emulator-Faults": f"503,tag={path}"}),
@@ -223,7 +224,7 @@ def test_keys_are_read_only_from_each_api_s_own_headers() -> None:
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_every_body_route_checks_the_key_before_reading_the_body(emu: EmulatorHandle, method: str, path: str) -> None:
     """Regression: ``/zsky/v1/videos/generate`` parsed the body first and told a stranger 400 about its JSON."""
-    r = httpx.request(method, emu.base_url + path, content=b"{not json", timeout=30,
+    r = WEB.request(method, emu.base_url + path, content=b"{not json", timeout=30,
                       headers={"Content-Type": "application/json"})
     assert r.status_code == 401, (r.status_code, r.text)
     assert SHAPES[api_of(path)](r.json()), r.text
@@ -234,7 +235,7 @@ def test_a_stranger_s_fault_headers_cost_the_emulator_no_budget(emu: EmulatorHan
     book = emu.emulator.faults
     before = len(book)
     for i in range(40):
-        r = httpx.get(emu.base_url + "/api/v1/balance", headers={"X-Emulator-Faults": f"429,tag=stranger-{i}",
+        r = WEB.get(emu.base_url + "/api/v1/balance", headers={"X-Emulator-Faults": f"429,tag=stranger-{i}",
                                                                  "Authorization": "Bearer nope"}, timeout=30)
         assert r.status_code == 401, r.text  # the fault is not applied either
     assert len(book) == before
@@ -277,7 +278,7 @@ def test_an_image_declaring_12000x12000_is_refused_from_its_header(emu: Emulator
     assert r.json()["details"] == [{"field": "input.startFrameImage", "message": refusal}]
     r = post(emu, "POST", "/zooop/v1/uploads", data, **{"Content-Type": "image/png"})
     assert r.status_code == 400 and "12000x12000" in r.text, r.text
-    r = httpx.post(emu.base_url + "/kubeez/v1/upload/media", files={"file": ("big.png", data, "image/png")},
+    r = WEB.post(emu.base_url + "/kubeez/v1/upload/media", files={"file": ("big.png", data, "image/png")},
                    headers={"X-API-Key": KEYS[-1]}, timeout=30)
     assert r.status_code == 400 and "12000x12000" in r.text, r.text
     assert image_problem(huge_png(6000)) is None  # 36 Mpx: under the limit

@@ -18,11 +18,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from media import RATE, write_track
 from PIL import Image
+from web import WEB
 
 from ltxkit.cli import main
 from ltxkit.emulator.config import EmulatorConfig
@@ -59,7 +59,7 @@ def env_for(handle: EmulatorHandle) -> dict[str, str]:
 
 def balance(handle: EmulatorHandle) -> Decimal:
     """The emulator's balance in dollars, in either of its money readings."""
-    answer = httpx.get(f"{handle.base_url}/api/v1/balance", headers={"Authorization": f"Bearer {handle.api_key}"})
+    answer = WEB.get(f"{handle.base_url}/api/v1/balance", headers={"Authorization": f"Bearer {handle.api_key}"})
     data = answer.json()
     return Decimal(str(data["balanceUsd"])) if "balanceUsd" in data else Decimal(data["balance"]["usdCents"]) / 100
 
@@ -215,7 +215,7 @@ def test_zooop_is_quoted_before_any_submit_and_charged_the_quote(tmp_path: Path)
                                   env=env)
 
         def credits() -> int:
-            me = httpx.get(f"{handle.base_url}/zooop/v1/me", headers={"Authorization": f"Bearer {handle.api_key}"})
+            me = WEB.get(f"{handle.base_url}/zooop/v1/me", headers={"Authorization": f"Bearer {handle.api_key}"})
             return int(me.json()["user"]["creditBalance"])
 
         def posts() -> list[str]:

@@ -23,6 +23,7 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 from PIL import Image
+from web import WEB
 
 from ltxkit.cli import main
 from ltxkit.emulator.providers import UNSAFE_OUTPUT, UNSAFE_PROMPT, EmulatedProviders
@@ -146,7 +147,7 @@ def extend(emu: EmulatorHandle, name: str, request: ExtendRequest, tmp_path: Pat
 
 def audio_source(emu: EmulatorHandle, job_id: str) -> str:
     """What the emulator's generator used as soundtrack (its media-jobs details see every job)."""
-    answer = httpx.get(f"{emu.base_url}/api/v1/media/jobs", params={"jobId": job_id, "includeDetails": "1"},
+    answer = WEB.get(f"{emu.base_url}/api/v1/media/jobs", params={"jobId": job_id, "includeDetails": "1"},
                        headers={"x-api-key": KEY}).json()
     return str(answer["upstreamResult"]["outputs"][0]["audio"]["source"])
 
@@ -212,7 +213,7 @@ def zooop_uploads(emu: EmulatorHandle, tmp_path: Path) -> None:
     (frame,) = coded_frames(tmp_path, 3, 1)
     with client(emu, "zooop") as c:
         url = upload(c, frame)
-    assert httpx.get(url).content == frame.read_bytes()
+    assert WEB.get(url).content == frame.read_bytes()
 
 
 def zooop_quote(emu: EmulatorHandle, tmp_path: Path) -> None:
@@ -250,7 +251,7 @@ def kubeez_uploads(emu: EmulatorHandle, tmp_path: Path) -> None:
     audio = tone(tmp_path / "voice.wav", 0.2)
     with client(emu, "kubeez") as c:
         url = upload(c, audio, kind="audio")
-    assert url.endswith(".wav") and httpx.get(url).content == audio.read_bytes()
+    assert url.endswith(".wav") and WEB.get(url).content == audio.read_bytes()
 
 
 YES_CASES: dict[tuple[str, str], Callable[[EmulatorHandle, Path], None]] = {
@@ -286,7 +287,7 @@ def test_zsky_text_to_video_usage_and_purge(emu: EmulatorHandle, apis: EmulatedP
         assert (after.state, after.outputs, after.payload["purged"]) == ("done", (), True)
         with pytest.raises(DownloadError, match="HTTP 404"):
             c.download(record.outputs[0], tmp_path / "again.mp4")
-    answer = httpx.post(f"{base(emu, 'zsky')}/v1/videos/generate", json={"prompt": PROMPT},
+    answer = WEB.post(f"{base(emu, 'zsky')}/v1/videos/generate", json={"prompt": PROMPT},
                         headers={"Authorization": f"Bearer {KEY}"})
     assert (answer.status_code, answer.json()) == (401, {"error": "missing or invalid API key (ZSky takes X-API-Key, "
                                                                   "not Authorization)"})
@@ -472,15 +473,15 @@ def test_apex_video_end_to_end_with_rate_headers_credits_and_webhook(emu: Emulat
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     auth = {"Authorization": f"Bearer {KEY}"}
     try:
-        hook = httpx.patch(f"{base(emu, 'apex')}/api/settings", headers=auth,
+        hook = WEB.patch(f"{base(emu, 'apex')}/api/settings", headers=auth,
                            json={"webhookUrl": f"http://127.0.0.1:{receiver.server_port}/hook"})
         assert hook.json() == {"data": {"webhookUrl": f"http://127.0.0.1:{receiver.server_port}/hook"}}
         assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"} <= set(hook.headers)
-        credits = httpx.get(f"{base(emu, 'apex')}/api/usage", headers=auth).json()["data"]["credits"]
+        credits = WEB.get(f"{base(emu, 'apex')}/api/usage", headers=auth).json()["data"]["credits"]
         record, video = extend(emu, "apex", ExtendRequest(PROMPT, frames=72, fps=24, size=(1280, 720)), tmp_path)
         info = probe(video)
         assert (info.frame_count, info.fps, info.width, info.height) == (73, Fraction(24), 1280, 720)
-        assert httpx.get(f"{base(emu, 'apex')}/api/usage", headers=auth).json()["data"]["credits"] == credits - 250
+        assert WEB.get(f"{base(emu, 'apex')}/api/usage", headers=auth).json()["data"]["credits"] == credits - 250
         deadline = time.monotonic() + 10
         while len(Hooks.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -515,7 +516,7 @@ def test_apex_status_in_each_documented_shape(emu: EmulatorHandle, apis: Emulate
         done = c.wait(first.id)
         assert (done.id, done.state, len(done.outputs)) == (first.id, "done", 1)
         assert c.wait(second.id).id == second.id
-        listed = httpx.get(f"{base(emu, 'apex')}/api/jobs", params={"id": first.id},
+        listed = WEB.get(f"{base(emu, 'apex')}/api/jobs", params={"id": first.id},
                            headers={"Authorization": f"Bearer {KEY}"}).json()["data"]
         if shape == "object":
             assert listed["jobId"] == first.id
@@ -559,7 +560,7 @@ def test_zooop_dropped_create_is_retried_with_the_same_idempotency_key(emu: Emul
         record = submit_extend(c, request, journal=journal)
         job_request = build_request(c, request)
     assert record.state == "done" and posts(emu, "/zooop/v1/tasks") == before + 2
-    replay = httpx.post(f"{base(emu, 'zooop')}/v1/tasks", json=dict(job_request.input),
+    replay = WEB.post(f"{base(emu, 'zooop')}/v1/tasks", json=dict(job_request.input),
                         headers={"Authorization": f"Bearer {KEY}", "Idempotency-Key": str(record.idempotency_key)})
     assert replay.json() == {"taskId": record.job_id, "status": "succeeded", "modelId": job_request.input[
         "interfaceId"], "versionId": "standard", "idempotent": True}
@@ -641,7 +642,7 @@ def test_zooop_foreign_frame_urls_are_fetched_without_the_key_and_uploaded(emu: 
     with client(emu, "zooop") as c:
         (output,) = c.status(record.job_id).outputs
     assert output.startswith(f"{base(emu, 'zooop')}/storage/{record.job_id}/")  # outputs are ZOOOP-hosted
-    assert httpx.get(output).content == video.read_bytes()  # a CDN link: no key needed
+    assert WEB.get(output).content == video.read_bytes()  # a CDN link: no key needed
 
 
 def test_zooop_emulator_takes_only_its_own_storage_urls(emu: EmulatorHandle, apis: EmulatedProviders,
@@ -678,7 +679,7 @@ def test_zooop_video_uploads_are_polled_until_ready(emu: EmulatorHandle, apis: E
     with client(emu, "zooop") as c:
         local, remote = upload(c, clip, "video"), upload(c, f"{foreign}/clip.mp4", "video")
     assert local.endswith(".mp4") and remote.endswith(".mp4") and local != remote
-    assert httpx.get(local).content == httpx.get(remote).content == clip.read_bytes()
+    assert WEB.get(local).content == WEB.get(remote).content == clip.read_bytes()
     assert sum(1 for r in emu.requests() if r.path.startswith("/zooop/v1/uploads/")) >= polls + 2
 
 

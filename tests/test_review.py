@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import APIResponse, Browser, Page, Route
+from web import WEB
 
 from ltxkit.assembly.seam import CLEAN_WORDS, LEVEL_WORDS
 from ltxkit.emulator.config import EmulatorConfig
@@ -80,7 +81,7 @@ def closest_candidate(run_dir: Path, segment: int, frame: np.ndarray) -> int:
 
 
 def pick(server: ReviewServer, segment: int, candidate: int) -> httpx.Response:
-    return httpx.post(server.url + "api/pick", json={"segment": segment, "candidate": candidate}, timeout=300)
+    return WEB.post(server.url + "api/pick", json={"segment": segment, "candidate": candidate}, timeout=300)
 
 
 def resume(run_dir: Path) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def test_refuses_with_one_line(run_dir: Path, tmp_path: Path, args: list[str], m
 
 
 def test_api_run_lists_every_candidate_with_words_and_cost(server: ReviewServer, run_dir: Path) -> None:
-    data = httpx.get(server.url + "api/run").json()
+    data = WEB.get(server.url + "api/run").json()
     saved = manifest(run_dir)
     assert data["manifest"] == saved and data["finished"] and data["can_pick"]
     assert [s["segment"] for s in data["segments"]] == [1, 2]
@@ -144,9 +145,9 @@ def test_api_run_lists_every_candidate_with_words_and_cost(server: ReviewServer,
 
 def test_seam_preview_is_as_last_second_into_b_and_seeks(server: ReviewServer, run_dir: Path) -> None:
     url = server.url + "media/seam/1/2.mp4"
-    whole = httpx.get(url)
+    whole = WEB.get(url)
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
-    part = httpx.get(url, headers={"Range": "bytes=100-199"})
+    part = WEB.get(url, headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.content == whole.content[100:200]
     assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
     preview = run_dir / "preview.mp4"
@@ -193,7 +194,7 @@ def test_pick_before_a_later_segment_sets_it_aside_and_resume_makes_it_again(ser
     out = frames_of(run_dir / "extended.mp4")
     assert len(out) == A_FRAMES + FRAMES[0] - OVERLAP  # segment 2 no longer follows: not in the cut
     assert closest_candidate(run_dir, 1, out[A_FRAMES + 5]) == candidate
-    view = httpx.get(server.url + "api/run").json()
+    view = WEB.get(server.url + "api/run").json()
     assert view["can_pick"] and not view["finished"] and view["segments"][1]["state"] == "waiting"
 
     # extend --resume keeps the pick (segment 2's record exists, so segment 1 is locked) and makes segment 2
@@ -206,7 +207,7 @@ def test_pick_before_a_later_segment_sets_it_aside_and_resume_makes_it_again(ser
     out = frames_of(run_dir / "extended.mp4")
     assert [read_frame_code(f) for f in out] == list(range(A_FRAMES + sum(FRAMES) - 2 * OVERLAP))
     assert closest_candidate(run_dir, 1, out[A_FRAMES + 5]) == candidate
-    assert httpx.get(server.url + "api/run").json()["finished"]
+    assert WEB.get(server.url + "api/run").json()["finished"]
 
 
 def test_a_read_while_a_pick_splices_does_not_undo_it(server: ReviewServer, run_dir: Path,
@@ -217,8 +218,8 @@ def test_a_read_while_a_pick_splices_does_not_undo_it(server: ReviewServer, run_
     splice = review._splice
 
     def splice_while_the_page_reads(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        assert httpx.get(server.url + "api/run").status_code == 200
-        assert httpx.get(server.url + "media/seam/2/1.mp4").status_code == 200
+        assert WEB.get(server.url + "api/run").status_code == 200
+        assert WEB.get(server.url + "media/seam/2/1.mp4").status_code == 200
         return splice(*args, **kwargs)
 
     monkeypatch.setattr(review, "_splice", splice_while_the_page_reads)
@@ -226,7 +227,7 @@ def test_a_read_while_a_pick_splices_does_not_undo_it(server: ReviewServer, run_
     after = manifest(run_dir)
     assert after["segments"][1]["chosen"] == after["segments"][1]["picked"] == candidate
     assert after["result"]["picks"] == [before["segments"][0]["chosen"], candidate]
-    view = httpx.get(server.url + "api/run").json()
+    view = WEB.get(server.url + "api/run").json()
     assert view["finished"] and view["segments"][1]["chosen"] == candidate
 
 
@@ -243,15 +244,15 @@ def test_refused_picks_change_nothing(server: ReviewServer, run_dir: Path) -> No
     before = (run_dir / "run.json").read_bytes()
     url = server.url + "api/pick"
     cases = [
-        (httpx.post(url, json={"segment": 3, "candidate": 1}), 400, "no segment 3"),
-        (httpx.post(url, json={"segment": 1, "candidate": 4}), 400, "no candidate 4"),
-        (httpx.post(url, json={"segment": "1", "candidate": 1}), 400, "numbers from 1"),
-        (httpx.post(url, content=b'{"segment": 1, "candidate": 2}', headers={"Content-Type": "text/plain"}), 403,
+        (WEB.post(url, json={"segment": 3, "candidate": 1}), 400, "no segment 3"),
+        (WEB.post(url, json={"segment": 1, "candidate": 4}), 400, "no candidate 4"),
+        (WEB.post(url, json={"segment": "1", "candidate": 1}), 400, "numbers from 1"),
+        (WEB.post(url, content=b'{"segment": 1, "candidate": 2}', headers={"Content-Type": "text/plain"}), 403,
          "same-origin JSON"),
-        (httpx.post(url, json={"segment": 1, "candidate": 2}, headers={"Origin": "http://evil.example"}), 403,
+        (WEB.post(url, json={"segment": 1, "candidate": 2}, headers={"Origin": "http://evil.example"}), 403,
          "same-origin JSON"),
-        (httpx.get(server.url + "api/run", headers={"Host": "evil.example"}), 403, "not a loopback host"),
-        (httpx.get(server.url + "media/seam/1/9.mp4"), 404, "no candidate 9"),
+        (WEB.get(server.url + "api/run", headers={"Host": "evil.example"}), 403, "not a loopback host"),
+        (WEB.get(server.url + "media/seam/1/9.mp4"), 404, "no candidate 9"),
     ]
     for response, status, message in cases:
         assert (response.status_code, message in response.json()["error"]) == (status, True), response.text
@@ -262,7 +263,7 @@ def test_no_pick_while_the_run_is_going(server: ReviewServer, run_dir: Path) -> 
     data = manifest(run_dir)
     data["result"] = None  # what extend's manifest looks like before its splice
     (run_dir / "run.json").write_text(json.dumps(data))
-    view = httpx.get(server.url + "api/run").json()
+    view = WEB.get(server.url + "api/run").json()
     assert not view["can_pick"] and "still going" in view["why_not"]
     answer = pick(server, 2, 1)
     assert answer.status_code == 409 and "still going" in answer.json()["error"]
