@@ -7,6 +7,7 @@ which source frame it is. Audio is a sine tone with an optional silent lead-in (
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,21 +51,32 @@ def read_frame_code(rgb: np.ndarray) -> int:
 
 def render_frame(index: int, width: int, height: int, *, label: str = "", seed: int = 0) -> np.ndarray:
     """One synthetic RGB frame: a moving colour gradient, the frame code and a readable label."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    # each channel varies along x, y or x + y only: computed once along that line and broadcast (the
+    # same float32 values as on the whole grid, at a fraction of the sines)
+    x, y = np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
     phase = index * 0.08 + seed * 0.7
     r = 128 + 90 * np.sin(x / max(width, 1) * 6.28 + phase)
     g = 128 + 90 * np.sin(y / max(height, 1) * 6.28 - phase * 0.7)
-    b = 128 + 60 * np.cos((x + y) / max(width + height, 1) * 6.28 + phase * 0.5 + seed)
-    rgb = np.stack([r, g, b], axis=-1).clip(0, 255).astype(np.uint8)
+    b = 128 + 60 * np.cos(np.arange(width + height - 1, dtype=np.float32) / max(width + height, 1) * 6.28
+                          + phase * 0.5 + seed)
+    rgb = np.empty((height, width, 3), np.uint8)
+    rgb[..., 0] = r.clip(0, 255).astype(np.uint8)[None, :]
+    rgb[..., 1] = g.clip(0, 255).astype(np.uint8)[:, None]
+    rgb[..., 2] = b.clip(0, 255).astype(np.uint8)[np.add.outer(np.arange(height), np.arange(width))]
     draw_frame_code(rgb, index)
     if height >= 48:
         image = Image.fromarray(rgb)
         draw = ImageDraw.Draw(image)
-        font = ImageFont.load_default(size=max(10, height // 10))
-        draw.text((4, height // _CODE_BAND + 4), f"{label}{index}", fill=(255, 255, 255), font=font,
-                  stroke_width=2, stroke_fill=(0, 0, 0))
+        draw.text((4, height // _CODE_BAND + 4), f"{label}{index}", fill=(255, 255, 255),
+                  font=_font(max(10, height // 10)), stroke_width=2, stroke_fill=(0, 0, 0))
         rgb = np.asarray(image)
     return rgb
+
+
+@functools.cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's default font at ``size``, loaded once (loading it cost more than drawing with it)."""
+    return ImageFont.load_default(size=size)
 
 
 @dataclass(frozen=True)
