@@ -5,15 +5,20 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 SYNC := $(UV) sync --locked --python $(PYTHON)
 BIN := .venv/bin
-# The suite runs on every core (pytest-xdist; at most 4 workers): tests marked with the same
-# xdist_group share one worker and its session fixtures (the demo run, the browser).
-PYTEST_ARGS := -q -n auto --maxprocesses 4 --dist loadgroup --nbmake tests notebooks
+# The suite runs on one pytest-xdist worker more than there are cores (at most 4): its tests also wait
+# (servers, polls, child processes), and a third worker on two cores fills those gaps (-n auto: 308-312 s,
+# -n 3: 291 s). Tests marked with the same xdist_group share one worker and its session fixtures.
+WORKERS := $(shell $(PYTHON) -c 'import os; print(min(4, (os.cpu_count() or 1) + 1))')
+PYTEST_ARGS := -q -n $(WORKERS) --dist loadgroup --nbmake tests notebooks
 
 .PHONY: demo test lint bench lock test-latest
 
+# With the host's pip uv goes straight into .tools (5 s); without one (or where it refuses), through a venv
+# of its own, whose ensurepip alone takes 6 s.
+PIP_UV := -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 $(UV):
-	$(PYTHON) -m venv .tools
-	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	( $(PYTHON) -m pip --version >/dev/null 2>&1 && $(PYTHON) $(PIP_UV) --root-user-action=ignore --target .tools ) \
+		|| ( rm -rf .tools && $(PYTHON) -m venv .tools && .tools/bin/python $(PIP_UV) )
 
 # The demo needs only the runtime dependencies; --inexact leaves the test tools of `make test` in place.
 demo: $(UV)
@@ -21,13 +26,12 @@ demo: $(UV)
 	$(BIN)/ltxkit demo -o demo-out
 
 # With PYTHONDONTWRITEBYTECODE set (it is on these CI machines) Python caches no compiled module, so each
-# `ltxkit` process a test starts compiled ~550 modules from source again (~1.5 s). Compile them once here;
-# it is incremental (up-to-date files are skipped). Two Python 2 files of scikit-video never compile.
-COMPILE := $(BIN)/python -m compileall -q -j 0 -x '/skvideo/measure/(runb|niqe_original)\.py$$' .venv/lib ltxkit
-
+# `ltxkit` process a test starts would compile ~550 modules from source again (~1.5 s), and pytest would
+# rewrite every test module's asserts in every worker. The suite writes bytecode whatever the caller's
+# setting: each module is compiled by its first importer only (compiling all of .venv up front took 16 s).
+test test-latest bench: export PYTHONDONTWRITEBYTECODE :=
 test: $(UV)
 	$(SYNC) --quiet --extra dev
-	$(COMPILE) >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/ruff check ltxkit tests benchmarks
 	$(BIN)/mypy
