@@ -6,8 +6,10 @@ past its cap, a download is complete or absent, and a key the server echoes is s
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -319,3 +321,25 @@ def test_a_declared_oversized_reply_is_refused_before_it_is_read() -> None:
 def test_the_key_is_scrubbed_in_its_url_encoded_form_too() -> None:
     with Client(base_url="http://api.test", api_key="k+y/=1", progress=False) as c:
         assert c.context.scrub("a?t=k%2By%2F%3D1&u=k+y/=1") == "a?t=***&u=***"
+
+
+def test_the_hostile_server_ends_the_answers_it_is_still_giving_before_its_loop_closes() -> None:
+    """Regression: leaving the block cancelled the answers under way without waiting for them, so a later
+    garbage collection ran their ``writer.close()`` on the closed loop ("Event loop is closed", reported as
+    an unraisable exception inside whichever test was running then). Ten servers left with 20 clients
+    each still connected made it happen at least once in every run."""
+    caught: list[Any] = []
+    previous, sys.unraisablehook = sys.unraisablehook, caught.append
+    try:
+        for _ in range(10):
+            with hostile() as server:
+                port = int(server.url.rsplit(":", 1)[1])
+                clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+                for client in clients:
+                    client.sendall(b"GET /api/v1/media/jobs?jobId=slowloris HTTP/1.1\r\nHost: x\r\n\r\n")
+            for client in clients:
+                client.close()
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert [str(u.exc_value) for u in caught] == []
