@@ -31,6 +31,7 @@ from ltxkit.assembly import findings
 from ltxkit.assembly.edit import Joint, SplicePlan
 from ltxkit.assembly.findings import CutFrames, Finding, audio_finding, find_defects
 from ltxkit.assembly.measures import LEVELS, higher_is_better, lower_is_better, luma
+from ltxkit.frames.convert import reformat
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.timing import format_fps, frame_to_sample, overlap_pairs, seconds_to_sample
 
@@ -173,7 +174,7 @@ Convert = Callable[[av.VideoFrame], Any]
 
 
 def rgb_at(size: tuple[int, int]) -> Convert:
-    return lambda frame: frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+    return lambda frame: reformat(frame, size[0], size[1], "rgb24").to_ndarray()
 
 
 def _decode(reader: VideoReader, wants: Sequence[tuple[set[int], Convert]]) -> list[dict[int, Any]]:

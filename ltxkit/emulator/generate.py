@@ -50,6 +50,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ltxkit.api_schema import DEFAULT_SAMPLED_FPS
 from ltxkit.emulator.defects import Defect
 from ltxkit.errors import MediaError
+from ltxkit.frames.convert import reformat
 from ltxkit.frames.defects import changes_picture, graded, source_index
 from ltxkit.frames.synth import CODE_BITS, X264_REPRODUCIBLE, Tone, draw_frame_code
 from ltxkit.fsutil import atomic_path
@@ -204,8 +205,8 @@ def _backdrop(width: int, height: int, seed: int) -> np.ndarray:
 
 def to_yuv(rgb: np.ndarray) -> np.ndarray:
     """RGB → planar yuv420p as one ``(h·3/2, w)`` array (PyAV's layout), by the encoder's own swscale."""
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
-    return np.ascontiguousarray(frame.to_ndarray())
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    return np.ascontiguousarray(reformat(frame, frame.width, frame.height, "yuv420p").to_ndarray())
 
 
 def yuv_planes(frame: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

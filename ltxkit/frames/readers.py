@@ -20,6 +20,7 @@ import av
 import numpy as np
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.frames.convert import reformat
 from ltxkit.frames.damage import DamageWatch
 from ltxkit.frames.probe import ProbeResult, demux_only, open_media, probe, upright
 from ltxkit.timing import frame_position, round_half_up, timestamp_slack
@@ -152,7 +153,7 @@ class VideoReader(_MediaReader):
         w, h = size or self.info.display_size
         n = self.info.frame_count - start if count is None else count
         for frame in self.frames(start, n):
-            yield frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+            yield reformat(frame, w, h, "rgb24").to_ndarray()
 
     def _open(self) -> Any:
         self.close()

@@ -27,6 +27,7 @@ from av.video.stream import VideoStream
 from ltxkit.errors import InputError, MediaError
 from ltxkit.frames.canvas import conform
 from ltxkit.frames.codecs import CodecProfile, codec_profile
+from ltxkit.frames.convert import reformat
 from ltxkit.frames.probe import ProbeResult, demux_only, open_media, probe
 from ltxkit.frames.readers import AudioReader, VideoReader
 from ltxkit.frames.timeline import Timeline
@@ -87,7 +88,7 @@ class Readers:
 
 
 def _graded(frame: av.VideoFrame, grade: Callable[[np.ndarray], np.ndarray], tl: Timeline) -> av.VideoFrame:
-    rgb = frame.reformat(width=tl.width, height=tl.height, format="rgb24").to_ndarray()
+    rgb = reformat(frame, tl.width, tl.height, "rgb24").to_ndarray()
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(grade(rgb)), format="rgb24")
 
 
@@ -96,8 +97,7 @@ def scale_frame(frame: av.VideoFrame, tl: Timeline, pix_fmt: str, interpolation:
     the timeline's size here rather than in the encoder (all cores, threads=0, the chosen filter)."""
     frame = conform(frame, tl.width, tl.height)
     if (frame.width, frame.height) != (tl.width, tl.height):
-        frame = frame.reformat(width=tl.width, height=tl.height, format=pix_fmt, interpolation=interpolation,
-                               threads=0)
+        frame = reformat(frame, tl.width, tl.height, pix_fmt, interpolation, threads=0)
     return frame
 
 
@@ -120,14 +120,14 @@ def video_frames(tl: Timeline, readers: Readers) -> Iterator[av.VideoFrame]:
         weights = piece.fade_weights(0, piece.count, centred=False)
         if piece.curve is not None:  # mixed in the curve's space (linear light, Lab): in RGB
             for w, fa, fb in zip(weights, frames, others, strict=True):
-                a, b = (f.reformat(width=tl.width, height=tl.height, format="rgb24").to_ndarray() for f in (fa, fb))
+                a, b = (reformat(f, tl.width, tl.height, "rgb24").to_ndarray() for f in (fa, fb))
                 yield av.VideoFrame.from_ndarray(np.ascontiguousarray(piece.curve.mix(a, b, float(w))), format="rgb24")
             continue
         for w, fa, fb in zip(weights, frames, others, strict=True):
             # yuv is an affine map of rgb, so blending the yuv planes is the rgb blend, minus two
             # colour conversions and their rounding.
-            a = fa.reformat(width=tl.width, height=tl.height, format="yuv420p").to_ndarray()
-            b = fb.reformat(width=tl.width, height=tl.height, format="yuv420p").to_ndarray()
+            a = reformat(fa, tl.width, tl.height, "yuv420p").to_ndarray()
+            b = reformat(fb, tl.width, tl.height, "yuv420p").to_ndarray()
             mixed = a.astype(np.float32) * (1 - w) + b.astype(np.float32) * w
             yield av.VideoFrame.from_ndarray(np.rint(mixed).clip(0, 255).astype(np.uint8), format="yuv420p")
 
