@@ -9,7 +9,6 @@ import errno
 import io
 import json
 import os
-import resource
 import shutil
 import signal
 import sqlite3
@@ -34,6 +33,8 @@ from ltxkit.jobs.journal import Journal
 from ltxkit.timing import parse_number
 
 LTXKIT = str(Path(sys.executable).with_name("ltxkit"))
+CAPPED = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); "
+          "os.execv(sys.argv[2], sys.argv[2:])")  # argv: the limit, then the command it caps
 OFFLINE = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"}  # nothing listens there
 
 
@@ -47,13 +48,16 @@ def media(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> d
 
 def ltxkit(*args: object, cwd: Path, env: dict[str, str] | None = None, limit: int | None = None,
            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """A real ``ltxkit`` process; ``limit`` caps the size of any file it writes (RLIMIT_FSIZE)."""
-    def cap() -> None:
-        if limit is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    """A real ``ltxkit`` process; ``limit`` caps the size of any file it writes (RLIMIT_FSIZE).
 
-    return subprocess.run([LTXKIT, *map(str, args)], cwd=cwd, env={**os.environ, **OFFLINE, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, preexec_fn=cap)
+    The cap is set by a fresh interpreter that then becomes ltxkit (:data:`CAPPED`), never by a
+    ``preexec_fn``: Python code run between fork and exec in a process with threads (the emulator's,
+    the decoders') can deadlock the child before it execs, which hung two tests of a soak for 300 s."""
+    command = [LTXKIT, *map(str, args)]
+    if limit is not None:
+        command = [sys.executable, "-c", CAPPED, str(limit), *command]
+    return subprocess.run(command, cwd=cwd, env={**os.environ, **OFFLINE, **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def one_error(result: subprocess.CompletedProcess[str], code: int, message: str) -> None:
@@ -384,3 +388,13 @@ def test_text_files_as_media_are_refused_locally(tmp_path: Path, option: str, na
 @pytest.mark.parametrize("job_id", ["", " ", "a b", "x\ty"])
 def test_jobs_status_refuses_an_impossible_id(tmp_path: Path, job_id: str) -> None:
     one_error(ltxkit("jobs", "status", job_id, cwd=tmp_path), 2, "not a job id")
+
+
+def test_no_process_is_started_through_a_preexec_fn() -> None:
+    """Regression (soak): a ``preexec_fn`` runs Python between fork and exec, which can deadlock the child
+    of a process with threads before it execs; the tests' file-size cap goes through :data:`CAPPED`."""
+    root = Path(__file__).resolve().parent.parent
+    marker = "preexec_fn" + "="
+    users = [str(p.relative_to(root)) for top in ("ltxkit", "tests", "benchmarks") for p in (root / top).rglob("*.py")
+             if marker in p.read_text(encoding="utf-8")]
+    assert users == []
