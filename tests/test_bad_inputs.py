@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from media import write_blank_png
 from PIL import Image
 
 from ltxkit.cli import COMMANDS, main
@@ -209,7 +210,7 @@ def stock(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> P
     root = tmp_path_factory.mktemp("stock")
     shutil.copyfile(media["track"], root / "a.wav")
     shutil.copyfile(media["clip"], root / "clip.mp4")
-    Image.new("L", (20000, 20000)).save(root / "big.png")
+    write_blank_png(root / "big.png", 20000, 20000)
     return root
 
 

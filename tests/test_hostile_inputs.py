@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from media import write_blank_png
 from PIL import Image
 
 from ltxkit.cli import main
@@ -42,7 +44,7 @@ OFFLINE = {"LTXKIT_API_BASE": "http://127.0.0.1:9", "LTXKIT_API_KEY": "k-test"} 
 def media(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The shared clip A and track (conftest), and an image too large to open."""
     big = tmp_path_factory.mktemp("hostile") / "big.png"
-    Image.new("L", (20000, 20000)).save(big)  # 400 MP of zeros: a few hundred KB on disk
+    write_blank_png(big, 20000, 20000)  # 400 MP of zeros: a few hundred KB on disk
     return {**media, "big": big}
 
 
@@ -264,6 +266,18 @@ def test_resume_with_segments_5_in_a_matching_run_is_one_line(media: dict[str, P
     result = ltxkit("extend", media["clip"], "--prompt", "p", "--overlap", 3, "--frames", 25, "--resume",
                     "-o", "run", cwd=tmp_path)
     one_error(result, 2, "unreadable manifest")
+
+
+def test_the_huge_png_is_a_whole_valid_picture(media: dict[str, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal below must be for its size, not for a broken file: the fast writer's PNG decodes (CRCs,
+    deflate stream and Adler-32 checked by Pillow) to exactly its zeros, over several bands and a rest."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with Image.open(media["big"]) as big:
+        assert (big.size, big.mode) == ((20000, 20000), "L")
+    with Image.open(write_blank_png(tmp_path / "banded.png", 3001, 2803)) as small:
+        pixels = np.asarray(small)
+    assert pixels.shape == (2803, 3001) and not pixels.any()
 
 
 def test_huge_png_is_refused_from_its_header(media: dict[str, Path], tmp_path: Path) -> None:
