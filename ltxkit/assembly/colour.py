@@ -47,6 +47,26 @@ def _srgb_transfer(rgb: np.ndarray) -> np.ndarray:
 
 
 _SRGB_LUT = _srgb_transfer(np.arange(256))  # uint8 input: the same formula, once per code value
+# Linear maps as contiguous matrices applied to N×3 pixels: numpy broadcasts a (3,) vector over the last
+# axis of an N×3 array five times slower than a scalar, so the white point is folded into the matrices,
+# Lab's sums and differences of f(X), f(Y), f(Z) are one matrix too, and offsets go column by column
+# (640x360: Lab 17.6 -> 8.9 ms, back 21 -> 8.3 ms).
+_LIN_TO_T = np.ascontiguousarray((_RGB_TO_XYZ / _D65[:, None]).T)  # linear RGB → XYZ / white
+_T_TO_LIN = np.ascontiguousarray((_XYZ_TO_RGB * _D65[None, :]).T)
+_F_TO_LAB = np.array([[0.0, 500.0, 0.0], [116.0, -500.0, 200.0], [0.0, 0.0, -200.0]])  # L*+16, a*, b*
+_LAB_TO_F = np.ascontiguousarray(np.linalg.inv(_F_TO_LAB))
+
+
+def _pixels_of(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64).reshape(-1, 3)
+
+
+def _affine(x: np.ndarray, matrix: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``x @ matrix + offset`` for N×3 ``x``, the offset added a column at a time (see above)."""
+    out: np.ndarray = x @ matrix
+    for c in range(3):
+        out[:, c] += offset[c]
+    return out
 
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
@@ -68,26 +88,24 @@ def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
 
 def linear_to_lab(lin: np.ndarray) -> np.ndarray:
     """Linear sRGB 0..1 → CIELAB (D65), L* 0..100."""
-    t = (lin @ _RGB_TO_XYZ.T) / _D65
+    t = _pixels_of(lin) @ _LIN_TO_T
     f = np.cbrt(t)
     dark = t <= _EPS  # few pixels: their linear segment is computed for them alone
     f[dark] = (_KAPPA * t[dark] + 16) / 116
-    out: np.ndarray = np.empty_like(f)
-    np.multiply(f[..., 1], 116, out=out[..., 0])
-    out[..., 0] -= 16
-    np.subtract(f[..., 0], f[..., 1], out=out[..., 1])
-    out[..., 1] *= 500
-    np.subtract(f[..., 1], f[..., 2], out=out[..., 2])
-    out[..., 2] *= 200
-    return out
+    out: np.ndarray = f @ _F_TO_LAB
+    out[:, 0] -= 16
+    return out.reshape(np.shape(lin))
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     """CIELAB (D65) → linear sRGB (unclipped: out-of-gamut colours are clipped when quantised)."""
-    fy = (lab[..., 0] + 16) / 116
-    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
-    t = np.where(f > 6 / 29, f**3, (116 * f - 16) / _KAPPA)
-    out: np.ndarray = (t * _D65) @ _XYZ_TO_RGB.T
+    x = _pixels_of(lab).copy()
+    x[:, 0] += 16
+    f = x @ _LAB_TO_F
+    dark = f <= 6 / 29
+    t = f * f * f
+    t[dark] = (116 * f[dark] - 16) / _KAPPA
+    out: np.ndarray = (t @ _T_TO_LIN).reshape(np.shape(lab))
     return out
 
 
@@ -168,7 +186,7 @@ class ColourTransfer:
             y = np.stack([np.interp(x[:, c], self.source_quantiles[c], self.reference_quantiles[c])
                           for c in range(3)], axis=-1)
         else:
-            y = (x - self.source_mean) @ self.matrix.T + self.reference_mean
+            y = _affine(x, self.matrix.T, self.reference_mean - self.source_mean @ self.matrix.T)
         return _from_space(y, self.space).reshape(frame.shape)
 
     def apply_all(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
