@@ -24,8 +24,8 @@ CODE_BITS = 16
 # x264's AVX-512 code reads uninitialised memory when the width is not a multiple of 256 px, so the same
 # frames came out with other bits (and pixels) from one run to the next.
 X264_REPRODUCIBLE = {"mbtree": "0"}
-# Up to about VGA, x264's frame threads cost a fifth more CPU than one thread (100 frames at 320x240: 0.48
-# against 0.34 s, the same wall time; at 640x360 on idle cores one thread takes 1.03-1.33 s of wall time
+# Up to about VGA, x264's frame threads cost more CPU than one thread (100 frames at 320x240: 0.48 against
+# 0.34 s of CPU, the same wall time; at 640x360 on idle cores one thread takes 1.03-1.33 s of wall time
 # against 0.99-1.05 s); the suite and the emulator make many such clips, side by side on busy cores.
 ONE_THREAD_PIXELS = 640 * 480
 _CODE_BAND = 8  # the code band is 1/8 of the frame height
