@@ -16,7 +16,8 @@ from PIL import Image
 
 from ltxkit.assembly import report as report_module
 from ltxkit.assembly import review_seam, splice_with_report
-from ltxkit.assembly.review import file_timeline, review_clip
+from ltxkit.assembly import seam as seam_module
+from ltxkit.assembly.review import file_timeline, review_clip, review_frames, review_scale, review_window
 from ltxkit.assembly.seam import (
     ANALYSIS_MAX_WIDTH,
     FINDINGS_AFTER,
@@ -24,6 +25,7 @@ from ltxkit.assembly.seam import (
     FINDINGS_MAX_WIDTH,
     THRESHOLDS,
     best_lag,
+    findings_rgb,
     load_seam,
     psnr,
     scaled_size,
@@ -235,6 +237,52 @@ def test_the_seam_review_decodes_each_clip_in_one_pass_the_same_frames(clips: di
         assert len(data.cut.a) == 100 - a_from and len(data.cut.b) == 3 + FINDINGS_AFTER
         assert all(np.array_equal(x, y) for x, y in zip(data.cut.a, a.rgb(a_from, 100 - a_from, small), strict=True))
         assert all(np.array_equal(x, y) for x, y in zip(data.cut.b, b.rgb(0, 3 + FINDINGS_AFTER, small), strict=True))
+
+
+def test_a_wide_clip_is_shrunk_once_a_frame_and_every_use_reads_the_shrunk_frame(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wider than the analysis size, each decoded frame is scaled down from full size once (area-averaged,
+    yuv420p); the metrics' RGB, the findings' RGB, the review clip's picture and the frames ``--cut best``
+    and ``--color-match`` read all come from that one shrunk frame."""
+    w, h = 704, 396
+    a = write_clip(tmp_path / "a.mp4", frames=50, fps=25, width=w, height=h, gop=25)
+    b = write_clip(tmp_path / "b.mp4", frames=30, fps=25, width=w, height=h, gop=25)
+    plan = prepare_splice([a, b], overlap=3, sampled_fps=Fraction(25), audio=False)
+    size, small = scaled_size(w, h, ANALYSIS_MAX_WIDTH), scaled_size(w, h, FINDINGS_MAX_WIDTH)
+    from_full: Counter[tuple[int, int, str, str | None]] = Counter()
+    real = seam_module.reformat
+
+    def counting(frame: av.VideoFrame, width: int, height: int, format: str, interpolation: str | None = None,
+                 threads: int | None = None) -> av.VideoFrame:
+        if (frame.width, frame.height) == (w, h):
+            from_full[(width, height, format, interpolation)] += 1
+        return real(frame, width, height, format, interpolation, threads)
+
+    monkeypatch.setattr(seam_module, "reformat", counting)
+    window = review_window(plan.timeline, plan.joints[0].cut_frame)
+    data = load_seam(plan, scale=review_scale(window), also=review_frames(window, plan.infos))
+    # every frame decoded (A's 50: the review window starts at its frame 0; B's 30) shrunk once, nothing else
+    assert from_full == {(640, 360, "yuv420p", "AREA"): 50 + 30}
+
+    def reference(path: Path, start: int, count: int) -> list[av.VideoFrame]:
+        with VideoReader(path) as reader:
+            return [f.reformat(640, 360, "yuv420p", interpolation="AREA") for f in reader.frames(start, count)]
+
+    def rgb(frames: list[av.VideoFrame], at: tuple[int, int]) -> list[np.ndarray]:
+        return [f.reformat(at[0], at[1], "rgb24").to_ndarray() for f in frames]
+
+    a_ref, b_ref = reference(a, 0, 50), reference(b, 0, 30)
+    a_from = 47 - FINDINGS_BEFORE  # A's frame 47 is shown with B's frame 0
+    assert sorted(data.a_frames) == [47, 48, 49] and (len(data.cut.a), len(data.cut.b)) == (50 - a_from, 30)
+    assert all(np.array_equal(f, rgb([a_ref[i]], size)[0]) for i, f in data.a_frames.items())
+    assert all(np.array_equal(f, rgb([b_ref[i]], size)[0]) for i, f in data.b_frames.items())
+    assert all(np.array_equal(x, y) for x, y in zip(data.cut.a, rgb(a_ref[a_from:], small), strict=True))
+    assert all(np.array_equal(x, y) for x, y in zip(data.cut.b, rgb(b_ref, small), strict=True))
+    assert sorted(data.scaled) == [(a, i) for i in range(50)] + [(b, i) for i in range(3, 30)]
+    assert all(np.array_equal(data.scaled[(a, i)].to_ndarray(), a_ref[i].to_ndarray()) for i in range(50))
+    with VideoReader(a) as reader:  # what --cut best and --color-match read is what the findings read
+        assert all(np.array_equal(x, y) for x, y in
+                   zip(findings_rgb(reader, a_from, 50 - a_from, (w, h)), data.cut.a, strict=True))
 
 
 def test_seam_report_probes_each_clip_once(clips: dict[str, Path], tmp_path: Path,

@@ -18,7 +18,7 @@ import numpy as np
 from ltxkit.assembly.edit import SplicePlan, replan
 from ltxkit.assembly.findings import CutFrames, best_cut, cut_costs
 from ltxkit.assembly.modes import CUT_CHOICES
-from ltxkit.assembly.seam import FINDINGS_MAX_WIDTH, scaled_size
+from ltxkit.assembly.seam import findings_rgb
 from ltxkit.errors import InputError
 from ltxkit.frames.readers import VideoReader
 
@@ -27,8 +27,7 @@ def _delivered(plan: SplicePlan, clip: int, start: int, count: int) -> list[np.n
     """Frames of ``clip`` as the splice shows them (graded), at the findings' analysis size."""
     info = plan.infos[clip]
     with VideoReader(info.path, info) as reader:
-        return plan.delivered(clip, start, reader.rgb(start, count,
-                                                      scaled_size(*plan.infos[0].display_size, FINDINGS_MAX_WIDTH)))
+        return plan.delivered(clip, start, findings_rgb(reader, start, count, plan.infos[0].display_size))
 
 
 def _words(at: int, mode_at: int, cost: float, mode_cost: float | None) -> str:

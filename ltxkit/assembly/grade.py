@@ -25,7 +25,7 @@ from ltxkit.assembly.colour import delta_e76, estimate_transfer, mean_lab
 from ltxkit.assembly.edit import SplicePlan, replan
 from ltxkit.assembly.findings import OVERLAP_DE
 from ltxkit.assembly.modes import COLOR_REFS, METHODS
-from ltxkit.assembly.seam import FINDINGS_MAX_WIDTH, scaled_size
+from ltxkit.assembly.seam import findings_rgb
 from ltxkit.errors import InputError
 from ltxkit.frames.readers import VideoReader
 from ltxkit.frames.timeline import Grade
@@ -55,9 +55,8 @@ def _then(first: Grade, second: Grade) -> Grade:
 
 def _frames(plan: SplicePlan, i: int, start: int, count: int) -> list[np.ndarray]:
     info = plan.infos[i]
-    size = scaled_size(info.width, info.height, FINDINGS_MAX_WIDTH)
     with VideoReader(info.path, info) as reader:
-        return list(reader.rgb(start, count, size))
+        return findings_rgb(reader, start, count, (info.width, info.height))
 
 
 def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[SplicePlan, list[Correction]]:
