@@ -266,10 +266,11 @@ def test_a_wide_clip_is_shrunk_once_a_frame_and_every_use_reads_the_shrunk_frame
 
     def reference(path: Path, start: int, count: int) -> list[av.VideoFrame]:
         with VideoReader(path) as reader:
-            return [f.reformat(640, 360, "yuv420p", interpolation="AREA") for f in reader.frames(start, count)]
+            return [f.reformat(640, 360, "yuv420p", interpolation="AREA", threads=1)
+                    for f in reader.frames(start, count)]
 
     def rgb(frames: list[av.VideoFrame], at: tuple[int, int]) -> list[np.ndarray]:
-        return [f.reformat(at[0], at[1], "rgb24").to_ndarray() for f in frames]
+        return [f.reformat(at[0], at[1], "rgb24", threads=1).to_ndarray() for f in frames]
 
     a_ref, b_ref = reference(a, 0, 50), reference(b, 0, 30)
     a_from = 47 - FINDINGS_BEFORE  # A's frame 47 is shown with B's frame 0
