@@ -19,8 +19,9 @@ from media import write_stamped
 from PIL import Image
 
 from ltxkit.api_schema import api_canvas
+from ltxkit.assembly import grade
 from ltxkit.assembly.seam import best_lag
-from ltxkit.assembly.splice import splice
+from ltxkit.assembly.splice import prepare_splice, splice
 from ltxkit.audio import audio_window, open_audio
 from ltxkit.errors import InputError
 from ltxkit.frames.probe import probe
@@ -356,6 +357,18 @@ def test_a_rotated_a_spliced_with_an_upright_b_comes_out_upright(tmp_path: Path,
     info = probe(out)
     assert (info.rotation, info.width, info.height, result.frame_count) == (0, 160, 96, 50)
     assert codes(out) == list(range(50))
+
+
+def test_a_colour_match_estimates_from_a_rotated_clip_as_displayed(tmp_path: Path,
+                                                                  remux: Callable[..., Path]) -> None:
+    """--color-match reads a phone clip's frames upright at its displayed size (they were squeezed into the
+    stored size, 96x160, before), as the seam review that rates the match reads them."""
+    a = rendered(tmp_path / "a.mp4", Fraction(25), range(0, 30))
+    b = sideways(tmp_path / "b.mp4", range(27, 50), remux, 90)
+    plan = prepare_splice([a, b], overlap=3, sampled_fps=Fraction(25), audio=False)
+    frames = grade._frames(plan, 1, 0, 3)
+    assert [f.shape for f in frames] == [(96, 160, 3)] * 3
+    assert [read_frame_code(f) for f in frames] == [27, 28, 29]
 
 
 # --- item 8: camera footage: the API canvas chosen, conditioning padded, outputs conformed back -----------

@@ -56,7 +56,7 @@ def _then(first: Grade, second: Grade) -> Grade:
 def _frames(plan: SplicePlan, i: int, start: int, count: int) -> list[np.ndarray]:
     info = plan.infos[i]
     with VideoReader(info.path, info) as reader:
-        return findings_rgb(reader, start, count, (info.width, info.height))
+        return findings_rgb(reader, start, count, info.display_size)  # frames come upright: a phone clip's too
 
 
 def colour_match(plan: SplicePlan, method: str, ref: str = "previous") -> tuple[SplicePlan, list[Correction]]:
