@@ -258,6 +258,20 @@ def test_x264_runs_frame_threaded_in_both_renders(make_clip: ClipFactory, tmp_pa
         assert b"sliced_threads=0" in packet and b"slices=" not in packet
 
 
+def test_a_seam_run_looks_ahead_20_frames_and_a_review_clip_none(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """The seam's encoder holds 20 lookahead frames, not preset fast's 30 (the full render's): a seam run
+    is a GOP or two, and each lookahead frame is held whole (memory). A review clip's options (ultrafast,
+    no lookahead) are used as they are, not raised to 20."""
+    a, b = make_clip(frames=60), make_clip(frames=70)
+    tl = _trim_b(a, b, 5, audio=False)
+    full = _packets(render(tl, tmp_path / "full.mp4").output)[0]
+    seam = _packets(smart_render(tl, tmp_path / "smart.mp4").render.output)[60]  # B's re-encoded IDR
+    review = _packets(smart_render(tl, tmp_path / "review.mp4", video_options={"preset": "ultrafast"})
+                      .render.output)[60]
+    assert b"rc_lookahead=30" in full and b"rc_lookahead=20" in seam
+    assert b"mbtree=0" in review and b"rc_lookahead" not in review  # x264 names no lookahead it does not use
+
+
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 
 
