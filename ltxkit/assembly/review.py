@@ -22,7 +22,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ltxkit.assembly.grade import Correction
-from ltxkit.assembly.seam import CLEAN_WORDS, SHRINK_INTERPOLATION, SeamFrames, scaled_size, seam_words
+from ltxkit.assembly.seam import (
+    ANALYSIS_MAX_WIDTH,
+    CLEAN_WORDS,
+    SHRINK_INTERPOLATION,
+    SeamFrames,
+    scaled_size,
+    seam_words,
+)
 from ltxkit.frames.checks import default_layout
 from ltxkit.frames.codecs import codec_profile
 from ltxkit.frames.probe import ProbeResult
@@ -33,7 +40,7 @@ from ltxkit.fsutil import atomic_path
 from ltxkit.timing import round_half_up
 
 REVIEW_SECONDS = Fraction(2)
-REVIEW_MAX_WIDTH = 640
+REVIEW_MAX_WIDTH = ANALYSIS_MAX_WIDTH  # the review clip is made of the frames the seam review shrank to rate them
 REVIEW_INTERPOLATION = SHRINK_INTERPOLATION  # the review clip scales as the seam review shrinks (its frames)
 # x264 ultrafast: a quarter of veryfast's CPU (100 frames at 640x360: 0.13 s against 0.53 s) for about three
 # times the bytes (330 kB for 4 s), and the review clip is only watched in the report; same frames either way
