@@ -56,9 +56,14 @@ def main() -> None:
         opened[Path(str(file)).name] += 1
         return real_open(file, *args, **kwargs)
 
+    spans: dict[Path, list[int]] = {}  # first and last frame each clip's reader decoded
+
     def counting_pull(self: VideoReader) -> av.VideoFrame | None:
         frame = real_pull(self)
         decoded[self.path.name] += frame is not None
+        if frame is not None:
+            seen = spans.setdefault(self.path, [self._index(frame)] * 2)
+            seen[:] = [min(seen[0], self._index(frame)), max(seen[1], self._index(frame))]
         return frame
 
     times, cpu = [], []
@@ -71,6 +76,15 @@ def main() -> None:
             review_seam(a, b, overlap=5, sampled_fps=Fraction(25), report_dir=Path(tmp) / f"report-{n}")
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
+        floor, floor_cpu = [], []  # the same frames decoded and nothing else: what no review can go under
+        for _ in range(repeats):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            for path, (first, last) in spans.items():
+                with VideoReader(path) as reader:
+                    for _frame in reader.frames(first, last - first + 1):
+                        pass
+            floor.append(time.perf_counter() - started)
+            floor_cpu.append(time.process_time() - started_cpu)
         seam = [*CLI, "seam", str(a), str(b), "--overlap", "5", "--sampled-fps", "25", "--report"]
         cli = [_wall([*seam, str(Path(tmp) / f"cli-{n}")]) for n in range(repeats)]
     bare = [_wall([sys.executable, "-c", "pass"]) for _ in range(repeats)]
@@ -86,7 +100,8 @@ def main() -> None:
           f"`python -c pass` median {statistics.median(bare):.3f} s")
     print(f"  files opened: {sum(opened.values())} ({', '.join(f'{k} {v}' for k, v in sorted(opened.items()))})")
     print(f"  frames decoded: {sum(decoded.values())} "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(decoded.items()))})")
+          f"({', '.join(f'{k} {v}' for k, v in sorted(decoded.items()))}); decoding them alone: median "
+          f"{statistics.median(floor):.2f} s wall, {statistics.median(floor_cpu):.2f} s CPU (the library call's floor)")
 
 
 if __name__ == "__main__":
