@@ -46,9 +46,11 @@ lock: $(UV)
 	$(UV) lock --upgrade --python $(PYTHON)
 
 # The suite against the newest releases, in a venv of its own: finds an upstream break before the lock
-# is refreshed. Not part of CI (its result changes without a commit).
+# is refreshed. Not part of CI (its result changes without a commit). pytest stays below 9.2 until
+# pytest-xdist fixes #1386 (tests/conftest.py refuses that pair): otherwise the run stops there and tests
+# none of ltxkit's own dependencies.
 test-latest: $(UV)
 	rm -rf .venv-latest
 	$(UV) venv --quiet --python $(PYTHON) .venv-latest
-	VIRTUAL_ENV=.venv-latest $(UV) pip install --quiet --upgrade -e '.[dev]'
+	VIRTUAL_ENV=.venv-latest $(UV) pip install --quiet --upgrade -e '.[dev]' 'pytest<9.2'
 	.venv-latest/bin/python -m pytest $(PYTEST_ARGS)
