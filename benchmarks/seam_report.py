@@ -62,8 +62,9 @@ def main() -> None:
         frame = real_pull(self)
         decoded[self.path.name] += frame is not None
         if frame is not None:
-            seen = spans.setdefault(self.path, [self._index(frame)] * 2)
-            seen[:] = [min(seen[0], self._index(frame)), max(seen[1], self._index(frame))]
+            i = self._index(frame)
+            seen = spans.setdefault(self.path, [i, i])
+            seen[:] = [min(seen[0], i), max(seen[1], i)]
         return frame
 
     times, cpu = [], []

@@ -194,7 +194,8 @@ def findings_rgb(reader: VideoReader, start: int, count: int, display: tuple[int
     """Frames as the findings of a seam whose A is ``display`` large read them (:attr:`SeamFrames.cut`):
     for choosing a cut or estimating a colour match on the same pixels the review then rates."""
     size, small = scaled_size(*display, ANALYSIS_MAX_WIDTH), scaled_size(*display, FINDINGS_MAX_WIDTH)
-    return [rgb_at(small)(shrunk(f, size)) for f in reader.frames(start, count)]
+    to_rgb = rgb_at(small)
+    return [to_rgb(shrunk(f, size)) for f in reader.frames(start, count)]
 
 
 def _decode(reader: VideoReader, wants: Sequence[tuple[set[int], Convert]],
