@@ -38,18 +38,34 @@ def atomic_path(target: Path) -> Iterator[Path]:
     The temporary ends with ``.part`` plus the target's extension (encoders pick the container from
     it); on any error it is removed, so failed runs leave nothing behind.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh unique name, not mkstemp, so it gets the usual umask mode; made empty here so that a
-    # read-only or locked directory fails now with its errno (EROFS, EACCES), not deep inside an encoder
-    # that reports only "System error"; writers truncate it
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}{PART}{target.suffix}")
-    tmp.open("xb").close()
+    tmp = _temporary(target)
     try:
         yield tmp
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def scratch_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` (named as :func:`atomic_path`'s), removed when the block
+    ends however it ends: an intermediate file that a crash leaves recognisable as stale."""
+    tmp = _temporary(target)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _temporary(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # a fresh unique name, not mkstemp, so it gets the usual umask mode; made empty here so that a
+    # read-only or locked directory fails now with its errno (EROFS, EACCES), not deep inside an encoder
+    # that reports only "System error"; writers truncate it
+    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}{PART}{target.suffix}")
+    tmp.open("xb").close()
+    return tmp
 
 
 def temp_dir_beside(target: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ltxkit.fsutil import atomic_path, write_json_atomic
+from ltxkit.fsutil import atomic_path, final_name, scratch_path, write_json_atomic
 
 
 def test_atomic_path_renames_on_success(tmp_path: Path) -> None:
@@ -43,3 +43,15 @@ def test_write_json_atomic(tmp_path: Path) -> None:
 def test_private_json_is_owner_only(tmp_path: Path) -> None:
     write_json_atomic(tmp_path / "run.json", {"url": "https://cdn.example/signed?sig=x"}, private=True)
     assert (tmp_path / "run.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_scratch_path_is_removed_however_the_block_ends(tmp_path: Path) -> None:
+    target = tmp_path / "out.mp4"
+    with scratch_path(target) as tmp:
+        tmp.write_bytes(b"tail")
+        assert tmp.parent == tmp_path and final_name(tmp) == "out.mp4" and tmp.suffix == ".mp4"
+    assert not tmp.exists()
+    with pytest.raises(RuntimeError), scratch_path(target) as tmp:
+        tmp.write_bytes(b"tail")
+        raise RuntimeError
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from ltxkit.frames import aac, smart
+from ltxkit.frames import aac, mp4, smart
 from ltxkit.frames import render as render_module
 from ltxkit.frames.aac import window
 from ltxkit.frames.concat import plan_concat
@@ -223,9 +223,9 @@ class _Counting:
 
 def test_the_copy_is_planned_from_the_index_and_reads_a_once(make_clip: ClipFactory, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """mp4 sample index + the keyframes' bytes plan the cut points: the only packets demuxed are the ones
-    copied (A's 60 and B's 45 frames; A's copied sound is read by the index's offsets, demuxed not at
-    all), so a long A is read once, not scanned first."""
+    """mp4 sample index + the keyframes' bytes plan the cut points; the only packets demuxed are B's 45
+    copied ones: A's leading run and its sound are copied by byte range from its sample tables
+    (:mod:`ltxkit.frames.mp4`), demuxed not at all, so a long A is read once, not scanned first."""
     counts: Counter[tuple[str, str]] = Counter()
     opened = smart.open_media
     monkeypatch.setattr(smart, "open_media", lambda path: _Counting(opened(path), counts))
@@ -234,7 +234,31 @@ def test_the_copy_is_planned_from_the_index_and_reads_a_once(make_clip: ClipFact
     result = smart_render(_trim_b(a, b, 5, audio=True), tmp_path / "smart.mp4")
     assert result.copied_frames == 105 and result.sound is not None
     assert result.sound["copied_packets"] == 112
-    assert counts == {(a.name, "video"): 60, (b.name, "video"): 45}
+    assert counts == {(b.name, "video"): 45}
+
+
+def test_a_copied_run_behind_an_empty_edit_goes_through_the_muxer(make_clip: ClipFactory, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A's picture starts 2 frames after its sound (an empty edit first in its edit list): its sample tables
+    do not say plainly which frame a sample shows, so no byte-range head; the muxer copies A as before."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    late = tmp_path / "late.mp4"
+    with av.open(str(a)) as src, av.open(str(late), "w") as out:
+        streams = {s.type: out.add_stream_from_template(s) for s in (src.streams.video[0], src.streams.audio[0])}
+        step = round(Fraction(2, 25) / cast(Fraction, src.streams.video[0].time_base))
+        for packet in src.demux():
+            if packet.size:
+                if packet.stream.type == "video":
+                    packet.pts, packet.dts = cast(int, packet.pts) + step, cast(int, packet.dts) + step
+                packet.stream = streams[packet.stream.type]
+                out.mux(packet)
+    assert len(mp4.Movie.read(late).tracks()[1].edits) == 2
+    joins: list[object] = []
+    monkeypatch.setattr(mp4, "prepend", lambda *args: joins.append(args))
+    result = smart_render(_trim_b(late, b, 5, audio=True), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames, joins) == ("smart", 105, [])
+    assert _packets(result.render.output)[:60] == _packets(a)
+    assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))
 
 
 def test_a_matroska_source_is_planned_by_demuxing(make_clip: ClipFactory, remux: Callable[..., Path],

@@ -71,12 +71,12 @@ class AacCopy:
     def count(self) -> int:
         return len(self.spans) // 2
 
-    def packets(self) -> Iterator[av.Packet[Any]]:
-        """The copied packets in order, stamped in output samples: read by the sample index's offsets (the
-        demuxer would read and drop the video's packets, and make an object of every one)."""
+    def packets(self, start: int = 0) -> Iterator[av.Packet[Any]]:
+        """The copied packets from the ``start``-th on, stamped in output samples: read by the sample index's
+        offsets (the demuxer would read and drop the video's packets, and make an object of every one)."""
         tb = Fraction(1, self.sound.tl.sample_rate)
         with self.source.open("rb") as f:
-            for k in range(self.count):
+            for k in range(start, self.count):
                 f.seek(self.spans[2 * k])
                 packet = av.Packet(f.read(self.spans[2 * k + 1]))
                 packet.pts = packet.dts = self.first_pts + k * FRAME - self.shift

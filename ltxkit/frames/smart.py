@@ -15,6 +15,11 @@ them prepended in-band to its first packet. The first clip's AAC packets are cop
 and the sound re-encoded from there (:mod:`ltxkit.frames.aac`), or re-encoded whole, saying why.
 Anything that cannot be matched (another codec, size, rate, pixel format, rotation, h264 profile,
 edit-list discards) falls back to :func:`ltxkit.frames.render.render`, and the result says why.
+
+A leading copied run (A up to its last IDR before the seam, however long) and the copied sound up to
+the same instant never pass the muxer: the rest is muxed into a scratch file and
+:func:`ltxkit.frames.mp4.prepend` puts the run's byte ranges before it, with sample tables built in bulk,
+so the splice's cost does not grow with A's packet count.
 """
 
 from __future__ import annotations
@@ -29,15 +34,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import av
+import numpy as np
 
 from ltxkit.errors import InputError, MediaError
-from ltxkit.frames.aac import AacCopy, plan_copy
+from ltxkit.frames import mp4
+from ltxkit.frames.aac import FRAME, AacCopy, plan_copy
 from ltxkit.frames.codecs import RENDER_MODES, codec_profile
 from ltxkit.frames.probe import ProbeResult, demux_only, open_media
 from ltxkit.frames.render import AudioEncode, Readers, RenderResult, verify_written, video_frames
 from ltxkit.frames.render import render as render_full
 from ltxkit.frames.timeline import Piece, Timeline
-from ltxkit.fsutil import atomic_path, final_name
+from ltxkit.fsutil import atomic_path, final_name, scratch_path
 from ltxkit.progress import report
 from ltxkit.timing import frame_to_sample, round_half_up
 
@@ -459,14 +466,16 @@ def _copy_packets(run: _Copy, prefix: bytes) -> Iterator[av.Packet[Any]]:
 class _Sound:
     """The output's audio: the first clip's copied AAC packets (when it has them), then the re-encode."""
 
-    def __init__(self, tl: Timeline, readers: Readers, out: Any, copy: AacCopy | str, base: Any) -> None:
-        """``base``: the open first source, the copied sound's template when it is the copied clip."""
+    def __init__(self, tl: Timeline, readers: Readers, out: Any, copy: AacCopy | str, base: Any,
+                 prepended: int) -> None:
+        """``base``: the open first source, the copied sound's template when it is the copied clip;
+        ``prepended``: copied packets that go in by byte range once the muxer is done (:func:`_prepend`)."""
         self.copy = copy
         if isinstance(copy, AacCopy):
             with nullcontext(base) if copy.source == Path(base.name) else open_media(copy.source) as template:
                 self.stream = out.add_stream_from_template(template.streams.audio[0])
             self.sound = copy.sound
-            self._copied: Iterator[av.Packet[Any]] | None = copy.packets()
+            self._copied: Iterator[av.Packet[Any]] | None = copy.packets(prepended)
         else:
             self.stream = out.add_stream("aac", rate=tl.sample_rate)
             self.stream.layout, self.stream.format = tl.layout, "fltp"
@@ -490,19 +499,27 @@ class _Sound:
         self.sound.mux_until(out, self.stream, target)
 
 
+def _shift(runs: list[_Copy | _Encode], encoded: list[_Packets]) -> int:
+    """One dts shift for all runs (the largest reorder delay), so dts rises and never passes pts."""
+    return max(run.source.delay if isinstance(run, _Copy) else _delay(cast(_Packets, enc).frames)
+               for run, enc in zip(runs, _encoded_per_run(runs, encoded), strict=True))
+
+
 def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[_Packets], template: Any,
-           config: AvcConfig, readers: Readers, tally: _Tally, copy: AacCopy | str | None) -> None:
-    """``template``: the open first source, whose streams the output's copy."""
+           config: AvcConfig, readers: Readers, tally: _Tally, copy: AacCopy | str | None,
+           head: _Head | None) -> None:
+    """``template``: the open first source, whose streams the output's copy. With ``head``, its run and
+    sound are left out (no packet of theirs is muxed, but the time stamps count them) for :func:`_prepend`."""
     timescale = math.lcm(tl.sample_rate, tl.fps.numerator) if tl.audio is not None else tl.fps.numerator
+    flags = {} if head is not None else {"movflags": "+faststart"}  # the join writes the moov first
     with av.open(str(path), "w", format="mp4" if path.suffix.lower() != ".mov" else "mov",
-                 options={"movflags": "+faststart", "movie_timescale": str(timescale)}) as out:
+                 options={**flags, "movie_timescale": str(timescale)}) as out:
         vs = out.add_stream_from_template(template.streams.video[0])
         vs.codec_context.extradata = config.to_bytes()
-        sound = _Sound(tl, readers, out, copy, template) if copy is not None else None
+        sound = _Sound(tl, readers, out, copy, template, head.sound if head is not None else 0) \
+            if copy is not None else None
         per_run = _encoded_per_run(runs, encoded)
-        # one dts shift for all runs (the largest reorder delay), so dts rises and never passes pts
-        shift = max(run.source.delay if isinstance(run, _Copy) else _delay(cast(_Packets, enc).frames)
-                    for run, enc in zip(runs, per_run, strict=True))
+        shift = _shift(runs, encoded)
         active = config.sets()
         stored = dict(active)  # the avcC's: what a player seeking to a sync sample decodes it with
         n = 0  # output decode position
@@ -510,6 +527,10 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
         tb = 1 / tl.fps
         sound_at = 0  # decode position after which the sound is muxed up to the video next
         for run, enc in zip(runs, per_run, strict=True):
+            if head is not None and run is head.run:
+                n, start = run.count, run.count
+                tally.step(run.count)
+                continue
             if isinstance(run, _Copy):
                 src = run.source
                 packets: Iterator[Any] = _copy_packets(run, _stale(src.config, active))
@@ -541,6 +562,76 @@ def _write(tl: Timeline, path: Path, runs: list[_Copy | _Encode], encoded: list[
             start += run.count
         if sound is not None:
             sound.mux_until(out, tl.sample_count)
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A leading copied run (and the first clip's copied sound, from the same file) that goes in by byte
+    range (:func:`ltxkit.frames.mp4.prepend`): through the muxer, a ten-minute A cost a Python object and a
+    muxer call a packet, and a chunk a frame in the output."""
+
+    run: _Copy
+    video: mp4.Samples  # the run's samples in its source; durations and composition offsets in frames
+    shift: int
+    sound: int  # the AacCopy's first packets that go with it: those before the video's end, so the
+    # muxer's part starts with both tracks at one instant, interleaved as the source is
+
+
+def _head(tl: Timeline, runs: list[_Copy | _Encode], copy: AacCopy | str | None, shift: int,
+          config: AvcConfig, track_id: int) -> _Head | None:
+    """The first run as a byte-range head, when it is a copy that its source's sample tables describe
+    plainly (one edit, whole frames); None leaves it to the muxer."""
+    run = runs[0]
+    if not isinstance(run, _Copy) or len(runs) == 1:
+        return None
+    src = run.source
+    try:
+        track = mp4.Movie.read(src.info.path).tracks()[track_id]
+    except (MediaError, KeyError):
+        return None
+    media = track.edits[0][1] if len(track.edits) == 1 else 0 if not track.edits else -1
+    if media < 0 or len(track.samples) != src.info.frame_count:
+        return None
+    samples = track.samples[run.first:run.first + run.count]
+    dts = np.cumsum(track.samples.durations)[run.first:run.first + run.count] - samples.durations
+    shown, odd = np.divmod(dts + samples.cts - media - src.start_pts, src.ticks)
+    frames = shown - run.frame
+    order = np.arange(run.count)
+    if odd.any() or not np.array_equal(np.sort(frames), order) or np.any(order - shift > frames):
+        return None
+    sync = np.array(_sync_samples(run, config.sets()), np.bool_)
+    video = mp4.Samples(samples.offsets, samples.sizes, np.ones(run.count, np.int64), frames - order + shift, sync)
+    sound = 0
+    if isinstance(copy, AacCopy) and copy.source == src.info.path:
+        first = copy.first_pts - copy.shift  # output sample of the first copied packet
+        end = frame_to_sample(max(0, run.count - shift), tl.fps, tl.sample_rate)  # the video's next dts
+        sound = min(copy.count, max(0, -(-(end - first) // FRAME)))
+    return _Head(run, video, shift, sound)
+
+
+def _prepend(tl: Timeline, tail: Path, output: Path, head: _Head, copy: AacCopy | str | None) -> None:
+    """``output``: the head's samples, then ``tail``'s (the rest, as :func:`_write` muxed it)."""
+    video, *others = mp4.Movie.read(tail).tracks().values()
+    ticks = Fraction(video.timescale) / tl.fps
+    if ticks.denominator != 1:
+        raise MediaError(f"the muxer gave the video a timescale of {video.timescale}, not whole frames")
+    t = int(ticks)
+    v = head.video
+    heads = {video.track_id: mp4.Head(replace(v, durations=v.durations * t, cts=v.cts * t), head.shift * t,
+                                      tl.frame_count * t)}
+    if head.sound:  # its first packets: a sound head
+        assert isinstance(copy, AacCopy)
+        audio = others[0]
+        per = Fraction(audio.timescale, tl.sample_rate)
+        if per.denominator != 1:
+            raise MediaError(f"the muxer gave the sound a timescale of {audio.timescale}")
+        n = head.sound
+        spans = np.frombuffer(copy.spans, np.int64, 2 * n).reshape(n, 2)
+        samples = mp4.Samples(spans[:, 0], spans[:, 1], np.full(n, FRAME * int(per), np.int64),
+                              np.zeros(n, np.int64), np.ones(n, np.bool_))
+        heads[audio.track_id] = mp4.Head(samples, (copy.shift - copy.first_pts) * int(per),
+                                         tl.sample_count * int(per))
+    mp4.prepend(tail, output, head.run.source.info.path, heads)
 
 
 def _sync_samples(run: _Copy, stored: dict[tuple[int, int], bytes]) -> list[bool]:
@@ -643,8 +734,15 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
             if encoded and encoded[0].config is not None:
                 config = replace(config, sps=config.sps + encoded[0].config.sps,
                                  pps=config.pps + encoded[0].config.pps)
+            shift = _shift(runs, encoded)
+            head = _head(tl, runs, copy, shift, config, template.streams.video[0].id)
             with atomic_path(output) as tmp:
-                _write(tl, tmp, runs, encoded, template, config, readers, tally, copy)
+                if head is None:
+                    _write(tl, tmp, runs, encoded, template, config, readers, tally, copy, None)
+                else:
+                    with scratch_path(tmp) as tail:
+                        _write(tl, tail, runs, encoded, template, config, readers, tally, copy, head)
+                        _prepend(tl, tail, tmp, head, copy)
                 info = verify_written(tmp, tl) if verify else readers.info(tmp)
         report(tally.task, "done", tl.frame_count, tl.frame_count, "frames")
     except av.error.FFmpegError as exc:
