@@ -14,7 +14,7 @@ import soundfile
 from media import write_stamped
 
 from ltxkit.errors import InputError
-from ltxkit.frames.probe import AudioStreamInfo, probe
+from ltxkit.frames.probe import AudioStreamInfo, open_media, probe
 from ltxkit.frames.synth import write_clip
 
 ClipFactory = Callable[..., Path]
@@ -120,3 +120,22 @@ def test_head_trimmed_mp4_counts_only_the_frames_it_shows(make_clip: ClipFactory
     assert (info.frame_count, info.duration_seconds) == (45, 45 / fps)
     assert (info.start_seconds, info.vfr, info.fps) == (Fraction(0), False, fps)
     assert json.loads(json.dumps(info.to_json()))["frame_count"] == 45
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv", ".ts"])
+def test_a_reader_opens_without_ffmpegs_trial_decode_where_the_header_lists_every_stream(
+        ext: str, make_clip: ClipFactory, remux: Callable[..., Path], tmp_path: Path) -> None:
+    """``open_media(decoding=True)`` skips the stream probe's decode of the first pictures (the pixel format
+    stays unset until a frame is decoded) for mp4 and Matroska; a transport stream, whose streams are found
+    by reading packets, is opened with the full probe. Either way the decoded pictures and sound are the
+    default open's."""
+    clip = make_clip(frames=30, audio=True)
+    path = clip if ext == ".mp4" else remux(clip, tmp_path / f"clip{ext}")
+    for kind in ("video", "audio"):
+        with open_media(path, decoding=True) as fast, open_media(path) as full:
+            assert fast.streams.video[0].codec_context.pix_fmt == (None if ext != ".ts" else "yuv420p")
+            assert full.streams.video[0].codec_context.pix_fmt == "yuv420p"
+            assert len(fast.streams) == len(full.streams) == 2
+            ours = [f.to_ndarray() for f in fast.decode(**{kind: 0})]
+            theirs = [f.to_ndarray() for f in full.decode(**{kind: 0})]
+        assert len(ours) == len(theirs) > 0 and all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))

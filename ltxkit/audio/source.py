@@ -337,7 +337,7 @@ class _PyAVSource(AudioSource):
         from ltxkit.frames.readers import AudioDecoder
 
         self._container.close()
-        self._container = open_media(self.info.path)
+        self._container = open_media(self.info.path, decoding=True)
         self._decoder = AudioDecoder(self._container, self._container.streams.audio[self.info.stream],
                                      self.info.origin_seconds, rate=self.info.sample_rate)
 

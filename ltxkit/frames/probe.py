@@ -67,14 +67,28 @@ class ProbeResult:
         return data
 
 
-def open_media(path: StrPath) -> av.container.InputContainer:
-    """Open a media file, turning every failure into one clear :class:`InputError`."""
+# FFmpeg's stream probe decodes a file's first pictures to learn what its header already says but the pixel
+# format (13 ms for a 1080p h264 file, 1 ms without): a reader, which decodes anyway, skips it where the
+# container's header lists every stream (a transport stream's are found by reading packets)
+_READER_OPTIONS = {"skip_frame": "all", "analyzeduration": "1"}
+_HEADER_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
+
+
+def open_media(path: StrPath, *, decoding: bool = False) -> av.container.InputContainer:
+    """Open a media file, turning every failure into one clear :class:`InputError`. ``decoding``: the
+    caller reads streams it has probed and decodes them, so their pixel and sample formats need not be
+    probed first (they are unset until a frame is decoded)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file: {path}")
     if not path.is_file():
         raise InputError(f"not a file: {path}")
     try:
+        if decoding:
+            container = av.open(str(path), options=_READER_OPTIONS)
+            if container.format.name in _HEADER_FORMATS:
+                return container
+            container.close()
         return av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path} as media: {exc}") from exc

@@ -157,7 +157,7 @@ class VideoReader(_MediaReader):
 
     def _open(self) -> Any:
         self.close()
-        self._container = open_media(self.path)
+        self._container = open_media(self.path, decoding=True)
         stream = demux_only(self._container, self._container.streams.video[0])
         stream.thread_type = "AUTO"
         self._damage = DamageWatch(self.path)
@@ -269,7 +269,7 @@ class AudioReader(_MediaReader):
         back = SEEK_PREROLL_SECONDS
         while True:
             self.close()
-            self._container = open_media(self.path)
+            self._container = open_media(self.path, decoding=True)
             decoder = AudioDecoder(self._container, demux_only(self._container, self._container.streams.audio[0]),
                                    self.info.start_seconds,
                                    rate=self.sample_rate, layout=self.layout)

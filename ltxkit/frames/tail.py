@@ -276,7 +276,7 @@ def _full_decode(video: Path, timeline: _Timeline, wanted: list[int],
     got: dict[int, tuple[int, np.ndarray]] = {}
     decoded = 0
     index = -1
-    with open_media(video) as container:
+    with open_media(video, decoding=True) as container:
         vs = demux_only(container, container.streams.video[0])
         try:
             for frame in container.decode(vs):
@@ -325,7 +325,7 @@ def read_tail(video: StrPath, count: int, sampled_fps: Fraction | None = None, *
     elif info.path != video:
         raise ValueError(f"info describes {info.path}, not {video}")
     sampled = info.fps if sampled_fps is None else sampled_fps
-    with open_media(video) as container:
+    with open_media(video, decoding=True) as container:
         vs = demux_only(container, container.streams.video[0])
         vs.thread_type = "FRAME"  # one GOP 1.35x faster than PyAV's slice threads, the same pixels (tested)
         vfr_pts = _demux_pts(container, vs) if info.vfr else None
