@@ -9,7 +9,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from ltxkit.frames import mp4, smart
@@ -41,10 +40,9 @@ def test_sample_tables_are_what_the_demuxer_reads(layout: str, make_clip: ClipFa
     for kind in ("video", "audio") if layout != "ntsc" else ("video",):
         track_id, seen = _demuxed(path, kind)
         track = tracks[track_id]
-        s = track.samples
-        (_, media), = track.edits
-        dts = np.cumsum(s.durations) - s.durations - media
-        ours = list(zip(s.offsets.tolist(), s.sizes.tolist(), dts.tolist(), (dts + s.cts).tolist(),
+        s, times = track.samples, track.times()
+        assert times is not None
+        ours = list(zip(s.offsets.tolist(), s.sizes.tolist(), times[0].tolist(), times[1].tolist(),
                         s.sync.tolist(), strict=True))
         assert ours == seen
         assert Fraction(int(s.durations.sum()), track.timescale) > 0
@@ -77,3 +75,15 @@ def test_a_head_past_4_gib_gets_64_bit_offsets_and_a_wide_mdat(make_clip: ClipFa
         with av.open(str(narrow)) as n, av.open(str(wide)) as w:
             ours = [(bytes(p), p.pts, p.dts) for p in w.demux(getattr(w.streams, kind)[0]) if p.size]
             assert ours == [(bytes(p), p.pts, p.dts) for p in n.demux(getattr(n.streams, kind)[0]) if p.size]
+
+
+def test_tables_are_read_only_from_mp4_and_mov(make_clip: ClipFactory, remux: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    """Matroska (or any other demuxer's file) has no sample tables: None, and the caller demuxes."""
+    clip = make_clip(frames=30)
+    mkv = remux(clip, tmp_path / "c.mkv")
+    with av.open(str(clip)) as c, av.open(str(mkv)) as m:
+        assert mp4.read_track(clip, c.format.name, c.streams.video[0].id) is not None
+        assert mp4.read_track(mkv, m.format.name, m.streams.video[0].id) is None
+        assert mp4.read_track(clip, c.format.name, 99) is None
+        assert mp4.read_track(mkv, mp4.FORMAT, 1) is None  # named mp4, read as Matroska: no moov

@@ -223,13 +223,13 @@ class _Counting:
 
 def test_the_copy_is_planned_from_the_index_and_reads_a_once(make_clip: ClipFactory, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """mp4 sample index + the keyframes' bytes plan the cut points; the only packets demuxed are B's 45
+    """mp4 sample tables + the keyframes' bytes plan the cut points; the only packets demuxed are B's 45
     copied ones: A's leading run and its sound are copied by byte range from its sample tables
     (:mod:`ltxkit.frames.mp4`), demuxed not at all, so a long A is read once, not scanned first."""
     counts: Counter[tuple[str, str]] = Counter()
     opened = smart.open_media
-    monkeypatch.setattr(smart, "open_media", lambda path: _Counting(opened(path), counts))
-    monkeypatch.setattr(aac, "open_media", lambda path: _Counting(opened(path), counts))
+    monkeypatch.setattr(smart, "open_media", lambda path, **kw: _Counting(opened(path, **kw), counts))
+    monkeypatch.setattr(aac, "open_media", lambda path, **kw: _Counting(opened(path, **kw), counts))
     a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
     result = smart_render(_trim_b(a, b, 5, audio=True), tmp_path / "smart.mp4")
     assert result.copied_frames == 105 and result.sound is not None
@@ -237,10 +237,11 @@ def test_the_copy_is_planned_from_the_index_and_reads_a_once(make_clip: ClipFact
     assert counts == {(b.name, "video"): 45}
 
 
-def test_a_copied_run_behind_an_empty_edit_goes_through_the_muxer(make_clip: ClipFactory, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A's picture starts 2 frames after its sound (an empty edit first in its edit list): its sample tables
-    do not say plainly which frame a sample shows, so no byte-range head; the muxer copies A as before."""
+def test_a_copied_run_behind_an_empty_edit_is_copied_by_byte_range(make_clip: ClipFactory,
+                                                                   tmp_path: Path) -> None:
+    """A's picture starts 2 frames after its sound (an empty edit first in its edit list, as FFmpeg writes
+    a late stream): its samples' times are the tables' moved by the empty edit, so A's run is still a
+    byte-range head, its pictures and packets A's own."""
     a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
     late = tmp_path / "late.mp4"
     with av.open(str(a)) as src, av.open(str(late), "w") as out:
@@ -252,10 +253,24 @@ def test_a_copied_run_behind_an_empty_edit_goes_through_the_muxer(make_clip: Cli
                     packet.pts, packet.dts = cast(int, packet.pts) + step, cast(int, packet.dts) + step
                 packet.stream = streams[packet.stream.type]
                 out.mux(packet)
-    assert len(mp4.Movie.read(late).tracks()[1].edits) == 2
+    track = mp4.Movie.read(late).tracks()[1]
+    assert [media for _, media, _ in track.edits] == [-1, 1024]
+    times = track.times()
+    assert times is not None and times[1].min() == 1024  # 2 frames of 512 ticks
+    result = smart_render(_trim_b(late, b, 5, audio=True), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames) == ("smart", 105)
+    assert _packets(result.render.output)[:60] == _packets(a)
+    assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))
+
+
+def test_a_copied_run_from_matroska_goes_through_the_muxer(make_clip: ClipFactory, remux: Callable[..., Path],
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No mp4 sample tables to copy byte ranges by: A's run from a Matroska file is muxed packet by packet."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    mkv = remux(a, tmp_path / "a.mkv")
     joins: list[object] = []
     monkeypatch.setattr(mp4, "prepend", lambda *args: joins.append(args))
-    result = smart_render(_trim_b(late, b, 5, audio=True), tmp_path / "smart.mp4")
+    result = smart_render(_trim_b(mkv, b, 5, audio=False), tmp_path / "smart.mp4")
     assert (result.mode, result.copied_frames, joins) == ("smart", 105, [])
     assert _packets(result.render.output)[:60] == _packets(a)
     assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))

@@ -17,7 +17,6 @@ a later clip's packet grid lands on the output's at an arbitrary offset (a splic
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
+import numpy.typing as npt
 
+from ltxkit.frames import mp4
 from ltxkit.frames.probe import open_media
 from ltxkit.frames.render import AudioEncode, Readers
 from ltxkit.frames.timeline import Timeline
@@ -63,22 +65,22 @@ class AacCopy:
     source: Path
     first_pts: int  # of the first copied packet; the others follow it FRAME by FRAME
     shift: int  # output sample = packet pts - shift
-    spans: array[int]  # (offset, size) in the file of each copied packet, flat
+    spans: npt.NDArray[np.int64]  # (offset, size) in the file of each copied packet, one row each
     resume: int  # output sample where the re-encoded packets take over
     sound: AudioEncode  # the re-encode, warmed up: its first kept packet starts at ``resume``
 
     @property
     def count(self) -> int:
-        return len(self.spans) // 2
+        return len(self.spans)
 
     def packets(self, start: int = 0) -> Iterator[av.Packet[Any]]:
         """The copied packets from the ``start``-th on, stamped in output samples: read by the sample index's
         offsets (the demuxer would read and drop the video's packets, and make an object of every one)."""
         tb = Fraction(1, self.sound.tl.sample_rate)
         with self.source.open("rb") as f:
-            for k in range(start, self.count):
-                f.seek(self.spans[2 * k])
-                packet = av.Packet(f.read(self.spans[2 * k + 1]))
+            for k, (offset, size) in enumerate(self.spans[start:].tolist(), start):
+                f.seek(offset)
+                packet = av.Packet(f.read(size))
                 packet.pts = packet.dts = self.first_pts + k * FRAME - self.shift
                 packet.duration, packet.is_keyframe, packet.time_base = FRAME, True, tb
                 yield packet
@@ -116,18 +118,17 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
     if not info.audio or (info.audio[0].codec, info.audio[0].sample_rate, info.audio[0].channels) != \
             ("aac", tl.sample_rate, channels) or channels > 2:
         return f"{name}'s sound is not mono or stereo AAC at {tl.sample_rate} Hz"
-    with open_media(info.path) as container:
+    with open_media(info.path) as container:  # the full probe: it reads the AAC profile from a packet
         stream = container.streams.audio[0]
         ctx = stream.codec_context
-        entries = stream.index_entries
         origin = info.start_seconds * tl.sample_rate  # the picture's first instant, in samples
+        track = mp4.read_track(info.path, container.format.name, stream.id)
+        times = track.times() if track is not None else None
         if ctx.profile != "LC" or Fraction(stream.time_base or 0) != Fraction(1, tl.sample_rate) \
-                or origin.denominator != 1 or not stream.frames or len(entries) != stream.frames:
-            return f"{name}'s sound is not AAC-LC with a sample index in 1/{tl.sample_rate} s"
-        stamps, spans = array("q"), array("q")  # 8 bytes a packet: a long clip's index, flat
-        for e in entries:
-            stamps.append(e.timestamp)
-            spans.extend((e.pos, e.size))
+                or origin.denominator != 1 or track is None or times is None:
+            return f"{name}'s sound is not AAC-LC with mp4 sample tables in 1/{tl.sample_rate} s"
+        stamps = times[0].tolist()
+        spans = np.stack((track.samples.offsets, track.samples.sizes), axis=1)
         extradata = bytes(ctx.extradata or b"")
         shift = int(origin) + piece.start  # output sample of a packet = its pts - shift
         lead = next((q for q, t in enumerate(stamps) if t - shift + FRAME > 0), len(stamps))  # holds sample 0
@@ -140,7 +141,7 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
     if lead == 0 or last < lead:
         return f"{name}: no whole AAC packet of its sound is kept"
     for j in candidates:
-        ends = window(_read(info.path, (spans[2 * j], spans[2 * j + 1])))
+        ends = window(_read(info.path, (int(spans[j, 0]), int(spans[j, 1]))))
         if ends is None or ends[0] not in (_ONLY_LONG, _LONG_STOP):
             continue
         resume = stamps[j] + FRAME - shift
@@ -151,5 +152,5 @@ def plan_copy(tl: Timeline, readers: Readers) -> AacCopy | str:
         if _fits(sound, resume, ends[1]):
             if bytes(encoder.extradata or b"") != extradata:
                 return f"{name}: its AAC configuration is not the one this encoder writes"
-            return AacCopy(info.path, stamps[lead - 1], shift, spans[2 * (lead - 1):2 * (j + 1)], resume, sound)
+            return AacCopy(info.path, stamps[lead - 1], shift, spans[lead - 1:j + 1], resume, sound)
     return f"{name}: no AAC packet near the seam whose window the re-encode can meet"

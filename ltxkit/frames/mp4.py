@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,6 +21,7 @@ import numpy.typing as npt
 
 from ltxkit.errors import MediaError
 
+FORMAT = "mov,mp4,m4a,3gp,3g2,mj2"  # FFmpeg's name for the demuxer of the files read here
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 _FIELDS = ("offsets", "sizes", "durations", "cts", "sync")
 _COPY_CHUNK = 1 << 20  # bytes a read while copying sample data: memory stays flat in clip length
@@ -95,13 +97,28 @@ class Samples:
 
 @dataclass(frozen=True)
 class Track:
-    """A track of an mp4/mov file: its id, timescale, samples and edit list ((duration, media time) pairs,
-    the duration in the movie's timescale)."""
+    """A track of an mp4/mov file: its id, timescale, samples and edit list ((duration in the movie's
+    timescale, media time, rate) each)."""
 
     track_id: int
     timescale: int
     samples: Samples
-    edits: tuple[tuple[int, int], ...]
+    edits: tuple[tuple[int, int, int], ...]
+    movie_timescale: int
+
+    def times(self) -> tuple[Ints, Ints] | None:
+        """Each sample's decode and presentation time as FFmpeg's demuxer stamps them: the edit's media time
+        taken off, an empty first edit's length put on (samples before the media time, a sound's priming,
+        come out before 0); None when the edit list does more than move the track (several edits,
+        another rate)."""
+        edits, offset = self.edits, Fraction(0)
+        if len(edits) == 2 and edits[0][1] == -1:
+            offset, edits = Fraction(edits[0][0] * self.timescale, self.movie_timescale), edits[1:]
+        if len(edits) > 1 or offset.denominator != 1 or any(rate != 1 or media < 0 for _, media, rate in edits):
+            return None
+        shift = int(offset) - (edits[0][1] if edits else 0)
+        dts = np.cumsum(self.samples.durations) - self.samples.durations + shift
+        return dts, dts + self.samples.cts
 
 
 @dataclass(frozen=True)
@@ -143,12 +160,27 @@ class Movie:
 
     def tracks(self) -> dict[int, Track]:
         moov = self.moov
+        mvhd = _find(moov, 8, len(moov), b"mvhd")
+        if mvhd is None:
+            raise MediaError("a moov without mvhd")
+        scale = struct.unpack_from(">I", moov, mvhd[0] + (20 if moov[mvhd[0]] == 1 else 12))[0]
         out = {}
         for kind, _, body, stop in _boxes(moov, 8):
             if kind == b"trak":
-                track = _track(moov, body, stop)
+                track = _track(moov, body, stop, scale)
                 out[track.track_id] = track
         return out
+
+
+def read_track(path: Path, demuxer: str, track_id: int) -> Track | None:
+    """Track ``track_id`` of ``path`` when ``demuxer`` (FFmpeg's name for its format) is mp4/mov and its boxes
+    read cleanly; else None, and the caller demuxes instead."""
+    if demuxer != FORMAT:
+        return None
+    try:
+        return Movie.read(path).tracks().get(track_id)
+    except MediaError:
+        return None
 
 
 def _u32s(data: bytes, span: tuple[int, int] | None, skip: int, fields: int) -> npt.NDArray[np.uint32]:
@@ -160,7 +192,7 @@ def _u32s(data: bytes, span: tuple[int, int] | None, skip: int, fields: int) -> 
     return np.frombuffer(data, ">u4", count * fields, start + 4).reshape(count, fields)
 
 
-def _track(moov: bytes, body: int, stop: int) -> Track:
+def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
     def at(*path: bytes) -> tuple[int, int] | None:
         return _find(moov, body, stop, *path)
 
@@ -211,16 +243,17 @@ def _track(moov: bytes, body: int, stop: int) -> Track:
         sync[_u32s(moov, stss, 4, 1)[:, 0].astype(np.int64) - 1] = True
     if len(durations) != count or len(cts) != count:
         raise MediaError(f"track {track_id}: its time tables do not cover its {count} samples")
-    return Track(track_id, timescale, Samples(offsets, sizes, durations, cts, sync), _edits(moov, at(b"edts", b"elst")))
+    return Track(track_id, timescale, Samples(offsets, sizes, durations, cts, sync),
+                 _edits(moov, at(b"edts", b"elst")), movie_timescale)
 
 
-def _edits(moov: bytes, elst: tuple[int, int] | None) -> tuple[tuple[int, int], ...]:
+def _edits(moov: bytes, elst: tuple[int, int] | None) -> tuple[tuple[int, int, int], ...]:
     if elst is None:
         return ()
     wide = moov[elst[0]] == 1
     count = struct.unpack_from(">I", moov, elst[0] + 4)[0]
-    fmt, step = (">Qq", 20) if wide else (">Ii", 12)
-    return tuple(struct.unpack_from(fmt, moov, elst[0] + 8 + k * step) for k in range(count))
+    fmt, step = (">QqhH", 20) if wide else (">IihH", 12)
+    return tuple(struct.unpack_from(fmt, moov, elst[0] + 8 + k * step)[:3] for k in range(count))
 
 
 # --- writing -----------------------------------------------------------------------------------------------
@@ -336,7 +369,7 @@ def _set_duration(box: bytes, at: int, value: int, wide: bool) -> bytes:
 def _trak(moov: bytes, body: int, stop: int, joined: Mapping[int, Samples], heads: Mapping[int, Head],
           base: int, wide: bool, movie_scale: int) -> tuple[bytes, int]:
     """A rebuilt ``trak`` and its duration in the movie timescale."""
-    track = _track(moov, body, stop)
+    track = _track(moov, body, stop, movie_scale)
     head = heads.get(track.track_id)
     samples = joined[track.track_id]
     parts = []

@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from ltxkit.errors import InputError, MediaError
+from ltxkit.frames import mp4
 from ltxkit.fsutil import StrPath
 from ltxkit.timing import format_fps, snap_fps
 
@@ -71,13 +72,14 @@ class ProbeResult:
 # format (13 ms for a 1080p h264 file, 1 ms without): a reader, which decodes anyway, skips it where the
 # container's header lists every stream (a transport stream's are found by reading packets)
 _READER_OPTIONS = {"skip_frame": "all", "analyzeduration": "1"}
-_HEADER_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
+_HEADER_FORMATS = {mp4.FORMAT, "matroska,webm"}
 
 
 def open_media(path: StrPath, *, decoding: bool = False) -> av.container.InputContainer:
     """Open a media file, turning every failure into one clear :class:`InputError`. ``decoding``: the
-    caller reads streams it has probed and decodes them, so their pixel and sample formats need not be
-    probed first (they are unset until a frame is decoded)."""
+    caller reads streams it has probed and decodes them, so the codec parameters FFmpeg's probe finds by
+    decoding or parsing the first packets need not be found first: pixel and sample format, an AAC
+    profile or frame size may be unset (a ten-minute clip's sound had no profile)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file: {path}")

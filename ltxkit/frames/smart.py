@@ -24,7 +24,6 @@ so the splice's cost does not grow with A's packet count.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
@@ -152,6 +151,7 @@ class _Source:
     delay: int  # frames decoding runs ahead of display
     ticks: int  # time-base ticks a frame
     start_pts: int  # frame 0's
+    track: mp4.Track | None  # its sample tables, when they were read (mp4/mov)
 
 
 def _is_idr(data: bytes, config: AvcConfig) -> bool:
@@ -161,31 +161,32 @@ def _is_idr(data: bytes, config: AvcConfig) -> bool:
 _Found = tuple[int, int, list[int], int]  # packets, keyframes, IDR keyframes' decode positions, delay
 
 
-def _indexed(info: ProbeResult, stream: Any, config: AvcConfig, ticks: int, start_pts: int) -> _Found | str | None:
-    """From an mp4/mov sample index, reading only the keyframes' bytes (an IDR shows every frame before
-    it first, so its decode position is its frame); None without a full index (Matroska) or with
-    samples an edit list discards."""
-    entries = stream.index_entries
-    if not stream.frames or len(entries) != stream.frames:
+def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, ticks: int,
+             start_pts: int) -> tuple[_Found, mp4.Track] | str | None:
+    """From an mp4/mov file's sample tables (read in bulk), reading only the keyframes' bytes (an IDR shows
+    every frame before it first, so its decode position is its frame); None without them (Matroska's cues
+    list keyframes only), or when the edit list does more than move the track or hides frames (the demux
+    then says which)."""
+    track = mp4.read_track(info.path, container.format.name, stream.id)
+    times = track.times() if track is not None else None
+    if track is None or times is None or not len(track.samples):
         return None
-    dts: list[int] = []
-    keys: list[tuple[int, int, int]] = []
-    for j, e in enumerate(entries):  # one pass: each entry is a new Python object
-        if e.is_discard:
-            return None
-        dts.append(e.timestamp)
-        if e.is_keyframe:
-            keys.append((j, e.pos, e.size))
-    delay = Fraction(start_pts - dts[0], ticks)
-    if delay.denominator != 1 or delay < 0 or any(b - a != ticks for a, b in itertools.pairwise(dts)):
+    dts, pts = times
+    frames, odd = np.divmod(pts - start_pts, ticks)
+    if odd.any() or not np.array_equal(np.sort(frames), np.arange(len(frames))):
+        return None
+    delay = Fraction(start_pts - int(dts[0]), ticks)
+    if delay.denominator != 1 or delay < 0 or np.any(np.diff(dts) != ticks):
         return f"{info.path.name}: its decode timestamps are not one frame apart"
+    keys = np.flatnonzero(track.samples.sync)
     idr = []
     with info.path.open("rb") as f:
-        for j, pos, size in keys:
+        for j, pos, size in zip(keys.tolist(), track.samples.offsets[keys].tolist(),
+                                track.samples.sizes[keys].tolist(), strict=True):
             f.seek(pos)
             if _is_idr(f.read(size), config):
                 idr.append(j)
-    return len(dts), len(keys), idr, int(delay)
+    return (len(dts), len(keys), idr, int(delay)), track
 
 
 def _demuxed(container: Any, stream: Any, info: ProbeResult, config: AvcConfig) -> _Found | str:
@@ -226,15 +227,17 @@ def _scan(info: ProbeResult) -> _Source | str:
             config = AvcConfig.parse(bytes(stream.codec_context.extradata or b""))
         except ValueError as exc:
             return f"{name}: {exc}"
-        indexed = _indexed(info, stream, config, ticks, start_pts)
-        found = indexed if indexed is not None else _demuxed(container, stream, info, config)
+        indexed = _indexed(info, container, stream, config, ticks, start_pts)
+        track = indexed[1] if isinstance(indexed, tuple) else None
+        found = indexed[0] if isinstance(indexed, tuple) else \
+            indexed if indexed is not None else _demuxed(container, stream, info, config)
     if isinstance(found, str):
         return found
     packets, keys, idr, delay = found
     if packets != info.frame_count:
         return f"{name}: its {packets} packets are not its {info.frame_count} frames"
     cuts = {info.frame_count: packets} | {j: j for j in idr}
-    return _Source(info, config, cuts, len(idr) < keys, profile, delay, ticks, start_pts)
+    return _Source(info, config, cuts, len(idr) < keys, profile, delay, ticks, start_pts, track)
 
 
 # --- the plan: copied and re-encoded runs -----------------------------------------------------------------
@@ -578,26 +581,20 @@ class _Head:
 
 
 def _head(tl: Timeline, runs: list[_Copy | _Encode], copy: AacCopy | str | None, shift: int,
-          config: AvcConfig, track_id: int) -> _Head | None:
-    """The first run as a byte-range head, when it is a copy that its source's sample tables describe
-    plainly (one edit, whole frames); None leaves it to the muxer."""
+          config: AvcConfig) -> _Head | None:
+    """The first run as a byte-range head, when it is a copy from sample tables that were read (mp4/mov) and
+    show whole frames; None leaves it to the muxer."""
     run = runs[0]
-    if not isinstance(run, _Copy) or len(runs) == 1:
+    if not isinstance(run, _Copy) or len(runs) == 1 or run.source.track is None:
         return None
     src = run.source
-    try:
-        track = mp4.Movie.read(src.info.path).tracks()[track_id]
-    except (MediaError, KeyError):
-        return None
-    media = track.edits[0][1] if len(track.edits) == 1 else 0 if not track.edits else -1
-    if media < 0 or len(track.samples) != src.info.frame_count:
-        return None
+    track = run.source.track
+    times = track.times()
+    assert times is not None  # as _indexed found them: every sample shows one frame
     samples = track.samples[run.first:run.first + run.count]
-    dts = np.cumsum(track.samples.durations)[run.first:run.first + run.count] - samples.durations
-    shown, odd = np.divmod(dts + samples.cts - media - src.start_pts, src.ticks)
-    frames = shown - run.frame
+    frames = (times[1][run.first:run.first + run.count] - src.start_pts) // src.ticks - run.frame
     order = np.arange(run.count)
-    if odd.any() or not np.array_equal(np.sort(frames), order) or np.any(order - shift > frames):
+    if not np.array_equal(np.sort(frames), order) or np.any(order - shift > frames):
         return None
     sync = np.array(_sync_samples(run, config.sets()), np.bool_)
     video = mp4.Samples(samples.offsets, samples.sizes, np.ones(run.count, np.int64), frames - order + shift, sync)
@@ -626,7 +623,7 @@ def _prepend(tl: Timeline, tail: Path, output: Path, head: _Head, copy: AacCopy 
         if per.denominator != 1:
             raise MediaError(f"the muxer gave the sound a timescale of {audio.timescale}")
         n = head.sound
-        spans = np.frombuffer(copy.spans, np.int64, 2 * n).reshape(n, 2)
+        spans = copy.spans[:n]
         samples = mp4.Samples(spans[:, 0], spans[:, 1], np.full(n, FRAME * int(per), np.int64),
                               np.zeros(n, np.int64), np.ones(n, np.bool_))
         heads[audio.track_id] = mp4.Head(samples, (copy.shift - copy.first_pts) * int(per),
@@ -735,7 +732,7 @@ def smart_render(tl: Timeline, output: Path, *, codec: str = "h264", render: str
                 config = replace(config, sps=config.sps + encoded[0].config.sps,
                                  pps=config.pps + encoded[0].config.pps)
             shift = _shift(runs, encoded)
-            head = _head(tl, runs, copy, shift, config, template.streams.video[0].id)
+            head = _head(tl, runs, copy, shift, config)
             with atomic_path(output) as tmp:
                 if head is None:
                     _write(tl, tmp, runs, encoded, template, config, readers, tally, copy, None)
