@@ -28,14 +28,24 @@ def _demuxed(path: Path, kind: str) -> tuple[int, list[tuple[int, int, int, int,
         return stream.id, [(*e, *p) for e, p in zip(entries, packets, strict=True)]
 
 
-@pytest.mark.parametrize("layout", ["mp4", "faststart", "mov", "ntsc"])
+@pytest.mark.parametrize("layout", ["mp4", "faststart", "mov", "negative-cts", "ntsc"])
 def test_sample_tables_are_what_the_demuxer_reads(layout: str, make_clip: ClipFactory, remux: Callable[..., Path],
                                                   real_clip_ntsc: Path, tmp_path: Path) -> None:
     """Offsets and sizes from stsc/stco/stsz, decode and presentation times from stts/ctts less the edit's
     media time, sync samples from stss: sample for sample the demuxer's, B-frames, priming and all."""
     clip = make_clip(frames=60, audio=True)
-    path = {"mp4": clip, "faststart": remux(clip, tmp_path / "f.mp4", faststart=True),
-            "mov": remux(clip, tmp_path / "m.mov"), "ntsc": real_clip_ntsc}[layout]
+    if layout == "negative-cts":  # ctts version 1: signed offsets, the first frame's 0 (no edit needed)
+        path = tmp_path / "n.mp4"
+        with av.open(str(clip)) as src, av.open(str(path), "w", options={"movflags": "negative_cts_offsets"}) as out:
+            streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+            for packet in src.demux():
+                if packet.size:
+                    packet.stream = streams[packet.stream_index]
+                    out.mux(packet)
+        assert b"ctts\x01" in mp4.Movie.read(path).moov
+    else:
+        path = {"mp4": clip, "faststart": remux(clip, tmp_path / "f.mp4", faststart=True),
+                "mov": remux(clip, tmp_path / "m.mov"), "ntsc": real_clip_ntsc}[layout]
     tracks = mp4.Movie.read(path).tracks()
     for kind in ("video", "audio") if layout != "ntsc" else ("video",):
         track_id, seen = _demuxed(path, kind)
@@ -87,3 +97,18 @@ def test_tables_are_read_only_from_mp4_and_mov(make_clip: ClipFactory, remux: Ca
         assert mp4.read_track(mkv, m.format.name, m.streams.video[0].id) is None
         assert mp4.read_track(clip, c.format.name, 99) is None
         assert mp4.read_track(mkv, mp4.FORMAT, 1) is None  # named mp4, read as Matroska: no moov
+
+
+@pytest.mark.parametrize("box", [b"stsz", b"stts", b"stss"])
+def test_a_table_whose_count_runs_past_its_box_is_not_read(box: bytes, make_clip: ClipFactory,
+                                                            tmp_path: Path) -> None:
+    """A corrupt (or hostile) count, 2^32 - 1 entries in a box of a few: no table is expanded to it
+    (the sizes are checked first), and the caller is told to demux instead."""
+    clip = make_clip(frames=30)
+    data = bytearray(clip.read_bytes())
+    at = data.index(box) + 4 + 4 + (4 if box == b"stsz" else 0)  # type, version and flags, [sample size]
+    data[at:at + 4] = b"\xff\xff\xff\xff"
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(bytes(data))
+    with av.open(str(clip)) as c:
+        assert mp4.read_track(broken, c.format.name, c.streams.video[0].id) is None

@@ -263,6 +263,25 @@ def test_a_copied_run_behind_an_empty_edit_is_copied_by_byte_range(make_clip: Cl
     assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))
 
 
+def test_a_with_negative_composition_offsets_is_copied_by_byte_range(make_clip: ClipFactory,
+                                                                     tmp_path: Path) -> None:
+    """A muxed with signed composition offsets (ctts version 1, no edit list): the decode times its tables
+    give are moved back as FFmpeg moves them, so A's run is a byte-range head whose frames show in order."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    signed = tmp_path / "signed.mp4"
+    with av.open(str(a)) as src, av.open(str(signed), "w", options={"movflags": "negative_cts_offsets"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream_index]
+                out.mux(packet)
+    result = smart_render(_trim_b(signed, b, 5, audio=True), tmp_path / "smart.mp4")
+    assert (result.mode, result.copied_frames) == ("smart", 105)
+    assert _codes(result.render.output) == [*range(60), *range(5, 70)]
+    assert _packets(result.render.output)[:60] == _packets(a)
+    assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))
+
+
 def test_a_copied_run_from_matroska_goes_through_the_muxer(make_clip: ClipFactory, remux: Callable[..., Path],
                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No mp4 sample tables to copy byte ranges by: A's run from a Matroska file is muxed packet by packet."""

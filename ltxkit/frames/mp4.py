@@ -26,6 +26,8 @@ _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 _FIELDS = ("offsets", "sizes", "durations", "cts", "sync")
 _COPY_CHUNK = 1 << 20  # bytes a read while copying sample data: memory stays flat in clip length
 _U32 = 0xFFFFFFFF
+MAX_SAMPLES = 1 << 24  # a track's: 77 hours at 60 fps; the tables are read in bulk only up to it
+MAX_MOOV_BYTES = 64 << 20  # a ten-hour clip's index is ~16 MB; a larger moov box is read by the demuxer
 _NARROW = _U32  # the largest offset and mdat size 32 bits hold (tests lower it to write co64 and a wide mdat)
 
 Ints = npt.NDArray[np.int64]
@@ -109,16 +111,18 @@ class Track:
     def times(self) -> tuple[Ints, Ints] | None:
         """Each sample's decode and presentation time as FFmpeg's demuxer stamps them: the edit's media time
         taken off, an empty first edit's length put on (samples before the media time, a sound's priming,
-        come out before 0); None when the edit list does more than move the track (several edits,
-        another rate)."""
+        come out before 0), decode times moved back by the most negative composition offset; None when the
+        edit list does more than move the track (several edits, another rate)."""
         edits, offset = self.edits, Fraction(0)
         if len(edits) == 2 and edits[0][1] == -1:
             offset, edits = Fraction(edits[0][0] * self.timescale, self.movie_timescale), edits[1:]
         if len(edits) > 1 or offset.denominator != 1 or any(rate != 1 or media < 0 for _, media, rate in edits):
             return None
         shift = int(offset) - (edits[0][1] if edits else 0)
+        cts = self.samples.cts
         dts = np.cumsum(self.samples.durations) - self.samples.durations + shift
-        return dts, dts + self.samples.cts
+        lead = max(0, -int(cts.min())) if len(cts) else 0  # negative offsets (ctts v1): dts moves back
+        return dts - lead, dts + cts
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,9 @@ class Movie:
                 if length < skip:
                     raise MediaError(f"{path.name}: a broken {kind.decode('latin1')!r} box at byte {at}")
                 if kind in (b"ftyp", b"moov"):
+                    if length > MAX_MOOV_BYTES:
+                        raise MediaError(f"{path.name}: a {length}-byte {kind.decode()} box, over the "
+                                         f"{MAX_MOOV_BYTES >> 20} MiB (MAX_MOOV_BYTES) read here")
                     f.seek(at)
                     found[kind] = f.read(length)
                 elif kind == b"mdat" and mdat is None:
@@ -174,12 +181,13 @@ class Movie:
 
 def read_track(path: Path, demuxer: str, track_id: int) -> Track | None:
     """Track ``track_id`` of ``path`` when ``demuxer`` (FFmpeg's name for its format) is mp4/mov and its boxes
-    read cleanly; else None, and the caller demuxes instead."""
+    read cleanly; else None, and the caller demuxes instead (which says what is wrong with a broken file:
+    the tables only spare it the work)."""
     if demuxer != FORMAT:
         return None
     try:
         return Movie.read(path).tracks().get(track_id)
-    except MediaError:
+    except (MediaError, struct.error, ValueError, IndexError):  # a table's count past its box, and the like
         return None
 
 
@@ -210,6 +218,8 @@ def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
     if stsz is None:
         raise MediaError(f"track {track_id}: no stsz box (compact sizes are not read)")
     fixed, count = struct.unpack_from(">II", moov, stsz[0] + 4)
+    if count > MAX_SAMPLES:
+        raise MediaError(f"track {track_id}: {count} samples, over MAX_SAMPLES ({MAX_SAMPLES})")
     sizes = np.full(count, fixed, np.int64) if fixed else \
         np.frombuffer(moov, ">u4", count, stsz[0] + 12).astype(np.int64)
     co64 = table(b"co64")
@@ -229,20 +239,22 @@ def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
     starts_in_chunk = ends - sizes - np.repeat((ends - sizes)[np.cumsum(per_chunk) - per_chunk], per_chunk)
     offsets = chunks[chunk_of] + starts_in_chunk
     stts = _u32s(moov, table(b"stts"), 4, 2).astype(np.int64)
-    durations = np.repeat(stts[:, 1], stts[:, 0])
     ctts = table(b"ctts")
-    cts = np.zeros(count, np.int64)
-    if ctts is not None:  # version 1 offsets are signed
-        raw = _u32s(moov, ctts, 4, 2)
-        values = raw[:, 1].astype(np.int64) if moov[ctts[0]] == 0 else raw[:, 1].view(">i4").astype(np.int64)
-        cts = np.repeat(values, raw[:, 0].astype(np.int64))
+    raw = _u32s(moov, ctts, 4, 2).astype(np.int64) if ctts is not None else np.array([[count, 0]], np.int64)
+    if ctts is not None and moov[ctts[0]] == 1:  # version 1 offsets are signed
+        raw[:, 1] = raw[:, 1].astype(np.uint32).view(np.int32)
+    if stts[:, 0].sum() != count or raw[:, 0].sum() != count:  # checked before a run is expanded
+        raise MediaError(f"track {track_id}: its time tables do not cover its {count} samples")
+    durations = np.repeat(stts[:, 1], stts[:, 0])
+    cts = np.repeat(raw[:, 1], raw[:, 0])
     stss = table(b"stss")
     sync = np.ones(count, np.bool_)
     if stss is not None:
+        keys = _u32s(moov, stss, 4, 1)[:, 0].astype(np.int64) - 1
+        if len(keys) and (keys.min() < 0 or keys.max() >= count):
+            raise MediaError(f"track {track_id}: a sync sample past its {count} samples")
         sync[:] = False
-        sync[_u32s(moov, stss, 4, 1)[:, 0].astype(np.int64) - 1] = True
-    if len(durations) != count or len(cts) != count:
-        raise MediaError(f"track {track_id}: its time tables do not cover its {count} samples")
+        sync[keys] = True
     return Track(track_id, timescale, Samples(offsets, sizes, durations, cts, sync),
                  _edits(moov, at(b"edts", b"elst")), movie_timescale)
 
