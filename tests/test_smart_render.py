@@ -282,6 +282,33 @@ def test_a_with_negative_composition_offsets_is_copied_by_byte_range(make_clip: 
     assert all(np.array_equal(x, y) for x, y in zip(_yuv(result.render.output)[:60], _yuv(a), strict=True))
 
 
+@pytest.mark.parametrize(("source", "output"), [(".mov", ".mp4"), (".mp4", ".mov"), (".mov", ".mov")])
+def test_quicktime_sources_and_outputs_join_by_byte_range(source: str, output: str, make_clip: ClipFactory,
+                                                          remux: Callable[..., Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .mov A is read by the same sample tables, a .mov output gets the same join: A's packets, pictures
+    and sound as they are, and the frame count and duration PyAV and ffprobe (where present) read."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    src = a if source == ".mp4" else remux(a, tmp_path / "a.mov")
+    tl = _trim_b(src, b, 5, audio=True)
+    joins: list[object] = []
+    prepend = mp4.prepend
+    out = tmp_path / f"smart{output}"
+    monkeypatch.setattr(mp4, "prepend", lambda *args: joins.append(args) or prepend(*args))
+    result = smart_render(tl, out)
+    assert (result.mode, result.copied_frames, len(joins)) == ("smart", 105, 1)
+    assert _codes(out) == [*range(60), *range(5, 70)]
+    assert _packets(out)[:60] == _packets(a)
+    assert result.sound is not None and _packets(out, "audio")[:100] == _packets(a, "audio")[:100]
+    assert probe(out).frame_count == 125 and probe(out).duration_seconds == Fraction(5)
+    if shutil.which("ffprobe"):
+        shown = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                                "stream=nb_read_frames,duration", "-of", "json", str(out)],
+                               check=True, capture_output=True, text=True).stdout
+        stream = json.loads(shown)["streams"][0]
+        assert (int(stream["nb_read_frames"]), Fraction(stream["duration"])) == (125, Fraction(5))
+
+
 def test_a_copied_run_from_matroska_goes_through_the_muxer(make_clip: ClipFactory, remux: Callable[..., Path],
                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No mp4 sample tables to copy byte ranges by: A's run from a Matroska file is muxed packet by packet."""

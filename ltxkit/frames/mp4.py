@@ -301,8 +301,9 @@ def prepend(tail: Path, output: Path, source: Path, heads: Mapping[int, Head]) -
         joined[tid] = heads[tid].samples.moved(placed[tid]).then(own) if tid in heads else own
     header = 16 if payload + 8 > _NARROW else 8
     lead = len(movie.ftyp) + header
-    wide = lead + len(_moov(movie.moov, joined, heads, 0, False)) + payload > _NARROW
-    moov = _moov(movie.moov, joined, heads, lead + len(_moov(movie.moov, joined, heads, 0, wide)), wide)
+    wide = lead + len(_moov(movie.moov, tracks, joined, heads, 0, False)) + payload > _NARROW
+    moov = _moov(movie.moov, tracks, joined, heads, lead + len(_moov(movie.moov, tracks, joined, heads, 0, wide)),
+                 wide)
     with output.open("wb") as out:
         out.write(movie.ftyp + moov)
         out.write(struct.pack(">I4sQ", 1, b"mdat", payload + 16) if header == 16 else
@@ -346,18 +347,22 @@ def _ranges(heads: Mapping[int, Head]) -> tuple[Ints, dict[int, Ints]]:
     return np.stack((first, length), axis=1), {t: placed[bounds[k]:bounds[k + 1]] for k, t in enumerate(ids)}
 
 
-def _moov(moov: bytes, joined: Mapping[int, Samples], heads: Mapping[int, Head], base: int, wide: bool) -> bytes:
-    """``moov`` with every track's sample tables made from ``joined`` (data at ``base`` in the file), and the
-    headed tracks' durations and edit lists made anew."""
+def _moov(moov: bytes, tracks: Mapping[int, Track], joined: Mapping[int, Samples], heads: Mapping[int, Head],
+          base: int, wide: bool) -> bytes:
+    """``moov`` (whose traks are ``tracks``, in order) with every track's sample tables made from ``joined``
+    (data at ``base`` in the file), and the headed tracks' durations and edit lists made anew."""
     mvhd = _find(moov, 8, len(moov), b"mvhd")
     assert mvhd is not None
     v1 = moov[mvhd[0]] == 1
     movie_scale = struct.unpack_from(">I", moov, mvhd[0] + (20 if v1 else 12))[0]
     traks = []
     longest = 0
+    order = iter(tracks.values())
     for kind, _, body, stop in _boxes(moov, 8):
         if kind == b"trak":
-            trak, duration = _trak(moov, body, stop, joined, heads, base, wide, movie_scale)
+            track = next(order)
+            trak, duration = _trak(moov, body, stop, track, joined[track.track_id], heads.get(track.track_id),
+                                   base, wide, movie_scale)
             traks.append(trak)
             longest = max(longest, duration)
     parts = []
@@ -378,12 +383,9 @@ def _set_duration(box: bytes, at: int, value: int, wide: bool) -> bytes:
     return box[:at] + struct.pack(">Q" if wide else ">I", value) + box[at + (8 if wide else 4):]
 
 
-def _trak(moov: bytes, body: int, stop: int, joined: Mapping[int, Samples], heads: Mapping[int, Head],
+def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, head: Head | None,
           base: int, wide: bool, movie_scale: int) -> tuple[bytes, int]:
     """A rebuilt ``trak`` and its duration in the movie timescale."""
-    track = _track(moov, body, stop, movie_scale)
-    head = heads.get(track.track_id)
-    samples = joined[track.track_id]
     parts = []
     duration = 0
     for kind, box, inner, end in _boxes(moov, body, stop):
