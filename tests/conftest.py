@@ -64,17 +64,19 @@ def make_clip(tmp_path_factory: pytest.TempPathFactory) -> ClipFactory:
 
 @pytest.fixture(scope="session")
 def remux() -> Remuxer:
-    """``remux(src, dst, head_frames=0, rotation=None, faststart=False)``: copy a clip's packets unchanged.
+    """``remux(src, dst, head_frames=0, rotation=None, faststart=False, movflags="")``: copy a clip's packets
+    unchanged.
 
     ``head_frames`` moves that many frames (and the audio of that time) before time 0, so the mp4 muxer
     writes an edit list that discards them: what ``ffmpeg -ss … -c copy`` and phone trims produce.
-    ``rotation`` sets a display matrix (degrees, as probed); ``faststart`` puts the index first.
+    ``rotation`` sets a display matrix (degrees, as probed); ``faststart`` puts the index first;
+    ``movflags`` are more of the mp4 muxer's (``negative_cts_offsets``: signed composition offsets).
     """
 
     def run(src: Path, dst: Path, *, head_frames: int = 0, rotation: int | None = None,
-            faststart: bool = False) -> Path:
-        with av.open(str(src)) as source, av.open(str(dst), "w", options=(
-                {"movflags": "faststart"} if faststart else {})) as out:
+            faststart: bool = False, movflags: str = "") -> Path:
+        flags = "+".join(f for f in ("faststart" if faststart else "", movflags) if f)
+        with av.open(str(src)) as source, av.open(str(dst), "w", options={"movflags": flags} if flags else {}) as out:
             streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
             video = source.streams.video[0]
             if rotation is not None:

@@ -34,18 +34,11 @@ def test_sample_tables_are_what_the_demuxer_reads(layout: str, make_clip: ClipFa
     """Offsets and sizes from stsc/stco/stsz, decode and presentation times from stts/ctts less the edit's
     media time, sync samples from stss: sample for sample the demuxer's, B-frames, priming and all."""
     clip = make_clip(frames=60, audio=True)
+    path = {"mp4": clip, "faststart": remux(clip, tmp_path / "f.mp4", faststart=True),
+            "mov": remux(clip, tmp_path / "m.mov"), "ntsc": real_clip_ntsc,
+            "negative-cts": remux(clip, tmp_path / "n.mp4", movflags="negative_cts_offsets")}[layout]
     if layout == "negative-cts":  # ctts version 1: signed offsets, the first frame's 0 (no edit needed)
-        path = tmp_path / "n.mp4"
-        with av.open(str(clip)) as src, av.open(str(path), "w", options={"movflags": "negative_cts_offsets"}) as out:
-            streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
-            for packet in src.demux():
-                if packet.size:
-                    packet.stream = streams[packet.stream_index]
-                    out.mux(packet)
         assert b"ctts\x01" in mp4.Movie.read(path).moov
-    else:
-        path = {"mp4": clip, "faststart": remux(clip, tmp_path / "f.mp4", faststart=True),
-                "mov": remux(clip, tmp_path / "m.mov"), "ntsc": real_clip_ntsc}[layout]
     tracks = mp4.Movie.read(path).tracks()
     for kind in ("video", "audio") if layout != "ntsc" else ("video",):
         track_id, seen = _demuxed(path, kind)

@@ -264,17 +264,12 @@ def test_a_copied_run_behind_an_empty_edit_is_copied_by_byte_range(make_clip: Cl
 
 
 def test_a_with_negative_composition_offsets_is_copied_by_byte_range(make_clip: ClipFactory,
+                                                                     remux: Callable[..., Path],
                                                                      tmp_path: Path) -> None:
     """A muxed with signed composition offsets (ctts version 1, no edit list): the decode times its tables
     give are moved back as FFmpeg moves them, so A's run is a byte-range head whose frames show in order."""
     a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
-    signed = tmp_path / "signed.mp4"
-    with av.open(str(a)) as src, av.open(str(signed), "w", options={"movflags": "negative_cts_offsets"}) as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.size:
-                packet.stream = streams[packet.stream_index]
-                out.mux(packet)
+    signed = remux(a, tmp_path / "signed.mp4", movflags="negative_cts_offsets")
     result = smart_render(_trim_b(signed, b, 5, audio=True), tmp_path / "smart.mp4")
     assert (result.mode, result.copied_frames) == ("smart", 105)
     assert _codes(result.render.output) == [*range(60), *range(5, 70)]
@@ -301,12 +296,7 @@ def test_quicktime_sources_and_outputs_join_by_byte_range(source: str, output: s
     assert _packets(out)[:60] == _packets(a)
     assert result.sound is not None and _packets(out, "audio")[:100] == _packets(a, "audio")[:100]
     assert probe(out).frame_count == 125 and probe(out).duration_seconds == Fraction(5)
-    if shutil.which("ffprobe"):
-        shown = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                                "stream=nb_read_frames,duration", "-of", "json", str(out)],
-                               check=True, capture_output=True, text=True).stdout
-        stream = json.loads(shown)["streams"][0]
-        assert (int(stream["nb_read_frames"]), Fraction(stream["duration"])) == (125, Fraction(5))
+    assert _ffprobe_frames(out) in (None, (125, Fraction(5)))
 
 
 def test_a_copied_run_from_matroska_goes_through_the_muxer(make_clip: ClipFactory, remux: Callable[..., Path],
@@ -393,6 +383,17 @@ def _tracks(path: Path) -> dict[bytes, dict[str, int | list[tuple[int, int]]]]:
     return out
 
 
+def _ffprobe_frames(path: Path) -> tuple[int, Fraction] | None:
+    """Frames ffprobe decodes and the duration it reads, when it is installed."""
+    if not shutil.which("ffprobe"):
+        return None
+    shown = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                            "stream=nb_read_frames,duration", "-of", "json", str(path)],
+                           check=True, capture_output=True, text=True).stdout
+    stream = json.loads(shown)["streams"][0]
+    return int(stream["nb_read_frames"]), Fraction(stream["duration"])
+
+
 def test_players_read_the_frame_count_and_duration_pyav_reads(make_clip: ClipFactory, tmp_path: Path) -> None:
     """The smart output's stts has a sample a frame, one frame long, and its edit lists show exactly the
     planned frames and samples (the sound's edit skips A's 1024-sample priming): what PyAV reads, and
@@ -413,12 +414,7 @@ def test_players_read_the_frame_count_and_duration_pyav_reads(make_clip: ClipFac
     with av.open(str(out)) as c:
         assert c.streams.audio[0].duration == tl.sample_count
         assert Fraction(c.streams.video[0].duration or 0) * c.streams.video[0].time_base == Fraction(5)
-    if shutil.which("ffprobe"):
-        shown = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                                "stream=nb_read_frames,duration", "-of", "json", str(out)],
-                               check=True, capture_output=True, text=True).stdout
-        stream = json.loads(shown)["streams"][0]
-        assert (int(stream["nb_read_frames"]), Fraction(stream["duration"])) == (125, Fraction(5))
+    assert _ffprobe_frames(out) in (None, (125, Fraction(5)))
 
 
 def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory, tmp_path: Path) -> None:
