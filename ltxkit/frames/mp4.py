@@ -22,7 +22,6 @@ import numpy.typing as npt
 from ltxkit.errors import MediaError
 
 FORMAT = "mov,mp4,m4a,3gp,3g2,mj2"  # FFmpeg's name for the demuxer of the files read here
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 _FIELDS = ("offsets", "sizes", "durations", "cts", "sync")
 _COPY_CHUNK = 1 << 20  # bytes a read while copying sample data: memory stays flat in clip length
 _U32 = 0xFFFFFFFF
