@@ -428,6 +428,34 @@ def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory
     _same_as_full(result, tl, tmp_path)
 
 
+def test_a_head_ending_before_the_seam_hands_the_rest_of_as_sound_to_the_muxer(
+        make_clip: ClipFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trim-a with sound: A's run by byte range ends at its IDR at frame 50 (2 s), A's sound is copied to
+    near the cut at 55; the packets from about 2 s on go through the muxer, so the file stays interleaved in
+    time (no track runs ahead of the other at the joint), and the copy is A's packets all the same."""
+    a, b = make_clip(frames=60, audio=True), make_clip(frames=70, audio=True)
+    tl = plan_concat([probe(a), probe(b)], [Fraction(0), Fraction(0)], audio=True, trim_tail_frames=[5, 0]).timeline
+    assert [(p.source, p.start, p.count) for p in tl.video] == [(a, 0, 55), (b, 0, 70)]
+    joins: list[tuple[Path, Path, Path, dict[int, mp4.Head]]] = []
+    prepend = mp4.prepend
+    out = tmp_path / "smart.mp4"
+    monkeypatch.setattr(mp4, "prepend", lambda *args: joins.append(args) or prepend(*args))
+    result = smart_render(tl, out)
+    assert (result.copied_frames, result.encoded_frames) == (50 + 70, 5)
+    (_, _, _, heads), = joins
+    video, sound = (heads[k].samples for k in sorted(heads))
+    assert len(video) == 50 and 0 < len(sound) < cast(dict[str, int], result.sound)["copied_packets"]
+    # the packets that start before the video's next decode time, frame 48 (B-frames put dts 2 frames
+    # ahead) = sample 92160: the priming packet at -1024 and 90 more
+    assert len(sound) == (48 * 1920 + 1024) // 1024 == 91
+    with av.open(str(out)) as c:
+        samples = sorted((e.pos, Fraction(e.timestamp) * cast(Fraction, s.time_base))
+                         for s in (c.streams.video[0], c.streams.audio[0]) for e in s.index_entries)
+    times = [t for _, t in samples]
+    assert times == sorted(times)
+    _same_as_full(result, tl, tmp_path)
+
+
 def test_a_short_b_is_reencoded_to_its_end(make_clip: ClipFactory, tmp_path: Path) -> None:
     a, b = make_clip(frames=60, audio=True), make_clip(frames=20, audio=True)
     tl = _trim_b(a, b, 5, audio=True)
