@@ -428,7 +428,7 @@ def test_trim_a_reencodes_as_last_gop_and_copies_all_of_b(make_clip: ClipFactory
     _same_as_full(result, tl, tmp_path)
 
 
-def test_a_head_ending_before_the_seam_hands_the_rest_of_as_sound_to_the_muxer(
+def test_a_head_ending_before_the_seam_leaves_the_rest_of_the_copied_sound_to_the_muxer(
         make_clip: ClipFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Trim-a with sound: A's run by byte range ends at its IDR at frame 50 (2 s), A's sound is copied to
     near the cut at 55; the packets from about 2 s on go through the muxer, so the file stays interleaved in
