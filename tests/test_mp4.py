@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
+from ltxkit.errors import MediaError
 from ltxkit.frames import mp4, smart
 from ltxkit.frames.concat import plan_concat
 from ltxkit.frames.probe import probe
@@ -92,16 +93,83 @@ def test_tables_are_read_only_from_mp4_and_mov(make_clip: ClipFactory, remux: Ca
         assert mp4.read_track(mkv, mp4.FORMAT, 1) is None  # named mp4, read as Matroska: no moov
 
 
-@pytest.mark.parametrize("box", [b"stsz", b"stts", b"stss"])
+@pytest.mark.parametrize("box", [b"stsz", b"stts", b"stss", b"fixed"])
 def test_a_table_whose_count_runs_past_its_box_is_not_read(box: bytes, make_clip: ClipFactory,
                                                             tmp_path: Path) -> None:
-    """A corrupt (or hostile) count, 2^32 - 1 entries in a box of a few: no table is expanded to it
-    (the sizes are checked first), and the caller is told to demux instead."""
+    """A corrupt (or hostile) count, 2^32 - 1 entries in a box of a few, or 4 million samples of one fixed
+    size in a file of a few KB: no table is expanded to it (the sizes are checked first), and the caller is
+    told to demux instead."""
     clip = make_clip(frames=30)
     data = bytearray(clip.read_bytes())
-    at = data.index(box) + 4 + 4 + (4 if box == b"stsz" else 0)  # type, version and flags, [sample size]
-    data[at:at + 4] = b"\xff\xff\xff\xff"
+    if box == b"fixed":  # sample size 1, count 2^22 - 1: within MAX_SAMPLES, not within the file
+        at = data.index(b"stsz") + 8
+        data[at:at + 8] = struct.pack(">II", 1, mp4.MAX_SAMPLES - 1)
+    else:
+        at = data.index(box) + 4 + 4 + (4 if box == b"stsz" else 0)  # type, version and flags, [sample size]
+        data[at:at + 4] = b"\xff\xff\xff\xff"
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(bytes(data))
     with av.open(str(clip)) as c:
         assert mp4.read_track(broken, c.format.name, c.streams.video[0].id) is None
+    if box == b"fixed":  # refused by its count, before any table is built
+        with pytest.raises(MediaError, match=r"over MAX_SAMPLES .* or the file"):
+            mp4.Movie.read(broken).tracks()
+
+
+def _replaced(data: bytes, path: tuple[bytes, ...], new: bytes, start: int = 0, end: int | None = None) -> bytes:
+    """``data`` with the first box along ``path`` replaced by ``new``, its parents' sizes mended."""
+    out = bytearray()
+    end = len(data) if end is None else end
+    done = False
+    for kind, box, body, stop in mp4._boxes(data, start, end):
+        if kind == path[0] and not done:
+            done = True
+            out += new if len(path) == 1 else mp4._box(kind, _replaced(data, path[1:], new, body, stop))
+        else:
+            out += data[box:stop]
+    return bytes(out)
+
+
+@pytest.mark.parametrize("damage", ["two-descriptions", "zero-timescale", "second-moov"])
+def test_tables_ffmpeg_would_read_otherwise_are_not_used(damage: str, make_clip: ClipFactory,
+                                                         remux: Callable[..., Path], tmp_path: Path) -> None:
+    """Two sample descriptions (parameter sets that change mid-file), a movie timescale of 0: None, the
+    caller demuxes. A second moov after the first is ignored, as FFmpeg ignores it."""
+    clip = make_clip(frames=30)  # its moov comes after the samples: mending it moves none of them
+    data, moov = clip.read_bytes(), mp4.Movie.read(clip).moov
+    at = data.index(moov)
+    stbl = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
+    if damage == "two-descriptions":
+        stsd = mp4._find(moov, 8, len(moov), *stbl[1:], b"stsd")
+        assert stsd is not None
+        entry = moov[stsd[0] + 8:stsd[1]]
+        changed = _replaced(moov, (*stbl, b"stsd"), mp4._full(b"stsd", 0, struct.pack(">I", 2) + entry + entry))
+    elif damage == "zero-timescale":
+        mvhd = moov.index(b"mvhd") + 4  # the payload: version and flags, two times, then the timescale
+        changed = moov[:mvhd + 12] + b"\0\0\0\0" + moov[mvhd + 16:]
+    else:
+        changed = moov + mp4.Movie.read(make_clip(frames=45)).moov
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(data[:at] + changed + data[at + len(moov):])
+    with av.open(str(clip)) as c:
+        found = mp4.read_track(broken, c.format.name, c.streams.video[0].id)
+    assert (found is None) if damage != "second-moov" else (found is not None and len(found.samples) == 30)
+
+
+@pytest.mark.parametrize(("kind", "middle"), [(b"mvhd", 4), (b"tkhd", 8), (b"mdhd", 4)])
+def test_a_duration_past_32_bits_makes_the_box_version_1(kind: bytes, middle: int) -> None:
+    """The muxer wrote the tail's headers as version 0; a long head's duration needs 64 bits: the box is
+    rewritten as version 1, its other fields where version 1 puts them."""
+    fields = b"".join(struct.pack(">I", v) for v in (11, 22, *((33, 0) if middle == 8 else (33,)), 44)) + b"rest"
+    box = mp4._full(kind, 0, fields)
+    for value, version in ((1 << 32) - 1, 0), (1 << 33, 1):
+        out = mp4._set_duration(box, 8, middle, value)
+        (found, _, body, end), = mp4._boxes(out)
+        assert (found, end, out[body]) == (kind, len(out), version)
+        if version == 0:
+            assert out[body + 4:body + 12 + middle] == box[12:20 + middle] and out.endswith(b"rest")
+            assert struct.unpack_from(">I", out, body + 12 + middle)[0] == value
+        else:
+            assert struct.unpack_from(">QQ", out, body + 4) == (11, 22)
+            assert out[body + 20:body + 20 + middle] == fields[8:8 + middle]
+            assert struct.unpack_from(">Q", out, body + 20 + middle)[0] == value and out.endswith(b"rest")

@@ -25,7 +25,7 @@ FORMAT = "mov,mp4,m4a,3gp,3g2,mj2"  # FFmpeg's name for the demuxer of the files
 _FIELDS = ("offsets", "sizes", "durations", "cts", "sync")
 _COPY_CHUNK = 1 << 20  # bytes a read while copying sample data: memory stays flat in clip length
 _U32 = 0xFFFFFFFF
-MAX_SAMPLES = 1 << 24  # a track's: 77 hours at 60 fps; the tables are read in bulk only up to it
+MAX_SAMPLES = 1 << 22  # a track's: 19 hours at 60 fps, 24 of 48 kHz AAC; ~80 bytes each while read
 MAX_MOOV_BYTES = 64 << 20  # a ten-hour clip's index is ~16 MB; a larger moov box is read by the demuxer
 _NARROW = _U32  # the largest offset and mdat size 32 bits hold (tests lower it to write co64 and a wide mdat)
 
@@ -131,10 +131,12 @@ class Movie:
     ftyp: bytes
     moov: bytes
     mdat: tuple[int, int]
+    size: int  # the file's bytes: no track may have more samples than that
 
     @classmethod
     def read(cls, path: Path) -> Movie:
-        """The top-level boxes by seeking from header to header: a file's media data is never read here."""
+        """The top-level boxes by seeking from header to header (the first of each, as FFmpeg takes them):
+        a file's media data is never read here."""
         found: dict[bytes, bytes] = {}
         mdat: tuple[int, int] | None = None
         with path.open("rb") as f:
@@ -151,7 +153,7 @@ class Movie:
                     length = size - at
                 if length < skip:
                     raise MediaError(f"{path.name}: a broken {kind.decode('latin1')!r} box at byte {at}")
-                if kind in (b"ftyp", b"moov"):
+                if kind in (b"ftyp", b"moov") and kind not in found:
                     if length > MAX_MOOV_BYTES:
                         raise MediaError(f"{path.name}: a {length}-byte {kind.decode()} box, over the "
                                          f"{MAX_MOOV_BYTES >> 20} MiB (MAX_MOOV_BYTES) read here")
@@ -162,18 +164,21 @@ class Movie:
                 at += length
         if b"moov" not in found or mdat is None:
             raise MediaError(f"{path.name}: no moov or mdat box")
-        return cls(found.get(b"ftyp", b""), found[b"moov"], mdat)
+        return cls(found.get(b"ftyp", b""), found[b"moov"], mdat, size)
 
-    def tracks(self) -> dict[int, Track]:
+    def tracks(self, only: int | None = None) -> dict[int, Track]:
+        """The tracks by id (``only``: that one alone; the others' tables are not read)."""
         moov = self.moov
         mvhd = _find(moov, 8, len(moov), b"mvhd")
         if mvhd is None:
             raise MediaError("a moov without mvhd")
         scale = struct.unpack_from(">I", moov, mvhd[0] + (20 if moov[mvhd[0]] == 1 else 12))[0]
+        if scale == 0:
+            raise MediaError("a movie timescale of 0")
         out = {}
         for kind, _, body, stop in _boxes(moov, 8):
-            if kind == b"trak":
-                track = _track(moov, body, stop, scale)
+            if kind == b"trak" and (only is None or _track_id(moov, body, stop) == only):
+                track = _track(moov, body, stop, scale, self.size)
                 out[track.track_id] = track
         return out
 
@@ -185,7 +190,7 @@ def read_track(path: Path, demuxer: str, track_id: int) -> Track | None:
     if demuxer != FORMAT:
         return None
     try:
-        return Movie.read(path).tracks().get(track_id)
+        return Movie.read(path).tracks(only=track_id).get(track_id)
     except (MediaError, struct.error, ValueError, IndexError):  # a table's count past its box, and the like
         return None
 
@@ -199,26 +204,37 @@ def _u32s(data: bytes, span: tuple[int, int] | None, skip: int, fields: int) -> 
     return np.frombuffer(data, ">u4", count * fields, start + 4).reshape(count, fields)
 
 
-def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
+def _track_id(moov: bytes, body: int, stop: int) -> int:
+    tkhd = _find(moov, body, stop, b"tkhd")
+    if tkhd is None:
+        raise MediaError("a track without tkhd")
+    return int(struct.unpack_from(">I", moov, tkhd[0] + (20 if moov[tkhd[0]] == 1 else 12))[0])
+
+
+def _track(moov: bytes, body: int, stop: int, movie_timescale: int, file_size: int) -> Track:
     def at(*path: bytes) -> tuple[int, int] | None:
         return _find(moov, body, stop, *path)
 
-    tkhd, mdhd = at(b"tkhd"), at(b"mdia", b"mdhd")
-    stbl = at(b"mdia", b"minf", b"stbl")
-    if tkhd is None or mdhd is None or stbl is None:
-        raise MediaError("a track without tkhd, mdhd or stbl")
-    track_id = struct.unpack_from(">I", moov, tkhd[0] + (20 if moov[tkhd[0]] == 1 else 12))[0]
+    mdhd, stbl = at(b"mdia", b"mdhd"), at(b"mdia", b"minf", b"stbl")
+    if mdhd is None or stbl is None:
+        raise MediaError("a track without mdhd or stbl")
+    track_id = _track_id(moov, body, stop)
     timescale = struct.unpack_from(">I", moov, mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12))[0]
+    if timescale == 0:
+        raise MediaError(f"track {track_id}: a timescale of 0")
 
     def table(kind: bytes) -> tuple[int, int] | None:
         return _find(moov, stbl[0], stbl[1], kind)
 
+    stsd = table(b"stsd")
+    if stsd is None or struct.unpack_from(">I", moov, stsd[0] + 4)[0] != 1:
+        raise MediaError(f"track {track_id}: not one sample description (parameter sets may change)")
     stsz = table(b"stsz")
     if stsz is None:
         raise MediaError(f"track {track_id}: no stsz box (compact sizes are not read)")
     fixed, count = struct.unpack_from(">II", moov, stsz[0] + 4)
-    if count > MAX_SAMPLES:
-        raise MediaError(f"track {track_id}: {count} samples, over MAX_SAMPLES ({MAX_SAMPLES})")
+    if count > MAX_SAMPLES or count * max(fixed, 1) > file_size:  # a sample has a byte of the file at least
+        raise MediaError(f"track {track_id}: {count} samples, over MAX_SAMPLES ({MAX_SAMPLES}) or the file")
     sizes = np.full(count, fixed, np.int64) if fixed else \
         np.frombuffer(moov, ">u4", count, stsz[0] + 12).astype(np.int64)
     co64 = table(b"co64")
@@ -226,6 +242,8 @@ def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
         if co64 is not None else _u32s(moov, table(b"stco"), 4, 1)[:, 0]
     chunks = chunks.astype(np.int64)
     stsc = _u32s(moov, table(b"stsc"), 4, 3).astype(np.int64)
+    if np.any(stsc[:, 2] != 1):
+        raise MediaError(f"track {track_id}: a chunk of another sample description")
     # samples a chunk: each stsc entry holds from its first chunk (1-based) up to the next entry's
     firsts = np.append(stsc[:, 0] - 1, len(chunks))
     if np.any(np.diff(firsts) < 0) or np.any(stsc[:, 1] <= 0):
@@ -240,8 +258,7 @@ def _track(moov: bytes, body: int, stop: int, movie_timescale: int) -> Track:
     stts = _u32s(moov, table(b"stts"), 4, 2).astype(np.int64)
     ctts = table(b"ctts")
     raw = _u32s(moov, ctts, 4, 2).astype(np.int64) if ctts is not None else np.array([[count, 0]], np.int64)
-    if ctts is not None and moov[ctts[0]] == 1:  # version 1 offsets are signed
-        raw[:, 1] = raw[:, 1].astype(np.uint32).view(np.int32)
+    raw[:, 1] = raw[:, 1].astype(np.uint32).view(np.int32)  # signed in either version, as FFmpeg reads them
     if stts[:, 0].sum() != count or raw[:, 0].sum() != count:  # checked before a run is expanded
         raise MediaError(f"track {track_id}: its time tables do not cover its {count} samples")
     durations = np.repeat(stts[:, 1], stts[:, 0])
@@ -331,7 +348,11 @@ def _ranges(heads: Mapping[int, Head]) -> tuple[Ints, dict[int, Ints]]:
     ids = list(heads)
     offsets = np.concatenate([heads[t].samples.offsets for t in ids])
     sizes = np.concatenate([heads[t].samples.sizes for t in ids])
-    order = np.argsort(offsets, kind="stable")
+    # an empty sample has no bytes to copy: it is placed at 0 and left out of the ranges
+    order = np.flatnonzero(sizes > 0)[np.argsort(offsets[sizes > 0], kind="stable")]
+    bounds = np.cumsum([0] + [len(heads[t].samples) for t in ids])
+    if not len(order):
+        return np.zeros((0, 2), np.int64), {t: np.zeros(len(heads[t].samples), np.int64) for t in ids}
     starts, ends = offsets[order], offsets[order] + sizes[order]
     if np.any(starts[1:] < ends[:-1]):
         raise MediaError("copied samples overlap in their source")
@@ -340,9 +361,8 @@ def _ranges(heads: Mapping[int, Head]) -> tuple[Ints, dict[int, Ints]]:
     first = starts[new]
     length = np.maximum.reduceat(ends, np.flatnonzero(new)) - first
     at = np.concatenate(([0], np.cumsum(length)[:-1]))
-    placed = np.empty_like(offsets)
+    placed = np.zeros_like(offsets)
     placed[order] = at[which] + starts - first[which]
-    bounds = np.cumsum([0] + [len(heads[t].samples) for t in ids])
     return np.stack((first, length), axis=1), {t: placed[bounds[k]:bounds[k + 1]] for k, t in enumerate(ids)}
 
 
@@ -367,7 +387,7 @@ def _moov(moov: bytes, tracks: Mapping[int, Track], joined: Mapping[int, Samples
     parts = []
     for kind, box, body, stop in _boxes(moov, 8):
         if kind == b"mvhd":
-            parts.append(_set_duration(moov[box:stop], body - box + (24 if v1 else 16), longest, v1))
+            parts.append(_set_duration(moov[box:stop], body - box, 4, longest))
         elif kind == b"trak":
             parts.append(traks.pop(0))
         else:
@@ -375,11 +395,18 @@ def _moov(moov: bytes, tracks: Mapping[int, Track], joined: Mapping[int, Samples
     return _box(b"moov", *parts)
 
 
-def _set_duration(box: bytes, at: int, value: int, wide: bool) -> bytes:
-    """A full box with its duration field (``at`` bytes after the box start) set."""
-    if not wide and value > _U32:
-        raise MediaError("a duration past 32 bits in a version-0 box")
-    return box[:at] + struct.pack(">Q" if wide else ">I", value) + box[at + (8 if wide else 4):]
+def _set_duration(box: bytes, header: int, middle: int, value: int) -> bytes:
+    """An mvhd, tkhd or mdhd box (payload from byte ``header``; ``middle`` bytes between its modification
+    time and its duration) with its duration set, made version 1 (64-bit times) when the value needs it:
+    the muxer chose version 0 for the tail alone, and a long head can pass 32 bits."""
+    body = box[header:]
+    if body[0] == 0 and value > _U32:
+        zero = b"\0\0\0\0"
+        body = b"\1" + body[1:4] + zero + body[4:8] + zero + body[8:12] + body[12:12 + middle] + zero * 2 \
+            + body[16 + middle:]
+    at = 4 + (16 if body[0] == 1 else 8) + middle
+    field = struct.pack(">Q" if body[0] == 1 else ">I", value)
+    return _box(box[4:8], body[:at] + field + body[at + len(field):])
 
 
 def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, head: Head | None,
@@ -393,7 +420,7 @@ def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, hea
             duration = struct.unpack_from(">Q" if v1 else ">I", moov, inner + (28 if v1 else 20))[0]
             if head is not None:
                 duration = -(-head.duration * movie_scale // track.timescale)
-                parts.append(_set_duration(moov[box:end], inner - box + (28 if v1 else 20), duration, v1))
+                parts.append(_set_duration(moov[box:end], inner - box, 8, duration))
                 fits = duration <= _U32 and -(1 << 31) <= head.media_time < 1 << 31
                 parts.append(_box(b"edts", _full(b"elst", 0 if fits else 1, struct.pack(
                     ">IIiHH" if fits else ">IQqHH", 1, duration, head.media_time, 1, 0))))
@@ -413,9 +440,7 @@ def _mdia(moov: bytes, body: int, stop: int, samples: Samples, own: int, base: i
     parts = []
     for kind, box, inner, end in _boxes(moov, body, stop):
         if kind == b"mdhd":
-            v1 = moov[inner] == 1
-            parts.append(_set_duration(moov[box:end], inner - box + (24 if v1 else 16), int(samples.durations.sum()),
-                                       v1))
+            parts.append(_set_duration(moov[box:end], inner - box, 4, int(samples.durations.sum())))
         elif kind == b"minf":
             minf = []
             for k2, b2, i2, e2 in _boxes(moov, inner, end):

@@ -178,7 +178,10 @@ def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, 
     delay = Fraction(start_pts - int(dts[0]), ticks)
     if delay.denominator != 1 or delay < 0 or np.any(np.diff(dts) != ticks):
         return f"{info.path.name}: its decode timestamps are not one frame apart"
-    keys = np.flatnonzero(track.samples.sync)
+    # a cut point's packets before it show exactly the frames before it (a leading picture would not)
+    shown = np.maximum.accumulate(frames)
+    clean = (frames == np.arange(len(frames))) & (np.concatenate(([-1], shown[:-1])) == np.arange(len(frames)) - 1)
+    keys = np.flatnonzero(track.samples.sync & clean)
     idr = []
     with info.path.open("rb") as f:
         for j, pos, size in zip(keys.tolist(), track.samples.offsets[keys].tolist(),
@@ -186,7 +189,7 @@ def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, 
             f.seek(pos)
             if _is_idr(f.read(size), config):
                 idr.append(j)
-    return (len(dts), len(keys), idr, int(delay)), track
+    return (len(dts), int(track.samples.sync.sum()), idr, int(delay)), track
 
 
 def _demuxed(container: Any, stream: Any, info: ProbeResult, config: AvcConfig) -> _Found | str:
