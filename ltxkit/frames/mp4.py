@@ -61,6 +61,12 @@ def _whole(data: bytes, start: int, end: int, kind: bytes) -> bytes | None:
     return next((data[box:stop] for k, box, _, stop in _boxes(data, start, end) if k == kind), None)
 
 
+def _after_times(data: bytes, body: int) -> int:
+    """The 32-bit field after a full box's creation and modification times (32 or 64 bits by its version):
+    mvhd's and mdhd's timescale, tkhd's track id."""
+    return int(struct.unpack_from(">I", data, body + (20 if data[body] == 1 else 12))[0])
+
+
 def _box(kind: bytes, *parts: bytes) -> bytes:
     body = b"".join(parts)
     if len(body) + 8 > _U32:
@@ -90,7 +96,7 @@ class Samples:
         return replace(self, offsets=offsets)
 
     def __getitem__(self, part: slice) -> Samples:
-        return Samples(self.offsets[part], self.sizes[part], self.durations[part], self.cts[part], self.sync[part])
+        return Samples(*(getattr(self, f)[part] for f in _FIELDS))
 
     def then(self, other: Samples) -> Samples:
         return Samples(*(np.concatenate((getattr(self, f), getattr(other, f))) for f in _FIELDS))
@@ -172,7 +178,7 @@ class Movie:
         mvhd = _find(moov, 8, len(moov), b"mvhd")
         if mvhd is None:
             raise MediaError("a moov without mvhd")
-        scale = struct.unpack_from(">I", moov, mvhd[0] + (20 if moov[mvhd[0]] == 1 else 12))[0]
+        scale = _after_times(moov, mvhd[0])
         if scale == 0:
             raise MediaError("a movie timescale of 0")
         out = {}
@@ -208,7 +214,7 @@ def _track_id(moov: bytes, body: int, stop: int) -> int:
     tkhd = _find(moov, body, stop, b"tkhd")
     if tkhd is None:
         raise MediaError("a track without tkhd")
-    return int(struct.unpack_from(">I", moov, tkhd[0] + (20 if moov[tkhd[0]] == 1 else 12))[0])
+    return _after_times(moov, tkhd[0])
 
 
 def _track(moov: bytes, body: int, stop: int, movie_timescale: int, file_size: int) -> Track:
@@ -219,7 +225,7 @@ def _track(moov: bytes, body: int, stop: int, movie_timescale: int, file_size: i
     if mdhd is None or stbl is None:
         raise MediaError("a track without mdhd or stbl")
     track_id = _track_id(moov, body, stop)
-    timescale = struct.unpack_from(">I", moov, mdhd[0] + (20 if moov[mdhd[0]] == 1 else 12))[0]
+    timescale = _after_times(moov, mdhd[0])
     if timescale == 0:
         raise MediaError(f"track {track_id}: a timescale of 0")
 
@@ -317,9 +323,11 @@ def prepend(tail: Path, output: Path, source: Path, heads: Mapping[int, Head]) -
         joined[tid] = heads[tid].samples.moved(placed[tid]).then(own) if tid in heads else own
     header = 16 if payload + 8 > _NARROW else 8
     lead = len(movie.ftyp) + header
-    wide = lead + len(_moov(movie.moov, tracks, joined, heads, 0, False)) + payload > _NARROW
-    moov = _moov(movie.moov, tracks, joined, heads, lead + len(_moov(movie.moov, tracks, joined, heads, 0, wide)),
-                 wide)
+    sized = _moov(movie.moov, tracks, joined, heads, 0, False)  # its length does not depend on the offsets
+    wide = lead + len(sized) + payload > _NARROW
+    if wide:
+        sized = _moov(movie.moov, tracks, joined, heads, 0, True)
+    moov = _moov(movie.moov, tracks, joined, heads, lead + len(sized), wide)
     with output.open("wb") as out:
         out.write(movie.ftyp + moov)
         out.write(struct.pack(">I4sQ", 1, b"mdat", payload + 16) if header == 16 else
@@ -370,10 +378,6 @@ def _moov(moov: bytes, tracks: Mapping[int, Track], joined: Mapping[int, Samples
           base: int, wide: bool) -> bytes:
     """``moov`` (whose traks are ``tracks``, in order) with every track's sample tables made from ``joined``
     (data at ``base`` in the file), and the headed tracks' durations and edit lists made anew."""
-    mvhd = _find(moov, 8, len(moov), b"mvhd")
-    assert mvhd is not None
-    v1 = moov[mvhd[0]] == 1
-    movie_scale = struct.unpack_from(">I", moov, mvhd[0] + (20 if v1 else 12))[0]
     traks = []
     longest = 0
     order = iter(tracks.values())
@@ -381,7 +385,7 @@ def _moov(moov: bytes, tracks: Mapping[int, Track], joined: Mapping[int, Samples
         if kind == b"trak":
             track = next(order)
             trak, duration = _trak(moov, body, stop, track, joined[track.track_id], heads.get(track.track_id),
-                                   base, wide, movie_scale)
+                                   base, wide)
             traks.append(trak)
             longest = max(longest, duration)
     parts = []
@@ -410,7 +414,7 @@ def _set_duration(box: bytes, header: int, middle: int, value: int) -> bytes:
 
 
 def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, head: Head | None,
-          base: int, wide: bool, movie_scale: int) -> tuple[bytes, int]:
+          base: int, wide: bool) -> tuple[bytes, int]:
     """A rebuilt ``trak`` and its duration in the movie timescale."""
     parts = []
     duration = 0
@@ -419,7 +423,7 @@ def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, hea
             v1 = moov[inner] == 1
             duration = struct.unpack_from(">Q" if v1 else ">I", moov, inner + (28 if v1 else 20))[0]
             if head is not None:
-                duration = -(-head.duration * movie_scale // track.timescale)
+                duration = -(-head.duration * track.movie_timescale // track.timescale)
                 parts.append(_set_duration(moov[box:end], inner - box, 8, duration))
                 fits = duration <= _U32 and -(1 << 31) <= head.media_time < 1 << 31
                 parts.append(_box(b"edts", _full(b"elst", 0 if fits else 1, struct.pack(
@@ -429,8 +433,7 @@ def _trak(moov: bytes, body: int, stop: int, track: Track, samples: Samples, hea
         elif kind == b"edts" and head is not None:
             continue
         elif kind == b"mdia":
-            parts.append(_mdia(moov, inner, end, samples, len(samples) - (len(head.samples) if head else 0),
-                               base, wide))
+            parts.append(_mdia(moov, inner, end, samples, len(track.samples), base, wide))
         else:
             parts.append(moov[box:end])
     return _box(b"trak", *parts), duration
@@ -471,9 +474,7 @@ def _stbl(moov: bytes, body: int, stop: int, samples: Samples, own: int, base: i
     the other per-sample boxes (sdtp, cslg): they describe the tail's samples only."""
     count = len(samples)
     stsd = _whole(moov, body, stop, b"stsd")
-    stsc = _find(moov, body, stop, b"stsc")
-    if stsd is None or (stsc is not None and np.any(_u32s(moov, stsc, 4, 3)[:, 2] != 1)):
-        raise MediaError("a track with more than one sample description")
+    assert stsd is not None  # one sample description, as _track found
     parts = [stsd, _table(b"stts", 0, *_runs(samples.durations))]
     if np.any(samples.cts):
         negative = bool(samples.cts.min() < 0)
