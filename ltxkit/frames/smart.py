@@ -39,6 +39,7 @@ from ltxkit.errors import InputError, MediaError
 from ltxkit.frames import mp4
 from ltxkit.frames.aac import FRAME, AacCopy, plan_copy
 from ltxkit.frames.codecs import RENDER_MODES, codec_profile
+from ltxkit.frames.mp4 import Ints
 from ltxkit.frames.probe import ProbeResult, demux_only, open_media
 from ltxkit.frames.render import AudioEncode, Readers, RenderResult, verify_written, video_frames
 from ltxkit.frames.render import render as render_full
@@ -151,7 +152,7 @@ class _Source:
     delay: int  # frames decoding runs ahead of display
     ticks: int  # time-base ticks a frame
     start_pts: int  # frame 0's
-    track: mp4.Track | None  # its sample tables, when they were read (mp4/mov)
+    tables: tuple[mp4.Track, Ints] | None  # its sample tables and the frame each sample shows (mp4/mov)
 
 
 def _is_idr(data: bytes, config: AvcConfig) -> bool:
@@ -162,7 +163,7 @@ _Found = tuple[int, int, list[int], int]  # packets, keyframes, IDR keyframes' d
 
 
 def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, ticks: int,
-             start_pts: int) -> tuple[_Found, mp4.Track] | str | None:
+             start_pts: int) -> tuple[_Found, tuple[mp4.Track, Ints]] | str | None:
     """From an mp4/mov file's sample tables (read in bulk), reading only the keyframes' bytes (an IDR shows
     every frame before it first, so its decode position is its frame); None without them (Matroska's cues
     list keyframes only), or when the edit list does more than move the track or hides frames (the demux
@@ -173,14 +174,15 @@ def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, 
         return None
     dts, pts = times
     frames, odd = np.divmod(pts - start_pts, ticks)
-    if odd.any() or not np.array_equal(np.sort(frames), np.arange(len(frames))):
+    positions = np.arange(len(frames))
+    if odd.any() or not np.array_equal(np.sort(frames), positions):
         return None
     delay = Fraction(start_pts - int(dts[0]), ticks)
     if delay.denominator != 1 or delay < 0 or np.any(np.diff(dts) != ticks):
         return f"{info.path.name}: its decode timestamps are not one frame apart"
     # a cut point's packets before it show exactly the frames before it (a leading picture would not)
     shown = np.maximum.accumulate(frames)
-    clean = (frames == np.arange(len(frames))) & (np.concatenate(([-1], shown[:-1])) == np.arange(len(frames)) - 1)
+    clean = (frames == positions) & (np.concatenate(([-1], shown[:-1])) == positions - 1)
     keys = np.flatnonzero(track.samples.sync & clean)
     idr = []
     with info.path.open("rb") as f:
@@ -189,7 +191,7 @@ def _indexed(info: ProbeResult, container: Any, stream: Any, config: AvcConfig, 
             f.seek(pos)
             if _is_idr(f.read(size), config):
                 idr.append(j)
-    return (len(dts), int(track.samples.sync.sum()), idr, int(delay)), track
+    return (len(dts), int(track.samples.sync.sum()), idr, int(delay)), (track, frames)
 
 
 def _demuxed(container: Any, stream: Any, info: ProbeResult, config: AvcConfig) -> _Found | str:
@@ -231,7 +233,7 @@ def _scan(info: ProbeResult) -> _Source | str:
         except ValueError as exc:
             return f"{name}: {exc}"
         indexed = _indexed(info, container, stream, config, ticks, start_pts)
-        track = indexed[1] if isinstance(indexed, tuple) else None
+        tables = indexed[1] if isinstance(indexed, tuple) else None
         found = indexed[0] if isinstance(indexed, tuple) else \
             indexed if indexed is not None else _demuxed(container, stream, info, config)
     if isinstance(found, str):
@@ -240,7 +242,7 @@ def _scan(info: ProbeResult) -> _Source | str:
     if packets != info.frame_count:
         return f"{name}: its {packets} packets are not its {info.frame_count} frames"
     cuts = {info.frame_count: packets} | {j: j for j in idr}
-    return _Source(info, config, cuts, len(idr) < keys, profile, delay, ticks, start_pts, track)
+    return _Source(info, config, cuts, len(idr) < keys, profile, delay, ticks, start_pts, tables)
 
 
 # --- the plan: copied and re-encoded runs -----------------------------------------------------------------
@@ -588,14 +590,12 @@ def _head(tl: Timeline, runs: list[_Copy | _Encode], copy: AacCopy | str | None,
     """The first run as a byte-range head, when it is a copy from sample tables that were read (mp4/mov) and
     show whole frames; None leaves it to the muxer."""
     run = runs[0]
-    if not isinstance(run, _Copy) or len(runs) == 1 or run.source.track is None:
+    if not isinstance(run, _Copy) or len(runs) == 1 or run.source.tables is None:
         return None
     src = run.source
-    track = run.source.track
-    times = track.times()
-    assert times is not None  # as _indexed found them: every sample shows one frame
+    track, shown = run.source.tables
     samples = track.samples[run.first:run.first + run.count]
-    frames = (times[1][run.first:run.first + run.count] - src.start_pts) // src.ticks - run.frame
+    frames = shown[run.first:run.first + run.count] - run.frame
     order = np.arange(run.count)
     if not np.array_equal(np.sort(frames), order) or np.any(order - shift > frames):
         return None
